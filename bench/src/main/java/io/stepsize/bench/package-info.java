@@ -1,0 +1,5 @@
+/**
+ * Benchmarks and load generators; each prints one {@code BENCH name key=value ...} line.
+ * Depends on everything.
+ */
+package io.stepsize.bench;
