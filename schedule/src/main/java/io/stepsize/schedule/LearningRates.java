@@ -119,4 +119,37 @@ public final class LearningRates {
     return new LrValue(step, lr, groupLrs, factor, phi, phase, kappa, lambdaLow, lambdaMax,
         curvatureStep, source, note);
   }
+
+  /**
+   * A baseline's learning rate for the job's budget, warmup and groups: warmup as for UBA, then
+   * lr_g = lr_min_g + (lr_max_g - lr_min_g)·g(s - W) over T - W steps. Source FIXED, phi 0, no
+   * curvature. The job's phi policy is not read.
+   */
+  public static LrValue evaluate(JobSchedule job, Baseline baseline, long step) {
+    Budget budget = job.budget();
+    int phase = budget.phaseOf(step);
+    long warmup = budget.warmupSteps();
+    var groups = job.groups();
+    double[] groupLrs = groups.isEmpty() ? NO_GROUPS : new double[groups.size()];
+    double factor;
+    double lr;
+    Source source;
+    if (phase == 0) {
+      factor = (double) (step + 1) / warmup;
+      lr = job.lrMax() * factor;
+      for (int g = 0; g < groupLrs.length; g++) {
+        groupLrs[g] = groups.get(g).lrMax() * factor;
+      }
+      source = Source.WARMUP;
+    } else {
+      factor = baseline.factor(step - warmup, budget.totalSteps() - warmup);
+      lr = job.lrMin() + (job.lrMax() - job.lrMin()) * factor;
+      for (int g = 0; g < groupLrs.length; g++) {
+        ParamGroup group = groups.get(g);
+        groupLrs[g] = group.lrMin() + (group.lrMax() - group.lrMin()) * factor;
+      }
+      source = Source.FIXED;
+    }
+    return new LrValue(step, lr, groupLrs, factor, 0, phase, 0, 0, 0, -1, source, "");
+  }
 }
