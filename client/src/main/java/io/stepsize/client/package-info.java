@@ -1,5 +1,6 @@
 /**
- * The trainer side: StepsizeClient, the remote schedule with prefetch and fallback, the probe publisher
- * and the Lanczos driver. Depends on proto, schedule, grpc and kafka-clients; never on the service.
+ * The trainer side: {@link io.stepsize.client.StepsizeClient}, the remote schedule with prefetch and
+ * fallback, the probe publishers and the Lanczos driver. Depends on proto, spec, schedule, grpc and
+ * kafka-clients; never on the service.
  */
 package io.stepsize.client;
