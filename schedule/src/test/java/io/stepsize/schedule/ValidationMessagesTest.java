@@ -1,0 +1,88 @@
+package io.stepsize.schedule;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.Test;
+
+/** Every rule is an IllegalArgumentException naming the snake_case field and the rule, exactly. */
+class ValidationMessagesTest {
+
+  private static void rejected(ThrowingCallable call, String message) {
+    assertThatThrownBy(call).isInstanceOf(IllegalArgumentException.class).hasMessage(message);
+  }
+
+  private static JobSchedule job(double lrMax, double lrMin) {
+    return new JobSchedule(Budget.of(100), lrMax, lrMin, List.of(), new PhiPolicy.Fixed(1), 0.5, 1);
+  }
+
+  @Test
+  void phi() {
+    rejected(() -> new PhiPolicy.Fixed(Double.NaN), "phi: must be finite and > 0 (got NaN)");
+    rejected(() -> new PhiPolicy.Fixed(0), "phi: must be finite and > 0 (got 0.0)");
+    rejected(() -> new PhiPolicy.Fixed(-2), "phi: must be finite and > 0 (got -2.0)");
+    rejected(() -> new PhiPolicy.Fixed(Double.POSITIVE_INFINITY), "phi: must be finite and > 0 (got Infinity)");
+    rejected(() -> Uba.factor(0, 1.0), "phi: must be finite and > 0 (got 0.0)");
+    rejected(() -> Uba.factor(Double.NaN, Budget.of(10), 3), "phi: must be finite and > 0 (got NaN)");
+    rejected(() -> new JobSchedule(Budget.of(100), 1, 0, List.of(), new PhiPolicy.Chebyshev(), 0, 1),
+        "fallback_phi: must be finite and > 0 (got 0.0)");
+  }
+
+  @Test
+  void totalSteps() {
+    rejected(() -> Budget.of(0), "total_steps: must be >= 1 (got 0)");
+    rejected(() -> Budget.of(-5), "total_steps: must be >= 1 (got -5)");
+  }
+
+  @Test
+  void boundaries() {
+    rejected(() -> new Budget(100, 0, new long[] {50, 40, 100}, 0),
+        "phase_boundaries: must be strictly increasing (B_2 = 40 <= B_1 = 50)");
+    rejected(() -> new Budget(100, 0, new long[] {50, 50, 100}, 0),
+        "phase_boundaries: must be strictly increasing (B_2 = 50 <= B_1 = 50)");
+    rejected(() -> new Budget(100, 20, new long[] {20, 100}, 0),
+        "phase_boundaries: must be strictly increasing (B_1 = 20 <= B_0 = warmup_steps = 20)");
+    rejected(() -> new Budget(100, 0, new long[] {50, 90}, 0),
+        "phase_boundaries: must end at total_steps = 100 (got 90)");
+    rejected(() -> new Budget(100, 0, new long[] {50, 120}, 0),
+        "phase_boundaries: must end at total_steps = 100 (got 120)");
+    rejected(() -> new Budget(100, 0, new long[] {100}, 2), "phase_offset: must be 0 or 1 (got 2)");
+  }
+
+  @Test
+  void learningRates() {
+    rejected(() -> job(0.1, 0.2), "lr_min: must be <= lr_max (0.2 > 0.1)");
+    rejected(() -> job(0.1, -0.1), "lr_min: must be finite and >= 0 (got -0.1)");
+    rejected(() -> job(Double.NaN, 0), "lr_max: must be finite and >= 0 (got NaN)");
+    rejected(() -> new ParamGroup("head", 0.1, 0.2), "groups[head].lr_min: must be <= lr_max (0.2 > 0.1)");
+  }
+
+  @Test
+  void warmupAndDelay() {
+    rejected(() -> Budget.of(100, -1), "warmup_steps: must be >= 0 and < total_steps (got -1, total_steps = 100)");
+    rejected(() -> Budget.of(100, 100), "warmup_steps: must be >= 0 and < total_steps (got 100, total_steps = 100)");
+    rejected(() -> new JobSchedule(Budget.of(100), 1, 0, List.of(), new PhiPolicy.Fixed(1), 1, -1),
+        "apply_delay_steps: must be >= 0 (got -1)");
+  }
+
+  @Test
+  void step() {
+    Budget budget = Budget.of(100);
+    rejected(() -> budget.checkStep(100), "step: must be in [0, total_steps = 100) (got 100)");
+    rejected(() -> budget.checkStep(-1), "step: must be in [0, total_steps = 100) (got -1)");
+    rejected(() -> LearningRates.evaluate(job(1, 0), 100, CurvatureTimeline.EMPTY),
+        "step: must be in [0, total_steps = 100) (got 100)");
+    rejected(() -> Baseline.COSINE.factor(7, 7), "step: must be in [0, total_steps = 7) (got 7)");
+  }
+
+  @Test
+  void policiesAndNames() {
+    rejected(() -> new PhiPolicy.ConditionNumber(1, 1, 10, 1, LowerEdgeRule.FLOOR, 1e-6, 0.05, 1e-2, PhiMode.LIVE),
+        "phi_min: must be <= phi_max (10.0 > 1.0)");
+    rejected(() -> new PhiPolicy.ConditionNumber(1, 1, 0.1, 10, LowerEdgeRule.FLOOR, 1e-6, 1.5, 1e-2, PhiMode.LIVE),
+        "quantile: must be in (0, 1) (got 1.5)");
+    rejected(() -> Baseline.byName("sawtooth"),
+        "baseline: must be one of constant, step, cosine, linear, rex, onecycle, cyclic, wsd, exponential (got sawtooth)");
+  }
+}
