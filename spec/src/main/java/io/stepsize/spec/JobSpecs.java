@@ -43,9 +43,6 @@ public final class JobSpecs {
       var g = spec.getGroups(i);
       groups.add(new ParamGroup(g.getName().isEmpty() ? "group" + i : g.getName(), g.getLrMax(), g.getLrMin()));
     }
-    if (groups.isEmpty()) {
-      groups.add(new ParamGroup("default", spec.getLrMax(), spec.getLrMin()));
-    }
     Optimizer optimizer = optimizer(spec);
     io.stepsize.proto.v1.PhiPolicy p = spec.getPhiPolicy();
     double fallbackPhi = p.hasFallbackPhi() ? p.getFallbackPhi() : optimizer.defaultPhi();

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The `stepsize` command line: one verb per subcommand, exit codes 0 / 1 / 2 (DESIGN.md §5.1). */
 @Command(name = "stepsize", mixinStandardHelpOptions = true, version = "stepsize 0.1.0",
     description = "Budget-aware learning rates with phi from the live Hessian condition number.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, ServeCommand.class,
+        EstimatorCommand.class})
 public final class StepsizeCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,102 @@
+package io.stepsize.service.view;
+
+import io.stepsize.spec.JobSpecs;
+import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.schedule.CurvatureTimeline;
+import io.stepsize.schedule.JobSchedule;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This replica's in-memory copies of the two compacted topics, so a learning rate is a map lookup
+ * plus the formula. Readers never block writers: entries are immutable and replaced whole.
+ */
+public final class LocalViews {
+  private static final Logger log = LoggerFactory.getLogger(LocalViews.class);
+
+  /** A job as the hot path needs it: the spec for GetJob, the parsed schedule for the formula. */
+  public record JobEntry(JobSpec spec, JobSchedule schedule) {}
+
+  /** The latest curvature record of a job and its timeline, parsed once per update. */
+  public record CurvatureEntry(Curvature curvature, CurvatureTimeline timeline) {}
+
+  private final Map<String, JobEntry> jobs = new ConcurrentHashMap<>();
+  private final Map<String, CurvatureEntry> curvature = new ConcurrentHashMap<>();
+  private final Map<String, CopyOnWriteArrayList<Consumer<CurvatureEntry>>> watchers = new ConcurrentHashMap<>();
+
+  public JobEntry job(String jobId) {
+    return jobs.get(jobId);
+  }
+
+  public int jobCount() {
+    return jobs.size();
+  }
+
+  public CurvatureEntry curvature(String jobId) {
+    return curvature.get(jobId);
+  }
+
+  public CurvatureTimeline timeline(String jobId) {
+    CurvatureEntry e = curvature.get(jobId);
+    return e == null ? CurvatureTimeline.EMPTY : e.timeline();
+  }
+
+  /**
+   * Applies a job record. A spec that does not parse is skipped with a warning: the topic is
+   * written only through CreateJob, so this means a foreign writer, and one bad record must not
+   * stop the view.
+   */
+  public void putJob(JobSpec spec) {
+    JobEntry previous = jobs.get(spec.getJobId());
+    if (previous != null && previous.spec().equals(spec)) {
+      return;
+    }
+    try {
+      jobs.put(spec.getJobId(), new JobEntry(spec, JobSpecs.toSchedule(spec)));
+    } catch (IllegalArgumentException e) {
+      log.warn("skipping job record {}: {}", spec.getJobId(), e.getMessage());
+      return;
+    }
+    JobSchedule s = jobs.get(spec.getJobId()).schedule();
+    log.info("job {}: {} steps, {} phase(s), policy {}", spec.getJobId(), s.budget().totalSteps(),
+        s.budget().phases(), s.policy());
+  }
+
+  public void removeJob(String jobId) {
+    jobs.remove(jobId);
+  }
+
+  /** Applies a curvature record and tells the job's watchers when the estimate changed. */
+  public void putCurvature(Curvature c) {
+    CurvatureEntry previous = curvature.get(c.getJobId());
+    if (previous != null && previous.curvature().equals(c)) {
+      return;
+    }
+    CurvatureEntry entry = new CurvatureEntry(c, JobSpecs.timeline(c));
+    curvature.put(c.getJobId(), entry);
+    if (previous == null || previous.curvature().getPhase() != c.getPhase()) {
+      log.info("job {}: phase {} curvature from step {} (kappa {})", c.getJobId(), c.getPhase(), c.getStep(),
+          c.getKappa());
+    }
+    var list = watchers.get(c.getJobId());
+    if (list != null) {
+      for (Consumer<CurvatureEntry> w : list) {
+        w.accept(entry);
+      }
+    }
+  }
+
+  /** Registers a watcher of a job's curvature; the returned handle removes it. */
+  public Runnable watch(String jobId, Consumer<CurvatureEntry> watcher) {
+    watchers.computeIfAbsent(jobId, k -> new CopyOnWriteArrayList<>()).add(watcher);
+    return () -> watchers.computeIfPresent(jobId, (k, list) -> {
+      list.remove(watcher);
+      return list.isEmpty() ? null : list;
+    });
+  }
+}

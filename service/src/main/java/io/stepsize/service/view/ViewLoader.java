@@ -1,0 +1,127 @@
+package io.stepsize.service.view;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.stepsize.estimator.Topics;
+import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.JobSpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tails {@code stepsize.jobs} and {@code stepsize.curvature} from their beginning into the
+ * {@link LocalViews}. No consumer group: every replica reads every partition, so any replica can
+ * answer for any job. {@link #awaitCaughtUp} tells when the views reached the ends the topics had
+ * at start, which is when health may say SERVING.
+ */
+public final class ViewLoader implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ViewLoader.class);
+
+  private final LocalViews views;
+  private final Topics topics;
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final CountDownLatch caughtUp = new CountDownLatch(1);
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public ViewLoader(String bootstrapServers, Topics topics, LocalViews views) {
+    this.views = views;
+    this.topics = topics;
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    // the estimator writes curvature in transactions: never show an aborted estimate
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "20");
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stepsize-views");
+    consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+    thread = new Thread(this::run, "stepsize-views");
+    thread.setDaemon(true);
+  }
+
+  public ViewLoader start() {
+    thread.start();
+    return this;
+  }
+
+  public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+    return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public boolean isCaughtUp() {
+    return caughtUp.getCount() == 0;
+  }
+
+  private void run() {
+    try {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (String topic : List.of(topics.jobs(), topics.curvature())) {
+        for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofMinutes(5))) {
+          partitions.add(new TopicPartition(topic, info.partition()));
+        }
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> target = new HashMap<>(consumer.endOffsets(partitions));
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          apply(r);
+        }
+        if (caughtUp.getCount() > 0) {
+          target.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+          if (target.isEmpty()) {
+            caughtUp.countDown();
+            log.info("local views caught up: {} job(s)", views.jobCount());
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (RuntimeException e) {
+      if (running) {
+        log.error("the view loader stopped", e);
+      }
+    } finally {
+      consumer.close(Duration.ofSeconds(2));
+    }
+  }
+
+  private void apply(ConsumerRecord<String, byte[]> r) {
+    try {
+      if (r.topic().equals(topics.jobs())) {
+        if (r.value() == null) {
+          views.removeJob(r.key());
+        } else {
+          views.putJob(JobSpec.parseFrom(r.value()));
+        }
+      } else if (r.value() != null) {
+        views.putCurvature(Curvature.parseFrom(r.value()));
+      }
+    } catch (InvalidProtocolBufferException e) {
+      log.warn("skipping an unreadable record at {}-{}@{}", r.topic(), r.partition(), r.offset());
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    running = false;
+    consumer.wakeup();
+    thread.join(5_000);
+  }
+}
