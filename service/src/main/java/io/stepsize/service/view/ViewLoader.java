@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.stepsize.estimator.Topics;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,6 +18,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -76,9 +78,17 @@ public final class ViewLoader implements AutoCloseable {
           partitions.add(new TopicPartition(topic, info.partition()));
         }
       }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
+      // the dead-letter topic is tailed from its end, only to warn about each new bad record
+      List<TopicPartition> dlq = new ArrayList<>();
+      for (PartitionInfo info : consumer.partitionsFor(topics.probesDlq(), Duration.ofMinutes(1))) {
+        dlq.add(new TopicPartition(topics.probesDlq(), info.partition()));
+      }
       Map<TopicPartition, Long> target = new HashMap<>(consumer.endOffsets(partitions));
+      List<TopicPartition> all = new ArrayList<>(partitions);
+      all.addAll(dlq);
+      consumer.assign(all);
+      consumer.seekToBeginning(partitions);
+      consumer.seekToEnd(dlq);
       while (running) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           apply(r);
@@ -104,7 +114,11 @@ public final class ViewLoader implements AutoCloseable {
 
   private void apply(ConsumerRecord<String, byte[]> r) {
     try {
-      if (r.topic().equals(topics.jobs())) {
+      if (r.topic().equals(topics.probesDlq())) {
+        Header reason = r.headers().lastHeader("__streams.errors.message");
+        log.warn("dead-lettered probe for job {}: {}", r.key(),
+            reason == null ? "(no reason header)" : new String(reason.value(), StandardCharsets.UTF_8));
+      } else if (r.topic().equals(topics.jobs())) {
         if (r.value() == null) {
           views.removeJob(r.key());
         } else {
