@@ -1,0 +1,130 @@
+package io.stepsize.estimator;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The estimator as a running Kafka Streams application: creates the topics, starts the topology,
+ * waits until it is RUNNING, and leaves the consumer group on close so a restart on the same
+ * state directory is ready in seconds (staying in the group made the next start wait ~45 s for the
+ * old member's session to expire).
+ */
+public final class EstimatorApp implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EstimatorApp.class);
+  public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
+  public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
+  public static final int DEFAULT_PARTITIONS = 6;
+
+  private final KafkaStreams streams;
+  private final Topics topics;
+
+  private EstimatorApp(KafkaStreams streams, Topics topics) {
+    this.streams = streams;
+    this.topics = topics;
+  }
+
+  /**
+   * Starts with {@link CurvatureTopology#config}, the prefix's application id, {@link #DEFAULT_PARTITIONS}
+   * for topics that do not exist yet and {@link #DEFAULT_START_TIMEOUT}.
+   *
+   * @param clientProperties extra Kafka client settings (security, …) for every client; may be empty
+   */
+  public static EstimatorApp start(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties) {
+    return start(bootstrapServers, topics, stateDir, clientProperties, DEFAULT_PARTITIONS, DEFAULT_START_TIMEOUT);
+  }
+
+  public static EstimatorApp start(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties,
+      int partitions, Duration startTimeout) {
+    Properties config = new Properties();
+    config.putAll(clientProperties);
+    config.putAll(CurvatureTopology.config(bootstrapServers, topics, stateDir, topics.applicationId()));
+    return start(config, topics, partitions, startTimeout);
+  }
+
+  /**
+   * Creates missing topics ({@code partitions} each), starts Streams with {@code config} and waits
+   * for RUNNING.
+   *
+   * @throws IllegalStateException when it is not RUNNING within {@code startTimeout} (it is closed then)
+   */
+  public static EstimatorApp start(Properties config, Topics topics, int partitions, Duration startTimeout) {
+    Map<String, Object> adminConfig = new StreamsConfig(config).getAdminConfigs("stepsize-estimator-admin");
+    try (Admin admin = Admin.create(adminConfig)) {
+      topics.createIfMissing(admin, partitions);
+    }
+    KafkaStreams streams = new KafkaStreams(CurvatureTopology.topology(config, topics), config);
+    streams.setUncaughtExceptionHandler(e -> {
+      // a thread that died of something the DLQ handlers do not cover: replace it, keep serving
+      log.error("estimator stream thread failed; replacing it", e);
+      return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+    });
+    EstimatorApp app = new EstimatorApp(streams, topics);
+    streams.start();
+    try {
+      app.awaitRunning(startTimeout);
+    } catch (RuntimeException e) {
+      app.close();
+      throw e;
+    }
+    log.info("estimator RUNNING: application {}, probes from {}, dead letters to {}",
+        config.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), topics.probes(), topics.probesDlq());
+    return app;
+  }
+
+  private void awaitRunning(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      KafkaStreams.State state = streams.state();
+      if (state == KafkaStreams.State.RUNNING) {
+        return;
+      }
+      if (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.PENDING_ERROR
+          || state == KafkaStreams.State.NOT_RUNNING || state == KafkaStreams.State.PENDING_SHUTDOWN) {
+        throw new IllegalStateException("estimator failed to start: Kafka Streams is " + state);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("estimator not RUNNING after " + timeout + " (state " + state + ")");
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the estimator to start", e);
+      }
+    }
+  }
+
+  public KafkaStreams streams() {
+    return streams;
+  }
+
+  public KafkaStreams.State state() {
+    return streams.state();
+  }
+
+  public Topics topics() {
+    return topics;
+  }
+
+  /** Closes within {@code timeout}, leaving the group; true when everything shut down in time. */
+  public boolean close(Duration timeout) {
+    return streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+        .withTimeout(timeout));
+  }
+
+  @Override
+  public void close() {
+    if (!close(DEFAULT_CLOSE_TIMEOUT)) {
+      log.warn("estimator did not close within {}", DEFAULT_CLOSE_TIMEOUT);
+    }
+  }
+}

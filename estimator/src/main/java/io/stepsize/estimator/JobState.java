@@ -1,0 +1,118 @@
+package io.stepsize.estimator;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+
+/**
+ * The estimator's state for one job: its current phase and latest processed step, the EWMA state
+ * before and after that step, and that step's probes.
+ *
+ * <p>Keeping the state from before the step is what lets a late worker's probe for the same step
+ * replace that step's estimate (recomputed from all its probes) rather than count the step twice.
+ * Steps only move forward (older ones go to the dead-letter topic), so one state per job is the
+ * state of its current (job, phase); a new phase starts the EWMA fresh.
+ *
+ * @param phase the phase of {@code step} (0 = warmup)
+ * @param step the latest processed step
+ * @param jobProbesBefore probes of the job at earlier steps (all phases)
+ * @param ewmaBefore EWMA state before {@code step} (empty when {@code step} opened the phase)
+ * @param ewmaAfter EWMA state including {@code step}
+ * @param probes the probes of {@code step}, in arrival order
+ */
+public record JobState(int phase, long step, long jobProbesBefore, byte[] ewmaBefore,
+    byte[] ewmaAfter, List<CurvatureMath.Probe> probes) {
+
+  private static final byte VERSION = 1;
+
+  public long jobProbes() {
+    return jobProbesBefore + probes.size();
+  }
+
+  /** The state after {@code probe} at {@code step} of {@code phase}, before smoothing ({@code ewmaAfter} unset). */
+  public static JobState advance(JobState previous, int phase, long step, CurvatureMath.Probe probe) {
+    if (previous == null) {
+      return new JobState(phase, step, 0, new byte[0], new byte[0], List.of(probe));
+    }
+    if (phase != previous.phase) {
+      return new JobState(phase, step, previous.jobProbes(), new byte[0], new byte[0], List.of(probe));
+    }
+    if (step == previous.step) {
+      List<CurvatureMath.Probe> merged = new ArrayList<>(previous.probes);
+      merged.add(probe);
+      return new JobState(phase, step, previous.jobProbesBefore, previous.ewmaBefore,
+          previous.ewmaAfter, merged);
+    }
+    return new JobState(phase, step, previous.jobProbes(), previous.ewmaAfter, new byte[0],
+        List.of(probe));
+  }
+
+  public JobState withEwmaAfter(byte[] after) {
+    return new JobState(phase, step, jobProbesBefore, ewmaBefore, after, probes);
+  }
+
+  public static Serde<JobState> serde() {
+    return Serdes.serdeFrom((topic, s) -> s == null ? null : s.toBytes(), (topic, b) -> b == null ? null : fromBytes(b));
+  }
+
+  byte[] toBytes() {
+    int size = 1 + 4 + 8 * 2 + 4 + ewmaBefore.length + 4 + ewmaAfter.length + 4;
+    for (CurvatureMath.Probe p : probes) {
+      size += 8 + 8 * (p.alpha().length + p.beta().length);
+    }
+    ByteBuffer b = ByteBuffer.allocate(size);
+    b.put(VERSION).putInt(phase).putLong(step).putLong(jobProbesBefore);
+    b.putInt(ewmaBefore.length).put(ewmaBefore).putInt(ewmaAfter.length).put(ewmaAfter);
+    b.putInt(probes.size());
+    for (CurvatureMath.Probe p : probes) {
+      putDoubles(b, p.alpha());
+      putDoubles(b, p.beta());
+    }
+    return b.array();
+  }
+
+  static JobState fromBytes(byte[] bytes) {
+    try {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      if (b.get() != VERSION) {
+        throw new SerializationException("unknown estimator state version " + bytes[0]);
+      }
+      int phase = b.getInt();
+      long step = b.getLong();
+      long jobBefore = b.getLong();
+      byte[] before = new byte[b.getInt()];
+      b.get(before);
+      byte[] after = new byte[b.getInt()];
+      b.get(after);
+      int n = b.getInt();
+      List<CurvatureMath.Probe> probes = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        probes.add(new CurvatureMath.Probe(getDoubles(b), getDoubles(b)));
+      }
+      return new JobState(phase, step, jobBefore, before, after, List.copyOf(probes));
+    } catch (RuntimeException e) {
+      if (e instanceof SerializationException s) {
+        throw s;
+      }
+      throw new SerializationException("corrupt estimator state (" + bytes.length + " bytes)", e);
+    }
+  }
+
+  private static void putDoubles(ByteBuffer b, double[] values) {
+    b.putInt(values.length);
+    for (double v : values) {
+      b.putDouble(v);
+    }
+  }
+
+  private static double[] getDoubles(ByteBuffer b) {
+    double[] values = new double[b.getInt()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = b.getDouble();
+    }
+    return values;
+  }
+}

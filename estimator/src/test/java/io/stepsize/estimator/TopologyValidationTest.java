@@ -1,0 +1,157 @@
+package io.stepsize.estimator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.stepsize.proto.v1.ProbeReport;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every validation rule sends the probe to the dead-letter topic with its reason (DESIGN.md §4). */
+class TopologyValidationTest {
+  @TempDir Path stateDir;
+  private final Topics topics = new Topics("t");
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> jobs;
+  private TestInputTopic<String, byte[]> probes;
+  private TestOutputTopic<String, byte[]> history;
+  private TestOutputTopic<String, byte[]> dlq;
+
+  @BeforeEach
+  void start() {
+    Properties config = CurvatureTopology.config("unused:9092", topics, stateDir, "validation-test");
+    driver = new TopologyTestDriver(CurvatureTopology.topology(config, topics), config);
+    jobs = driver.createInputTopic(topics.jobs(), new StringSerializer(), new ByteArraySerializer());
+    probes = driver.createInputTopic(topics.probes(), new StringSerializer(), new ByteArraySerializer());
+    history = driver.createOutputTopic(topics.curvatureHistory(), new StringDeserializer(), new ByteArrayDeserializer());
+    dlq = driver.createOutputTopic(topics.probesDlq(), new StringDeserializer(), new ByteArrayDeserializer());
+    jobs.pipeInput("job", Probes.job("job", 100).toByteArray());
+  }
+
+  @AfterEach
+  void stop() {
+    driver.close();
+  }
+
+  private String rejectReason(ProbeReport probe) {
+    return rejectReason(probe.getJobId(), probe);
+  }
+
+  private String rejectReason(String key, ProbeReport probe) {
+    probes.pipeInput(key, probe.toByteArray());
+    assertThat(history.isEmpty()).as("no estimate from a rejected probe").isTrue();
+    List<TestRecord<String, byte[]>> dead = dlq.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(dead.get(0).key()).isEqualTo(key);
+    assertThat(dead.get(0).value()).as("the original bytes").isEqualTo(probe.toByteArray());
+    assertThat(header(dead.get(0), "__streams.errors.topic")).isEqualTo(topics.probes());
+    assertThat(header(dead.get(0), "__streams.errors.exception"))
+        .isEqualTo("io.stepsize.estimator.math.InvalidProbeException");
+    return header(dead.get(0), "__streams.errors.message");
+  }
+
+  private static String header(TestRecord<String, byte[]> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void nanAlpha() {
+    assertThat(rejectReason(Probes.diagonal("job", 1, "w", 1.0, Double.NaN)))
+        .isEqualTo("lanczos.alpha[1] must be finite, got NaN");
+  }
+
+  @Test
+  void infiniteBeta() {
+    assertThat(rejectReason(Probes.lanczos("job", 1, "w", new double[] {1, 2}, new double[] {Double.POSITIVE_INFINITY, 0})))
+        .isEqualTo("lanczos.beta[0] must be finite, got Infinity");
+  }
+
+  @Test
+  void negativeBeta() {
+    assertThat(rejectReason(Probes.lanczos("job", 1, "w", new double[] {1, 2}, new double[] {0.5, -0.1})))
+        .isEqualTo("lanczos.beta[1] must be >= 0, got -0.1");
+  }
+
+  @Test
+  void mismatchedLengths() {
+    assertThat(rejectReason(Probes.lanczos("job", 1, "w", new double[] {1, 2, 3}, new double[] {0.5, 0})))
+        .isEqualTo("lanczos.alpha and lanczos.beta must have equal lengths, got 3 and 2");
+  }
+
+  @Test
+  void emptyProbe() {
+    assertThat(rejectReason(Probes.lanczos("job", 1, "w", new double[0], new double[0])))
+        .isEqualTo("lanczos must have 1 <= m <= 1000 steps, got m = 0");
+  }
+
+  @Test
+  void tooManyLanczosSteps() {
+    assertThat(rejectReason(Probes.diagonal("job", 1, "w", new double[1001])))
+        .isEqualTo("lanczos must have 1 <= m <= 1000 steps, got m = 1001");
+  }
+
+  @Test
+  void unknownJob() {
+    assertThat(rejectReason(Probes.diagonal("nobody", 1, "w", 1, 2)))
+        .isEqualTo("job_id: must name a known job (got 'nobody')");
+  }
+
+  @Test
+  void stepAtTotalSteps() {
+    assertThat(rejectReason(Probes.diagonal("job", 100, "w", 1, 2)))
+        .isEqualTo("step: must be in [0, total_steps = 100) (got 100)");
+  }
+
+  @Test
+  void negativeStep() {
+    assertThat(rejectReason(Probes.diagonal("job", -1, "w", 1, 2)))
+        .isEqualTo("step: must be in [0, total_steps = 100) (got -1)");
+  }
+
+  @Test
+  void gradientStatsOutsideTheJob() {
+    assertThat(rejectReason(Probes.gradient("job", 1000)))
+        .isEqualTo("step: must be in [0, total_steps = 100) (got 1000)");
+  }
+
+  @Test
+  void noPayload() {
+    assertThat(rejectReason(ProbeReport.newBuilder().setJobId("job").setStep(1).build()))
+        .isEqualTo("payload: must be lanczos or gradient (got none)");
+  }
+
+  @Test
+  void keyOtherThanTheJobId() {
+    assertThat(rejectReason("other", Probes.diagonal("job", 1, "w", 1, 2)))
+        .isEqualTo("job_id: must equal the record key (key 'other', job_id 'job')");
+  }
+
+  @Test
+  void jobWithAnInvalidSpec() {
+    jobs.pipeInput("broken", Probes.job("broken", 100, 50, 40).toByteArray());
+    assertThat(rejectReason(Probes.diagonal("broken", 1, "w", 1, 2)))
+        .startsWith("job_id: the job's spec is invalid: phase_boundaries: must be strictly increasing");
+  }
+
+  @Test
+  void gradientStatsAreAcceptedWithoutAnEstimate() {
+    probes.pipeInput("job", Probes.gradient("job", 3).toByteArray());
+    assertThat(history.isEmpty()).isTrue();
+    assertThat(dlq.isEmpty()).isTrue();
+  }
+}
