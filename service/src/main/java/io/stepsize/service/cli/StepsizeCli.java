@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "stepsize", mixinStandardHelpOptions = true, version = "stepsize 0.1.0",
     description = "Budget-aware learning rates with phi from the live Hessian condition number.",
     subcommands = {CommandLine.HelpCommand.class, ServeCommand.class,
+        ScheduleCommand.class,
         EstimatorCommand.class})
 public final class StepsizeCli implements Runnable {
 

@@ -1,0 +1,94 @@
+package io.stepsize.service.cli;
+
+import io.stepsize.estimator.EstimatorApp;
+import io.stepsize.estimator.Topics;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.streams.KafkaStreams;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code stepsize estimator}: the curvature estimator alone, as one instance of a Kafka Streams
+ * application; run several with the same prefix to share the partitions. Runs until SIGTERM.
+ */
+@Command(name = "estimator", mixinStandardHelpOptions = true,
+    description = "Run the curvature estimator (Kafka Streams) against a Kafka cluster until stopped.")
+public final class EstimatorCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(EstimatorCommand.class);
+
+  @Option(names = "--bootstrap-servers", required = true, description = "Kafka cluster, host:port[,host:port…].")
+  String bootstrapServers;
+
+  @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
+  String topicPrefix;
+
+  @Option(names = "--state-dir", defaultValue = "./stepsize-data/estimator",
+      description = "Kafka Streams state (default ${DEFAULT-VALUE}).")
+  Path stateDir;
+
+  @Option(names = "--partitions", defaultValue = "" + EstimatorApp.DEFAULT_PARTITIONS,
+      description = "Partitions of topics that do not exist yet (default ${DEFAULT-VALUE}).")
+  int partitions;
+
+  @Option(names = "--kafka-properties", description = "Kafka client properties file (security settings, …).")
+  Path kafkaProperties;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    if (partitions < 1) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--partitions: must be >= 1 (got " + partitions + ")");
+    }
+    if (bootstrapServers.isBlank()) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--bootstrap-servers: must not be empty");
+    }
+    Topics topics;
+    try {
+      topics = new Topics(topicPrefix);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--topic-prefix: " + e.getMessage());
+    }
+    Properties clientProps = new Properties();
+    if (kafkaProperties != null) {
+      if (!Files.isReadable(kafkaProperties)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--kafka-properties: cannot read " + kafkaProperties);
+      }
+      try (InputStream in = Files.newInputStream(kafkaProperties)) {
+        clientProps.load(in);
+      }
+    }
+    Files.createDirectories(stateDir);
+    log.info("starting the estimator on {} (topics {}…, state {})", bootstrapServers, topics.name("stepsize.*"), stateDir);
+    EstimatorApp app = EstimatorApp.start(bootstrapServers, topics, stateDir, clientProps, partitions,
+        EstimatorApp.DEFAULT_START_TIMEOUT);
+    CountDownLatch stopped = new CountDownLatch(1);
+    AtomicBoolean stopping = new AtomicBoolean();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stopping.set(true);
+      app.close();
+      stopped.countDown();
+    }, "stepsize-estimator-shutdown"));
+    // runs until SIGTERM; a Streams client that dies on its own is a failure (exit 1)
+    while (!stopped.await(1, TimeUnit.SECONDS)) {
+      KafkaStreams.State state = app.state();
+      if (!stopping.get() && (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING)) {
+        log.error("the estimator stopped ({}); exiting", state);
+        app.close(Duration.ofSeconds(10));
+        return 1;
+      }
+    }
+    return 0;
+  }
+}
