@@ -28,9 +28,9 @@ import picocli.CommandLine.Option;
 @Command(name = "schedule", mixinStandardHelpOptions = true,
     description = {
         "Prints a learning-rate schedule as CSV (step,lr,factor,phase), one row per step 0..T-1.",
-        "UBA with --phi P, or a baseline with --baseline NAME (constant, step, cosine, linear, rex,",
-        "onecycle, cyclic, wsd, exponential). With --plot, --phi and --baseline may repeat: the",
-        "chart shows all of them, the CSV the first."})
+        "UBA with --phi P, or a baseline with --baseline NAME (constant, step, cosine, linear, rex, "
+            + "onecycle, cyclic, wsd, exponential). With --plot, --phi and --baseline may repeat: the "
+            + "chart shows all of them, the CSV the first."})
 public final class ScheduleCommand implements Callable<Integer> {
 
   /** Which flag a schedule field comes from, to name it in usage errors. */
@@ -71,7 +71,7 @@ public final class ScheduleCommand implements Callable<Integer> {
   @Option(names = "--plot", paramLabel = "FILE.png", description = "Also write a PNG chart of every schedule given.")
   File plot;
 
-  @Option(names = "--plot-size", split = "x", defaultValue = "1000x600", paramLabel = "WxH",
+  @Option(names = "--plot-size", split = "x", defaultValue = "1000x600", paramLabel = "WxH", hideParamSyntax = true,
       description = "PNG size in pixels (default ${DEFAULT-VALUE}).")
   int[] plotSize;
 
