@@ -1,5 +1,6 @@
 package io.stepsize.client;
 
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -43,6 +44,17 @@ public final class StepsizeClient implements AutoCloseable {
         .enableRetry()
         .build();
     return new StepsizeClient(channel, true, deadline);
+  }
+
+  /** A channel to {@code target} with TLS, mutual TLS and a bearer token as {@code security} says. */
+  public static StepsizeClient connect(String target, Duration deadline, ClientSecurity security) {
+    var builder = Grpc.newChannelBuilder(target, security.channelCredentials())
+        .defaultServiceConfig(serviceConfig())
+        .enableRetry();
+    if (security.authority() != null) {
+      builder.overrideAuthority(security.authority());
+    }
+    return new StepsizeClient(builder.build(), true, deadline);
   }
 
   /** Wraps a channel the caller owns (TLS, in-process, …). */

@@ -24,6 +24,14 @@ public final class ApiErrors {
         + "' exists with a different spec; use a new job_id").asRuntimeException();
   }
 
+  public static StatusRuntimeException permissionDenied(String message) {
+    return Status.PERMISSION_DENIED.withDescription(message).asRuntimeException();
+  }
+
+  public static StatusRuntimeException resourceExhausted(String message) {
+    return Status.RESOURCE_EXHAUSTED.withDescription(message).asRuntimeException();
+  }
+
   public static StatusRuntimeException unavailable(String message, Throwable cause) {
     return Status.UNAVAILABLE.withDescription(message).withCause(cause).asRuntimeException();
   }

@@ -16,6 +16,10 @@ import io.stepsize.schedule.LrValue;
 import io.stepsize.service.view.LocalViews;
 import io.stepsize.service.view.LocalViews.CurvatureEntry;
 import io.stepsize.service.view.LocalViews.JobEntry;
+import io.stepsize.service.security.JobRateLimiter;
+import io.stepsize.service.security.Limits;
+import io.stepsize.service.view.ViewLoader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -32,17 +36,49 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * {@link ApiErrors}.
  */
 public final class StepsizeCore {
-  public static final int MAX_WINDOW = 100_000;
+  public static final int MAX_WINDOW = Limits.DEFAULT.maxWindow();
   private static final long PRODUCE_TIMEOUT_MS = 10_000;
 
   private final LocalViews views;
   private final Producer<String, byte[]> producer;
   private final Topics topics;
+  private final Limits limits;
+  private final JobRateLimiter rate;
 
   public StepsizeCore(LocalViews views, Producer<String, byte[]> producer, Topics topics) {
+    this(views, producer, topics, Limits.DEFAULT);
+  }
+
+  public StepsizeCore(LocalViews views, Producer<String, byte[]> producer, Topics topics, Limits limits) {
     this.views = views;
     this.producer = producer;
     this.topics = topics;
+    this.limits = limits;
+    this.rate = limits.requestsPerSecondPerJob() > 0 ? new JobRateLimiter(limits.requestsPerSecondPerJob()) : null;
+  }
+
+  public Limits limits() {
+    return limits;
+  }
+
+  /**
+   * The job, if {@code tenant} may use it and it is within its request rate. A null tenant means
+   * the service runs without authentication; then every job is everyone's.
+   */
+  public JobEntry admit(String tenant, String jobId) {
+    JobEntry job = requireJob(jobId);
+    checkOwner(tenant, job);
+    if (rate != null && !rate.tryAcquire(jobId)) {
+      throw ApiErrors.resourceExhausted("job_id: more than " + rate.permitsPerSecond()
+          + " requests/s for job '" + jobId + "'; retry later");
+    }
+    return job;
+  }
+
+  private static void checkOwner(String tenant, JobEntry job) {
+    if (tenant != null && !tenant.equals(job.owner())) {
+      throw ApiErrors.permissionDenied("job_id: job '" + job.spec().getJobId() + "' belongs to another tenant");
+    }
   }
 
   public LocalViews views() {
@@ -51,6 +87,11 @@ public final class StepsizeCore {
 
   /** Idempotent for an identical spec; the job is readable here as soon as this returns. */
   public Job createJob(JobSpec spec) {
+    return createJob(spec, null);
+  }
+
+  /** As {@link #createJob(JobSpec)}, owned by {@code tenant} (null without authentication). */
+  public Job createJob(JobSpec spec, String tenant) {
     JobSchedule schedule;
     try {
       schedule = JobSpecs.toSchedule(spec);
@@ -59,14 +100,19 @@ public final class StepsizeCore {
     }
     JobEntry existing = views.job(spec.getJobId());
     if (existing != null) {
+      checkOwner(tenant, existing);
       if (existing.spec().equals(spec)) {
         return job(existing);
       }
       throw ApiErrors.alreadyExists(spec.getJobId());
     }
-    await(List.of(producer.send(new ProducerRecord<>(topics.jobs(), spec.getJobId(), spec.toByteArray()))),
-        "could not store the job");
-    views.putJob(spec);
+    String owner = tenant == null ? "" : tenant;
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs(), spec.getJobId(), spec.toByteArray());
+    if (tenant != null) {
+      record.headers().add(ViewLoader.OWNER_HEADER, owner.getBytes(StandardCharsets.UTF_8));
+    }
+    await(List.of(producer.send(record)), "could not store the job");
+    views.putJob(spec, owner);
     return Job.newBuilder().setSpec(spec).setPhases(schedule.budget().phases()).build();
   }
 
@@ -83,8 +129,8 @@ public final class StepsizeCore {
   /** A window that stops at total_steps; OUT_OF_RANGE only when from_step is outside the job. */
   public LearningRates learningRates(String jobId, long fromStep, long count) {
     JobEntry job = requireJob(jobId);
-    if (count < 1 || count > MAX_WINDOW) {
-      throw ApiErrors.invalid("count: must be in [1, " + MAX_WINDOW + "] (got " + count + ")");
+    if (count < 1 || count > limits.maxWindow()) {
+      throw ApiErrors.invalid("count: must be in [1, " + limits.maxWindow() + "] (got " + count + ")");
     }
     checkStep("from_step", fromStep, job.schedule());
     long end = Math.min(job.schedule().budget().totalSteps(), fromStep + count);
@@ -98,6 +144,11 @@ public final class StepsizeCore {
 
   /** Validates every probe, then publishes all of them; one bad probe rejects the request. */
   public long reportProbes(List<ProbeReport> probes) {
+    return reportProbes(probes, null);
+  }
+
+  /** As {@link #reportProbes(List)}, for probes of jobs that {@code tenant} owns; one permit per job. */
+  public long reportProbes(List<ProbeReport> probes, String tenant) {
     if (probes.isEmpty()) {
       throw ApiErrors.invalid("probes: must not be empty");
     }
@@ -107,6 +158,8 @@ public final class StepsizeCore {
         throw ApiErrors.invalid("probes[" + i + "]." + problem);
       }
     }
+    new java.util.LinkedHashSet<>(probes.stream().map(ProbeReport::getJobId).toList())
+        .forEach(jobId -> admit(tenant, jobId));
     List<Future<RecordMetadata>> sent = new ArrayList<>(probes.size());
     for (ProbeReport p : probes) {
       sent.add(producer.send(new ProducerRecord<>(topics.probes(), p.getJobId(), p.toByteArray())));
@@ -179,7 +232,10 @@ public final class StepsizeCore {
       return "step: must be in [0, total_steps = " + total + ") (got " + p.getStep() + ")";
     }
     return switch (p.getPayloadCase()) {
-      case LANCZOS -> ProbeValidation.violation(p.getLanczos()).orElse(null);
+      case LANCZOS -> p.getLanczos().getAlphaCount() > limits.maxProbeSteps()
+          ? "lanczos: m must be <= " + limits.maxProbeSteps() + " on this service (got m = "
+              + p.getLanczos().getAlphaCount() + ")"
+          : ProbeValidation.violation(p.getLanczos()).orElse(null);
       case GRADIENT -> Double.isFinite(p.getGradient().getLoss()) && Double.isFinite(p.getGradient().getGradNorm())
           && p.getGradient().getGradNorm() >= 0 ? null : "gradient: loss and grad_norm must be finite, grad_norm >= 0";
       case PAYLOAD_NOT_SET -> "payload: one of lanczos or gradient is required";

@@ -4,7 +4,22 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.stepsize.broker.EmbeddedKafka;
 import io.stepsize.estimator.EstimatorApp;
 import io.stepsize.estimator.Topics;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
+import io.grpc.TlsServerCredentials;
+import io.stepsize.service.grpc.StepsizeGrpcService;
 import io.stepsize.service.grpc.StepsizeServer;
+import io.stepsize.service.metrics.MetricsInterceptor;
+import io.stepsize.service.metrics.StepsizeMetrics;
+import io.stepsize.service.security.AuthInterceptor;
+import io.stepsize.service.security.Limits;
+import io.stepsize.service.security.Security;
+import io.stepsize.service.security.Tenants;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import io.stepsize.service.view.LocalViews;
 import io.stepsize.service.view.ViewLoader;
 import java.net.InetSocketAddress;
@@ -29,21 +44,51 @@ import org.slf4j.LoggerFactory;
 public final class StepsizeNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StepsizeNode.class);
 
-  /** How to run a node; {@code bootstrapServers == null} means the embedded broker. */
+  /**
+   * How to run a node; {@code bootstrapServers == null} means the embedded broker.
+   * {@code metricsPort} -1 serves no metrics, 0 any free port.
+   */
   public record Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
-      int partitions, boolean runEstimator, Properties kafkaClientProperties) {
+      int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
+      int metricsPort) {
+    public Config {
+      security = security == null ? Security.NONE : security;
+      limits = limits == null ? Limits.DEFAULT : limits;
+    }
+
+    public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
+        int partitions, boolean runEstimator, Properties kafkaClientProperties) {
+      this(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, Security.NONE, Limits.DEFAULT, -1);
+    }
+
     public static Config embedded(Path dataDir) {
       return new Config(null, 0, dataDir, "", 0, 4, true, new Properties());
     }
 
     public Config withGrpcPort(int port) {
       return new Config(bootstrapServers, port, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties);
+          kafkaClientProperties, security, limits, metricsPort);
     }
 
     public Config withBootstrapServers(String servers) {
       return new Config(servers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties);
+          kafkaClientProperties, security, limits, metricsPort);
+    }
+
+    public Config withSecurity(Security s) {
+      return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, s, limits, metricsPort);
+    }
+
+    public Config withLimits(Limits l) {
+      return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, security, l, metricsPort);
+    }
+
+    public Config withMetricsPort(int port) {
+      return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, security, limits, port);
     }
   }
 
@@ -54,6 +99,8 @@ public final class StepsizeNode implements AutoCloseable {
   private ViewLoader loader;
   private StepsizeServer server;
   private StepsizeCore core;
+  private StepsizeMetrics metrics;
+  private int metricsPort = -1;
 
   private StepsizeNode(Config config) {
     this.config = config;
@@ -87,9 +134,31 @@ public final class StepsizeNode implements AutoCloseable {
     }
     producer = new KafkaProducer<>(producerProps(bootstrap), new StringSerializer(), new ByteArraySerializer());
     LocalViews views = new LocalViews();
-    core = new StepsizeCore(views, producer, topics);
-    loader = new ViewLoader(bootstrap, topics, views).start();
-    server = new StepsizeServer(NettyServerBuilder.forAddress(new InetSocketAddress(config.grpcPort())), core).start();
+    core = new StepsizeCore(views, producer, topics, config.limits());
+    metrics = new StepsizeMetrics(views, StepsizeMetrics.DEFAULT_MAX_JOB_SERIES);
+    loader = new ViewLoader(bootstrap, topics, views)
+        .onDeadLetter(metrics::deadLettered)
+        .onEstimate(metrics::estimateLag)
+        .start();
+    List<ServerInterceptor> interceptors = new ArrayList<>();
+    interceptors.add(new MetricsInterceptor(metrics));
+    if (config.security().tokensFile() != null) {
+      try {
+        Tenants tenants = Tenants.load(config.security().tokensFile());
+        interceptors.add(new AuthInterceptor(tenants));
+        log.info("bearer-token authentication on: {} token(s)", tenants.size());
+      } catch (IOException e) {
+        throw new UncheckedIOException("tokens: cannot read " + config.security().tokensFile(), e);
+      }
+    }
+    NettyServerBuilder builder = NettyServerBuilder
+        .forAddress(new InetSocketAddress(config.grpcPort()), serverCredentials(config.security()))
+        .maxInboundMessageSize(config.limits().maxMessageBytes());
+    server = new StepsizeServer(builder, new StepsizeGrpcService(core, metrics::probesReported), interceptors).start();
+    if (config.metricsPort() >= 0) {
+      metricsPort = metrics.serve(config.metricsPort());
+      log.info("Prometheus metrics at http://localhost:{}/metrics", metricsPort);
+    }
     log.info("Stepsize gRPC on port {}", server.port());
     Thread ready = new Thread(() -> {
       try {
@@ -108,6 +177,32 @@ public final class StepsizeNode implements AutoCloseable {
 
   public boolean awaitServing(Duration timeout) throws InterruptedException {
     return loader.awaitCaughtUp(timeout);
+  }
+
+  private static ServerCredentials serverCredentials(Security security) {
+    if (!security.tls()) {
+      return InsecureServerCredentials.create();
+    }
+    try {
+      TlsServerCredentials.Builder tls = TlsServerCredentials.newBuilder()
+          .keyManager(security.tlsCert().toFile(), security.tlsKey().toFile());
+      if (security.mutualTls()) {
+        tls.trustManager(security.tlsClientCa().toFile()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+      }
+      log.info("gRPC over TLS{}", security.mutualTls() ? " with client certificates required (mutual TLS)" : "");
+      return tls.build();
+    } catch (IOException e) {
+      throw new UncheckedIOException("tls: cannot read the certificate, key or client CA", e);
+    }
+  }
+
+  /** The Prometheus port, or -1 when metrics are not served. */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
+  public StepsizeMetrics metrics() {
+    return metrics;
   }
 
   public int grpcPort() {
@@ -171,6 +266,9 @@ public final class StepsizeNode implements AutoCloseable {
     }
     if (broker != null) {
       broker.close();
+    }
+    if (metrics != null) {
+      metrics.close();
     }
     log.info("stopped");
   }

@@ -1,6 +1,8 @@
 package io.stepsize.service.cli;
 
 import io.stepsize.service.StepsizeNode;
+import io.stepsize.service.security.Limits;
+import io.stepsize.service.security.Security;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,6 +41,40 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--kafka-properties", description = "Kafka client properties file (security settings, …).")
   Path kafkaProperties;
 
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve gRPC over TLS with this certificate chain.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key of --tls-cert (PKCS#8 PEM).")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "PEM",
+      description = "Require client certificates signed by this CA (mutual TLS).")
+  Path tlsClientCa;
+
+  @Option(names = "--tokens-file", paramLabel = "FILE",
+      description = "Require bearer tokens: a properties file of 'token = tenant' lines; a tenant sees only its jobs.")
+  Path tokensFile;
+
+  @Option(names = "--max-message-bytes", defaultValue = "4194304",
+      description = "Largest inbound gRPC message (default ${DEFAULT-VALUE}).")
+  int maxMessageBytes;
+
+  @Option(names = "--max-probe-steps", defaultValue = "1000",
+      description = "Largest Lanczos m accepted by ReportProbes (default ${DEFAULT-VALUE}).")
+  int maxProbeSteps;
+
+  @Option(names = "--max-window", defaultValue = "100000",
+      description = "Largest GetLearningRates count (default ${DEFAULT-VALUE}).")
+  int maxWindow;
+
+  @Option(names = "--rate-limit", defaultValue = "0", paramLabel = "PER_SECOND",
+      description = "Requests per second per job over all RPCs; 0 = unlimited (default ${DEFAULT-VALUE}).")
+  int rateLimit;
+
+  @Option(names = "--metrics-port", defaultValue = "-1",
+      description = "Serve Prometheus metrics at http://HOST:PORT/metrics; -1 = off (default ${DEFAULT-VALUE}).")
+  int metricsPort;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -58,9 +94,26 @@ public final class ServeCommand implements Callable<Integer> {
         clientProps.load(in);
       }
     }
+    Security security;
+    Limits limits;
+    try {
+      security = new Security(tlsCert, tlsKey, tlsClientCa, tokensFile);
+      limits = new Limits(maxMessageBytes, maxProbeSteps, maxWindow, rateLimit);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), flagged(e.getMessage()));
+    }
+    for (Path file : new Path[] {tlsCert, tlsKey, tlsClientCa, tokensFile}) {
+      if (file != null && !Files.isReadable(file)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), flagOf(file) + ": cannot read " + file);
+      }
+    }
+    if (metricsPort < -1 || metricsPort > 65535) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port: must be -1 or in [0, 65535] (got "
+          + metricsPort + ")");
+    }
     Files.createDirectories(dataDir);
     StepsizeNode node = StepsizeNode.start(new StepsizeNode.Config(bootstrapServers, grpcPort, dataDir, topicPrefix,
-        kafkaPort, partitions, !noEstimator, clientProps));
+        kafkaPort, partitions, !noEstimator, clientProps, security, limits, metricsPort));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       node.close();
@@ -68,6 +121,26 @@ public final class ServeCommand implements Callable<Integer> {
     }, "stepsize-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  private String flagOf(Path file) {
+    return file == tlsCert ? "--tls-cert" : file == tlsKey ? "--tls-key" : file == tlsClientCa ? "--tls-client-ca"
+        : "--tokens-file";
+  }
+
+  /** "max_window: …" → "--max-window: …": the user typed flags, not record fields. */
+  private static String flagged(String message) {
+    int colon = message.indexOf(':');
+    if (colon < 0) {
+      return message;
+    }
+    String field = message.substring(0, colon);
+    String flag = switch (field) {
+      case "tls" -> "--tls-cert/--tls-key/--tls-client-ca";
+      case "requests_per_second_per_job" -> "--rate-limit";
+      default -> "--" + field.replace('_', '-');
+    };
+    return flag + message.substring(colon);
   }
 
 }

@@ -19,6 +19,8 @@ import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.StepsizeGrpc;
 import io.stepsize.proto.v1.WatchScheduleRequest;
 import io.stepsize.service.StepsizeCore;
+import io.stepsize.service.security.AuthInterceptor;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,39 +29,67 @@ import org.slf4j.LoggerFactory;
 public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
   private static final Logger log = LoggerFactory.getLogger(StepsizeGrpcService.class);
   private final StepsizeCore core;
+  private final LongConsumer probesReported;
 
   public StepsizeGrpcService(StepsizeCore core) {
+    this(core, n -> {});
+  }
+
+  /** @param probesReported told how many probes each successful ReportProbes published */
+  public StepsizeGrpcService(StepsizeCore core, LongConsumer probesReported) {
     this.core = core;
+    this.probesReported = probesReported;
+  }
+
+  // The tenant comes from AuthInterceptor's context; null when the service runs without tokens.
+  private static String tenant() {
+    return AuthInterceptor.currentTenant();
   }
 
   @Override
   public void createJob(CreateJobRequest request, StreamObserver<Job> out) {
-    unary(out, () -> core.createJob(request.getSpec()));
+    unary(out, () -> core.createJob(request.getSpec(), tenant()));
   }
 
   @Override
   public void getJob(GetJobRequest request, StreamObserver<Job> out) {
-    unary(out, () -> core.getJob(request.getJobId()));
+    unary(out, () -> {
+      core.admit(tenant(), request.getJobId());
+      return core.getJob(request.getJobId());
+    });
   }
 
   @Override
   public void getLearningRate(GetLearningRateRequest request, StreamObserver<LearningRate> out) {
-    unary(out, () -> core.learningRate(request.getJobId(), request.getStep()));
+    unary(out, () -> {
+      core.admit(tenant(), request.getJobId());
+      return core.learningRate(request.getJobId(), request.getStep());
+    });
   }
 
   @Override
   public void getLearningRates(GetLearningRatesRequest request, StreamObserver<LearningRates> out) {
-    unary(out, () -> core.learningRates(request.getJobId(), request.getFromStep(), request.getCount()));
+    unary(out, () -> {
+      core.admit(tenant(), request.getJobId());
+      return core.learningRates(request.getJobId(), request.getFromStep(), request.getCount());
+    });
   }
 
   @Override
   public void reportProbes(ReportProbesRequest request, StreamObserver<ReportProbesResponse> out) {
-    unary(out, () -> ReportProbesResponse.newBuilder().setAccepted(core.reportProbes(request.getProbesList())).build());
+    unary(out, () -> {
+      long accepted = core.reportProbes(request.getProbesList(), tenant());
+      probesReported.accept(accepted);
+      return ReportProbesResponse.newBuilder().setAccepted(accepted).build();
+    });
   }
 
   @Override
   public void getCurvature(GetCurvatureRequest request, StreamObserver<Curvature> out) {
-    unary(out, () -> core.curvature(request.getJobId()));
+    unary(out, () -> {
+      core.admit(tenant(), request.getJobId());
+      return core.curvature(request.getJobId());
+    });
   }
 
   /** Sends the current state at once, then one update per change of the job's estimate. */
@@ -68,7 +98,7 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
     String jobId = request.getJobId();
     ServerCallStreamObserver<ScheduleUpdate> call = (ServerCallStreamObserver<ScheduleUpdate>) out;
     try {
-      core.requireJob(jobId);
+      core.admit(tenant(), jobId);
     } catch (StatusRuntimeException e) {
       out.onError(e);
       return;

@@ -5,6 +5,9 @@ import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -19,8 +22,18 @@ import org.slf4j.LoggerFactory;
 public final class LocalViews {
   private static final Logger log = LoggerFactory.getLogger(LocalViews.class);
 
-  /** A job as the hot path needs it: the spec for GetJob, the parsed schedule for the formula. */
-  public record JobEntry(JobSpec spec, JobSchedule schedule) {}
+  /**
+   * A job as the hot path needs it: the spec for GetJob, the parsed schedule for the formula, and
+   * the tenant that created it ("" when the service ran without authentication).
+   */
+  public record JobEntry(JobSpec spec, JobSchedule schedule, String owner) {
+    public JobEntry(JobSpec spec, JobSchedule schedule) {
+      this(spec, schedule, "");
+    }
+  }
+
+  /** A job's latest kappa and the phi it brings, for monitoring. */
+  public record JobCurvature(String jobId, double kappa, double phi) {}
 
   /** The latest curvature record of a job and its timeline, parsed once per update. */
   public record CurvatureEntry(Curvature curvature, CurvatureTimeline timeline) {}
@@ -28,6 +41,8 @@ public final class LocalViews {
   private final Map<String, JobEntry> jobs = new ConcurrentHashMap<>();
   private final Map<String, CurvatureEntry> curvature = new ConcurrentHashMap<>();
   private final Map<String, CopyOnWriteArrayList<Consumer<CurvatureEntry>>> watchers = new ConcurrentHashMap<>();
+  // job ids by the time of their last estimate, oldest first (guarded by itself)
+  private final LinkedHashMap<String, Boolean> updateOrder = new LinkedHashMap<>();
 
   public JobEntry job(String jobId) {
     return jobs.get(jobId);
@@ -52,12 +67,17 @@ public final class LocalViews {
    * stop the view.
    */
   public void putJob(JobSpec spec) {
+    putJob(spec, "");
+  }
+
+  /** Applies a job record written by {@code owner} (the tenant header of the record). */
+  public void putJob(JobSpec spec, String owner) {
     JobEntry previous = jobs.get(spec.getJobId());
-    if (previous != null && previous.spec().equals(spec)) {
+    if (previous != null && previous.spec().equals(spec) && previous.owner().equals(owner)) {
       return;
     }
     try {
-      jobs.put(spec.getJobId(), new JobEntry(spec, JobSpecs.toSchedule(spec)));
+      jobs.put(spec.getJobId(), new JobEntry(spec, JobSpecs.toSchedule(spec), owner));
     } catch (IllegalArgumentException e) {
       log.warn("skipping job record {}: {}", spec.getJobId(), e.getMessage());
       return;
@@ -71,6 +91,30 @@ public final class LocalViews {
     jobs.remove(jobId);
   }
 
+  /**
+   * The {@code max} jobs whose estimate changed last, with their kappa and the phi their policy
+   * gives from the step the estimate applies from (newest first).
+   */
+  public List<JobCurvature> recentlyUpdated(int max) {
+    List<String> ids;
+    synchronized (updateOrder) {
+      ids = new ArrayList<>(updateOrder.keySet());
+    }
+    List<JobCurvature> out = new ArrayList<>(Math.min(max, ids.size()));
+    for (int i = ids.size() - 1; i >= 0 && out.size() < max; i--) {
+      JobEntry job = jobs.get(ids.get(i));
+      CurvatureEntry c = curvature.get(ids.get(i));
+      if (job == null || c == null) {
+        continue;
+      }
+      long total = job.schedule().budget().totalSteps();
+      long from = Math.min(Math.max(0, c.curvature().getAppliesFromStep()), total - 1);
+      double phi = io.stepsize.schedule.LearningRates.evaluate(job.schedule(), from, c.timeline()).phi();
+      out.add(new JobCurvature(ids.get(i), c.curvature().getKappa(), phi));
+    }
+    return out;
+  }
+
   /** Applies a curvature record and tells the job's watchers when the estimate changed. */
   public void putCurvature(Curvature c) {
     CurvatureEntry previous = curvature.get(c.getJobId());
@@ -79,6 +123,10 @@ public final class LocalViews {
     }
     CurvatureEntry entry = new CurvatureEntry(c, JobSpecs.timeline(c));
     curvature.put(c.getJobId(), entry);
+    synchronized (updateOrder) {
+      updateOrder.remove(c.getJobId());
+      updateOrder.put(c.getJobId(), Boolean.TRUE);
+    }
     if (previous == null || previous.curvature().getPhase() != c.getPhase()) {
       log.info("job {}: phase {} curvature from step {} (kappa {})", c.getJobId(), c.getPhase(), c.getStep(),
           c.getKappa());

@@ -39,6 +39,11 @@ public final class ViewLoader implements AutoCloseable {
   private final KafkaConsumer<String, byte[]> consumer;
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private final Thread thread;
+  private volatile Runnable onDeadLetter = () -> {};
+  private volatile java.util.function.DoubleConsumer onEstimate = seconds -> {};
+
+  /** The Kafka header on a job record that names the tenant who created it. */
+  public static final String OWNER_HEADER = "stepsize.tenant";
   private volatile boolean running = true;
 
   public ViewLoader(String bootstrapServers, Topics topics, LocalViews views) {
@@ -55,6 +60,18 @@ public final class ViewLoader implements AutoCloseable {
     consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
     thread = new Thread(this::run, "stepsize-views");
     thread.setDaemon(true);
+  }
+
+  /** Called once per dead-lettered probe seen (monitoring). */
+  public ViewLoader onDeadLetter(Runnable hook) {
+    this.onDeadLetter = hook;
+    return this;
+  }
+
+  /** Called with the seconds from a probe's produce time to its estimate here, once caught up. */
+  public ViewLoader onEstimate(java.util.function.DoubleConsumer hook) {
+    this.onEstimate = hook;
+    return this;
   }
 
   public ViewLoader start() {
@@ -118,14 +135,21 @@ public final class ViewLoader implements AutoCloseable {
         Header reason = r.headers().lastHeader("__streams.errors.message");
         log.warn("dead-lettered probe for job {}: {}", r.key(),
             reason == null ? "(no reason header)" : new String(reason.value(), StandardCharsets.UTF_8));
+        onDeadLetter.run();
       } else if (r.topic().equals(topics.jobs())) {
         if (r.value() == null) {
           views.removeJob(r.key());
         } else {
-          views.putJob(JobSpec.parseFrom(r.value()));
+          Header owner = r.headers().lastHeader(OWNER_HEADER);
+          views.putJob(JobSpec.parseFrom(r.value()),
+              owner == null ? "" : new String(owner.value(), StandardCharsets.UTF_8));
         }
       } else if (r.value() != null) {
         views.putCurvature(Curvature.parseFrom(r.value()));
+        // Streams keeps the probe's timestamp on the estimate it causes
+        if (caughtUp.getCount() == 0) {
+          onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
+        }
       }
     } catch (InvalidProtocolBufferException e) {
       log.warn("skipping an unreadable record at {}-{}@{}", r.topic(), r.partition(), r.offset());

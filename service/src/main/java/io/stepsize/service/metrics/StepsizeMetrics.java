@@ -1,0 +1,110 @@
+package io.stepsize.service.metrics;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import io.stepsize.service.view.LocalViews;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+
+/**
+ * The metrics of one replica in their own registry (not the JVM-global default, so two nodes in
+ * one test JVM do not collide). Per-job series are limited to the {@code maxJobSeries} jobs whose
+ * estimate changed last: a cluster with a million jobs still exports a bounded number of series.
+ */
+public final class StepsizeMetrics implements AutoCloseable {
+  public static final int DEFAULT_MAX_JOB_SERIES = 50;
+
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Histogram requestSeconds;
+  private final Counter probesReported;
+  private final Counter deadLetters;
+  private final Histogram freshnessSeconds;
+  private HTTPServer http;
+
+  public StepsizeMetrics(LocalViews views, int maxJobSeries) {
+    requestSeconds = Histogram.builder()
+        .name("stepsize_grpc_request_seconds")
+        .help("gRPC request latency on this replica by method and status code")
+        .unit(Unit.SECONDS)
+        .labelNames("method", "code")
+        .classicUpperBounds(1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1, 1)
+        .register(registry);
+    probesReported = Counter.builder()
+        .name("stepsize_probes_reported")
+        .help("probes accepted by ReportProbes on this replica")
+        .register(registry);
+    deadLetters = Counter.builder()
+        .name("stepsize_probes_dead_lettered")
+        .help("probes the estimator sent to the dead-letter topic, as seen by this replica")
+        .register(registry);
+    freshnessSeconds = Histogram.builder()
+        .name("stepsize_estimate_lag_seconds")
+        .help("estimator lag: from a probe's produce time to its estimate in this replica's view")
+        .unit(Unit.SECONDS)
+        .classicUpperBounds(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("stepsize_jobs")
+        .help("jobs in this replica's view")
+        .callback(cb -> cb.call(views.jobCount()))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("stepsize_job_kappa")
+        .help("latest condition number estimate per job (the most recently updated jobs only)")
+        .labelNames("job_id")
+        .callback(cb -> recent(views, maxJobSeries).forEach(j -> cb.call(j.kappa(), j.jobId())))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("stepsize_job_phi")
+        .help("phi in force per job (the most recently updated jobs only)")
+        .labelNames("job_id")
+        .callback(cb -> recent(views, maxJobSeries).forEach(j -> cb.call(j.phi(), j.jobId())))
+        .register(registry);
+  }
+
+  private static List<LocalViews.JobCurvature> recent(LocalViews views, int max) {
+    return views.recentlyUpdated(max);
+  }
+
+  public PrometheusRegistry registry() {
+    return registry;
+  }
+
+  public void observeRequest(String method, String code, double seconds) {
+    requestSeconds.labelValues(method, code).observe(seconds);
+  }
+
+  public void probesReported(long n) {
+    probesReported.inc(n);
+  }
+
+  public void deadLettered() {
+    deadLetters.inc();
+  }
+
+  public void estimateLag(double seconds) {
+    freshnessSeconds.observe(Math.max(0, seconds));
+  }
+
+  /** Serves /metrics on {@code port} (0 = any free port); returns the port. */
+  public int serve(int port) {
+    try {
+      http = HTTPServer.builder().port(port).registry(registry).buildAndStart();
+    } catch (IOException e) {
+      throw new UncheckedIOException("metrics: cannot listen on port " + port, e);
+    }
+    return http.getPort();
+  }
+
+  @Override
+  public void close() {
+    if (http != null) {
+      http.close();
+    }
+  }
+}

@@ -1,0 +1,29 @@
+package io.stepsize.service.security;
+
+import java.nio.file.Path;
+
+/**
+ * How a replica authenticates: TLS from a PEM certificate chain and key; mutual TLS when a client
+ * CA is given (every client must present a certificate it signed); bearer tokens when a tokens
+ * file is given. All null is plaintext without authentication, the embedded default.
+ */
+public record Security(Path tlsCert, Path tlsKey, Path tlsClientCa, Path tokensFile) {
+  public static final Security NONE = new Security(null, null, null, null);
+
+  public Security {
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new IllegalArgumentException("tls: a certificate and its key go together");
+    }
+    if (tlsClientCa != null && tlsCert == null) {
+      throw new IllegalArgumentException("tls: a client CA (mutual TLS) needs the server's certificate and key");
+    }
+  }
+
+  public boolean tls() {
+    return tlsCert != null;
+  }
+
+  public boolean mutualTls() {
+    return tlsClientCa != null;
+  }
+}
