@@ -136,7 +136,7 @@ public final class StepsizeNode implements AutoCloseable {
     LocalViews views = new LocalViews();
     core = new StepsizeCore(views, producer, topics, config.limits());
     metrics = new StepsizeMetrics(views, StepsizeMetrics.DEFAULT_MAX_JOB_SERIES);
-    loader = new ViewLoader(bootstrap, topics, views)
+    loader = new ViewLoader(bootstrap, topics, views, config.kafkaClientProperties())
         .onDeadLetter(metrics::deadLettered)
         .onEstimate(metrics::estimateLag)
         .start();

@@ -47,9 +47,15 @@ public final class ViewLoader implements AutoCloseable {
   private volatile boolean running = true;
 
   public ViewLoader(String bootstrapServers, Topics topics, LocalViews views) {
+    this(bootstrapServers, topics, views, new Properties());
+  }
+
+  /** @param clientProperties Kafka client settings (SASL, SSL, …) applied under this loader's own */
+  public ViewLoader(String bootstrapServers, Topics topics, LocalViews views, Properties clientProperties) {
     this.views = views;
     this.topics = topics;
     Properties p = new Properties();
+    p.putAll(clientProperties);
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     // the estimator writes curvature in transactions: never show an aborted estimate
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
