@@ -42,7 +42,11 @@ class ProbePublisher:
         self._producer = None
         if kafka_bootstrap_servers is not None:
             from confluent_kafka import Producer  # only needed when asked for Kafka
-            config = {"bootstrap.servers": kafka_bootstrap_servers, "enable.idempotence": True, "acks": "all"}
+            # murmur2 is the Java clients' partitioner: a probe must land on the partition of its
+            # job's record (the estimator joins them co-partitioned); librdkafka's default
+            # (consistent_random, CRC32) would put it elsewhere and the probe would be dead-lettered
+            config = {"bootstrap.servers": kafka_bootstrap_servers, "enable.idempotence": True, "acks": "all",
+                      "partitioner": "murmur2_random"}
             config.update(kafka_config or {})
             self._producer = Producer(config)
 
