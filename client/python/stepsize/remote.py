@@ -47,6 +47,7 @@ class RemoteSchedule:
         self.window = window
         self.retry_after = retry_after
         self.deadline = client.deadline if deadline is None else deadline
+        self._needs_create = False
         if isinstance(job, str):
             spec = client.get_job(job, timeout=self.deadline).spec
         else:
@@ -56,6 +57,8 @@ class RemoteSchedule:
             except grpc.RpcError as e:
                 if not is_transient(e):
                     raise
+                # created later, when the service answers (CreateJob is idempotent)
+                self._needs_create = True
                 log.warning("Stepsize service unavailable at %s (%s): job %s starts on the local formula",
                             client.target, e.code().name, spec.job_id)
         self.spec = spec
@@ -101,6 +104,7 @@ class RemoteSchedule:
             return self._local(step)
         gen = self._generation
         try:
+            self._ensure_created()
             rates = self.client.learning_rates(self.job_id, step, self.window, timeout=self.deadline)
         except grpc.RpcError as e:
             if not is_transient(e):
@@ -182,8 +186,14 @@ class RemoteSchedule:
 
         future.add_done_callback(done)
 
+    def _ensure_created(self):
+        if self._needs_create:
+            self.client.create_job(self.spec, timeout=self.deadline)
+            self._needs_create = False
+
     def _load_timeline(self):
         try:
+            self._ensure_created()
             timeline = CurvatureTimeline.from_proto(self.client.curvature(self.job_id, timeout=self.deadline))
         except grpc.RpcError as e:
             log.debug("no curvature for job %s (%s)", self.job_id, e.code().name)

@@ -75,7 +75,8 @@ class StepsizeScheduler(_Base):
         """The full answer (lr, group lrs, phi, kappa, source, ...) for a step."""
         total = self.remote.total_steps
         if step >= total:
-            if not self._past_end_warned:
+            # step == total is the usual trailing scheduler.step() after the last optimizer step
+            if step > total and not self._past_end_warned:
                 log.warning("job %s: step %d is past total_steps = %d; keeping the last step's rate",
                             self.job_id, step, total)
                 self._past_end_warned = True

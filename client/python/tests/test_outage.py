@@ -69,3 +69,40 @@ def test_training_survives_the_service_being_killed(own_service, tmp_path, caplo
     gaps = [b - a for a, b in zip(ends[KILL_AFTER:], ends[KILL_AFTER + 1:])]
     assert max(gaps) < 5.0, max(gaps)
     assert time.monotonic() - started < 120
+
+
+def test_training_starts_with_the_service_down(caplog):
+    """No service at all: the job's spec is known to the trainer, so every step comes from the
+    local formula with fallback_phi, with a warning, and nothing waits past the deadline."""
+    import socket
+
+    import torch
+
+    from stepsize import StepsizeClient, StepsizeScheduler
+    from stepsize.v1 import stepsize_pb2 as pb
+
+    caplog.set_level(logging.WARNING)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = pb.JobSpec(job_id="nobody-home", total_steps=50, warmup_steps=5, lr_max=0.2, lr_min=0.01,
+                      optimizer=pb.OPTIMIZER_ADAMW)  # condition_number policy, fallback phi 0.5
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    optimizer = torch.optim.AdamW(params, lr=1.0)
+    client = StepsizeClient(f"127.0.0.1:{port}", deadline=0.5)
+    scheduler = StepsizeScheduler(optimizer, client, spec, deadline=0.5, retry_after=0.2)
+    job = JobSchedule.from_spec(spec)
+    lrs, stamps = [], [time.monotonic()]
+    for step in range(50):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+        stamps.append(time.monotonic())
+    scheduler.close()
+    client.close()
+    assert lrs == [evaluate(job, s).lr for s in range(50)]
+    assert evaluate(job, 10).phi == 0.5 and evaluate(job, 10).source == Source.FALLBACK
+    assert scheduler.remote.remote_answers == 0 and scheduler.remote.local_answers >= 50
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("job nobody-home starts on the local formula" in m for m in messages), messages
+    assert max(b - a for a, b in zip(stamps, stamps[1:])) < 3.0
