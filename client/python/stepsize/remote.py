@@ -1,0 +1,242 @@
+"""RemoteSchedule: a job's learning rates as the trainer sees them (the Java RemoteSchedule's twin).
+
+Windows of rates come from GetLearningRates and the next one is prefetched when the trainer is
+3/4 through the current; a background thread follows WatchSchedule and cuts the windows short
+when a new estimate applies, and keeps the curvature timeline for the local formula. When the
+service cannot answer within the deadline, the step is computed locally with the last known
+timeline, a warning is logged, and the service is left alone for ``retry_after`` seconds, so a
+step never waits longer than one deadline and later steps do not wait at all.
+"""
+import logging
+import threading
+import time
+from typing import List, NamedTuple, Optional
+
+import grpc
+
+from stepsize.client import StepsizeClient, is_transient
+from stepsize.schedule import CurvaturePoint, CurvatureTimeline, JobSchedule, LrValue, evaluate
+from stepsize.v1 import stepsize_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+
+class _Window(NamedTuple):
+    """Rates for [start, end); a watch update may lower end, never raise it."""
+    start: int
+    end: int
+    rates: List[LrValue]
+    generation: int
+
+    def covers(self, step):
+        return self.start <= step < self.end
+
+    def cut_at(self, step):
+        return self if step >= self.end else self._replace(end=max(self.start, step))
+
+
+class RemoteSchedule:
+    """Follows one job. ``job`` is a JobSpec (created idempotently; works with the service down)
+    or a job id (the service must answer GetJob once)."""
+
+    def __init__(self, client: StepsizeClient, job, *, window: int = 1000, retry_after: float = 2.0,
+                 deadline: Optional[float] = None):
+        if window < 1:
+            raise ValueError(f"window: must be >= 1 (got {window})")
+        self.client = client
+        self.window = window
+        self.retry_after = retry_after
+        self.deadline = client.deadline if deadline is None else deadline
+        self._needs_create = False
+        if isinstance(job, str):
+            spec = client.get_job(job, timeout=self.deadline).spec
+        else:
+            spec = job
+            try:
+                client.create_job(spec, timeout=self.deadline)
+            except grpc.RpcError as e:
+                if not is_transient(e):
+                    raise
+                # created later, when the service answers (CreateJob is idempotent)
+                self._needs_create = True
+                log.warning("Stepsize service unavailable at %s (%s): job %s starts on the local formula",
+                            client.target, e.code().name, spec.job_id)
+        self.spec = spec
+        self.job_id = spec.job_id
+        self.schedule = JobSchedule.from_spec(spec)
+        self.total_steps = self.schedule.budget.total_steps
+        self.remote_answers = 0
+        self.local_answers = 0
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._current: Optional[_Window] = None
+        self._next: Optional[_Window] = None
+        self._prefetching = False
+        self._timeline = CurvatureTimeline.EMPTY
+        self._timeline_changed = threading.Condition(self._lock)
+        self._offline_until = 0.0
+        self._closed = threading.Event()
+        self._watch_call = None
+        self._load_timeline()
+        self._watcher = threading.Thread(target=self._follow, name=f"stepsize-watch-{self.job_id}", daemon=True)
+        self._watcher.start()
+
+    # ---- the trainer's side -------------------------------------------------------------------
+
+    @property
+    def timeline(self) -> CurvatureTimeline:
+        return self._timeline
+
+    def value(self, step: int) -> LrValue:
+        """The service's answer when it can give it within the deadline, else the local formula's."""
+        w = self._current
+        if w is not None and w.covers(step):
+            self._maybe_prefetch(w, step)
+            self.remote_answers += 1
+            return w.rates[step - w.start]
+        with self._lock:
+            n = self._next
+            if n is not None and n.covers(step):
+                self._current, self._next = n, None
+                self.remote_answers += 1
+                return n.rates[step - n.start]
+        if time.monotonic() < self._offline_until:
+            return self._local(step)
+        gen = self._generation
+        try:
+            self._ensure_created()
+            rates = self.client.learning_rates(self.job_id, step, self.window, timeout=self.deadline)
+        except grpc.RpcError as e:
+            if not is_transient(e):
+                raise
+            self._go_offline(e)
+            return self._local(step)
+        fresh = self._to_window(rates, gen)
+        if not fresh.rates:  # cannot happen for 0 <= step < T; answer locally rather than fail
+            return self._local(step)
+        with self._lock:
+            if self._generation == gen:
+                self._current, self._next = fresh, None
+        self.remote_answers += 1
+        return fresh.rates[0]
+
+    def local(self, step: int) -> LrValue:
+        """The local formula with the timeline known now (what the fallback answers)."""
+        return evaluate(self.schedule, step, self._timeline)
+
+    def wait_for_estimate(self, probe_step: int, timeout: float) -> bool:
+        """Waits until an estimate from a probe at probe_step or later is known here; for trainers
+        (and tests) that want every estimate applied at the step its rule says."""
+        end = time.monotonic() + timeout
+        with self._timeline_changed:
+            while True:
+                latest = self._timeline.latest()
+                if latest is not None and latest.step >= probe_step:
+                    return True
+                left = end - time.monotonic()
+                if left <= 0 or self._closed.is_set():
+                    return False
+                self._timeline_changed.wait(left)
+
+    def close(self):
+        self._closed.set()
+        call = self._watch_call
+        if call is not None:
+            call.cancel()
+        self._watcher.join(timeout=5)
+
+    # ---- internals ----------------------------------------------------------------------------
+
+    def _local(self, step):
+        self.local_answers += 1
+        return evaluate(self.schedule, step, self._timeline)
+
+    def _go_offline(self, error):
+        self._offline_until = time.monotonic() + self.retry_after
+        log.warning("Stepsize service unavailable for job %s (%s): local formula with the last known "
+                    "curvature for %.1f s", self.job_id, error.code().name, self.retry_after)
+
+    @staticmethod
+    def _to_window(rates, gen):
+        values = [LrValue.from_proto(r) for r in rates.rates]
+        start = values[0].step if values else 0
+        return _Window(start, start + len(values), values, gen)
+
+    def _maybe_prefetch(self, w, step):
+        if (w.end >= self.total_steps or self._next is not None or self._prefetching
+                or step < w.start + (w.end - w.start) * 3 // 4 or time.monotonic() < self._offline_until):
+            return
+        self._prefetching = True
+        gen = self._generation
+        try:
+            future = self.client.learning_rates_future(self.job_id, w.end, self.window, timeout=self.deadline)
+        except grpc.RpcError:
+            self._prefetching = False
+            return
+
+        def done(f):
+            try:
+                if f.exception() is None:
+                    fresh = self._to_window(f.result(), gen)
+                    with self._lock:
+                        if self._generation == gen and self._current is w:
+                            self._next = fresh
+            finally:
+                self._prefetching = False
+
+        future.add_done_callback(done)
+
+    def _ensure_created(self):
+        if self._needs_create:
+            self.client.create_job(self.spec, timeout=self.deadline)
+            self._needs_create = False
+
+    def _load_timeline(self):
+        try:
+            self._ensure_created()
+            timeline = CurvatureTimeline.from_proto(self.client.curvature(self.job_id, timeout=self.deadline))
+        except grpc.RpcError as e:
+            log.debug("no curvature for job %s (%s)", self.job_id, e.code().name)
+            return False
+        with self._timeline_changed:
+            self._timeline = timeline
+            self._timeline_changed.notify_all()
+        return True
+
+    def _follow(self):
+        """WatchSchedule until closed; after an error, reload the timeline and subscribe again."""
+        first = True
+        while not self._closed.is_set():
+            if not first and not self._load_timeline():
+                self._closed.wait(self.retry_after)
+                continue
+            first = False
+            call = self.client.watch(self.job_id)
+            self._watch_call = call
+            if self._closed.is_set():
+                call.cancel()
+                return
+            try:
+                for update in call:
+                    self._apply(update)
+            except grpc.RpcError as e:
+                if self._closed.is_set():
+                    return
+                log.debug("watch of job %s ended (%s); again in %.1f s", self.job_id, e.code().name,
+                          self.retry_after)
+            self._closed.wait(self.retry_after)
+
+    def _apply(self, update: pb.ScheduleUpdate):
+        with self._timeline_changed:
+            if update.HasField("curvature") and update.curvature.probes > 0:
+                point = CurvaturePoint.from_proto(update.curvature)
+                if point != self._timeline.latest():  # the watch starts with the current state
+                    self._timeline = self._timeline.with_point(point)
+                self._timeline_changed.notify_all()
+            # windows fetched before this estimate are stale from the step it applies to
+            self._generation += 1
+            cut = update.from_step
+            if self._current is not None:
+                self._current = self._current.cut_at(cut)
+            if self._next is not None:
+                self._next = self._next.cut_at(cut)

@@ -1,0 +1,112 @@
+"""Test setup: stubs generated from proto/ now, and a real `stepsize serve` (embedded KRaft broker,
+estimator, gRPC on loopback) started from the service jar, found relative to the repository root.
+
+Nothing here skips: a missing jar, protoc or Python package fails the run, because CI installs them.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_ROOT = os.path.dirname(HERE)
+REPO_ROOT = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
+JAR = os.path.join(REPO_ROOT, "service", "target", "stepsize.jar")
+EXAMPLES = os.path.join(PACKAGE_ROOT, "examples")
+
+sys.path.insert(0, PACKAGE_ROOT)
+sys.path.insert(0, EXAMPLES)
+import gen_stubs  # noqa: E402
+
+gen_stubs.generate()  # the stubs are never committed: every test run compiles the current .proto
+
+from stepsize.client import StepsizeClient  # noqa: E402
+
+_GRPC_PORT = re.compile(r"Stepsize gRPC on port (\d+)")
+_KAFKA = re.compile(r"embedded Kafka at (\S+?):? trainers")
+
+
+class Service:
+    """One `stepsize serve` process on free ports with its own data directory."""
+
+    def __init__(self, data_dir, log_path):
+        self.data_dir = str(data_dir)
+        self.log_path = str(log_path)
+        self.process = None
+        self.grpc_port = None
+        self.kafka_bootstrap = None
+
+    @property
+    def target(self):
+        return f"localhost:{self.grpc_port}"
+
+    def start(self, timeout=90.0):
+        if not os.path.isfile(JAR):
+            pytest.fail(f"{JAR} is missing: build it with `mvn -B -o -q -pl service -am package -DskipTests`")
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            ["java", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", JAR, "serve",
+             "--grpc-port", "0", "--kafka-port", "0", "--data-dir", self.data_dir],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            text = open(self.log_path, errors="replace").read()
+            port = _GRPC_PORT.findall(text)
+            kafka = _KAFKA.findall(text)
+            if port and kafka:
+                self.grpc_port = int(port[-1])
+                self.kafka_bootstrap = kafka[-1]
+                break
+            if self.process.poll() is not None:
+                pytest.fail(f"stepsize serve exited with {self.process.returncode}:\n{text[-4000:]}")
+            time.sleep(0.2)
+        else:
+            self.kill()
+            pytest.fail(f"stepsize serve did not start within {timeout} s; log {self.log_path}")
+        with StepsizeClient(self.target) as client:
+            if not client.wait_until_serving(timeout=max(1.0, end - time.monotonic())):
+                self.kill()
+                pytest.fail(f"stepsize serve never reported SERVING; log {self.log_path}")
+        return self
+
+    def kill(self):
+        """SIGKILL: the service vanishes mid-call, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory):
+    """The service shared by the tests that do not kill it."""
+    base = tmp_path_factory.mktemp("stepsize")
+    s = Service(base / "data", base / "serve.log").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def client(service):
+    c = StepsizeClient(service.target)
+    yield c
+    c.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    # the machine is shared: small models gain nothing from intra-op threads
+    import torch
+    torch.set_num_threads(1)
