@@ -14,6 +14,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * The topic names of DESIGN.md §2, each behind an optional prefix, and their creation.
@@ -33,6 +34,8 @@ public record Topics(String prefix) {
   /** Kafka's legal topic characters; the longest name must stay within 249. */
   private static final Pattern LEGAL = Pattern.compile("[a-zA-Z0-9._-]*");
   private static final long DAY_MS = Duration.ofDays(1).toMillis();
+  /** How long a just-created topic may stay unknown to the broker describing it. */
+  static final Duration METADATA_WAIT = Duration.ofSeconds(15);
 
   public Topics {
     prefix = prefix == null ? "" : prefix;
@@ -122,17 +125,33 @@ public record Topics(String prefix) {
     checkCopartitioned(admin);
   }
 
-  /** Throws unless jobs and probes exist and have the same number of partitions. */
+  /**
+   * Throws unless jobs and probes exist and have the same number of partitions. A topic created a
+   * moment ago may not be known to the broker that answers yet (the controller's metadata reaches
+   * the brokers asynchronously): "unknown topic" is retried for up to {@link #METADATA_WAIT}.
+   */
   public void checkCopartitioned(Admin admin) {
     Map<String, TopicDescription> d;
-    try {
-      d = admin.describeTopics(List.of(jobs(), probes())).allTopicNames().get();
-    } catch (ExecutionException ex) {
-      throw new IllegalStateException("describing " + jobs() + " and " + probes() + " failed: " + ex.getCause(),
-          ex.getCause());
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while describing topics", ex);
+    long deadline = System.nanoTime() + METADATA_WAIT.toNanos();
+    while (true) {
+      try {
+        d = admin.describeTopics(List.of(jobs(), probes())).allTopicNames().get();
+        break;
+      } catch (ExecutionException ex) {
+        if (!(ex.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+          throw new IllegalStateException("describing " + jobs() + " and " + probes() + " failed: " + ex.getCause(),
+              ex.getCause());
+        }
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while describing topics", ex);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while describing topics", ex);
+      }
     }
     int jobParts = d.get(jobs()).partitions().size();
     int probeParts = d.get(probes()).partitions().size();

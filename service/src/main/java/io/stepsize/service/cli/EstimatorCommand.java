@@ -58,7 +58,7 @@ public final class EstimatorCommand implements Callable<Integer> {
     try {
       topics = new Topics(topicPrefix);
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--topic-prefix: " + e.getMessage());
+      throw new CommandLine.ParameterException(spec.commandLine(), "--topic-prefix: " + e.getMessage().replaceFirst("^topic_prefix: ", ""));
     }
     Properties clientProps = new Properties();
     if (kafkaProperties != null) {
@@ -75,20 +75,40 @@ public final class EstimatorCommand implements Callable<Integer> {
         EstimatorApp.DEFAULT_START_TIMEOUT);
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    Thread hook = new Thread(() -> {
       stopping.set(true);
       app.close();
       stopped.countDown();
-    }, "stepsize-estimator-shutdown"));
-    // runs until SIGTERM; a Streams client that dies on its own is a failure (exit 1)
-    while (!stopped.await(1, TimeUnit.SECONDS)) {
-      KafkaStreams.State state = app.state();
-      if (!stopping.get() && (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING)) {
-        log.error("the estimator stopped ({}); exiting", state);
-        app.close(Duration.ofSeconds(10));
-        return 1;
+    }, "stepsize-estimator-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    // runs until SIGTERM (the hook closes the app) or until this thread is interrupted (an
+    // in-process caller stopping it); a Streams client that dies on its own is a failure (exit 1)
+    try {
+      while (!stopped.await(1, TimeUnit.SECONDS)) {
+        KafkaStreams.State state = app.state();
+        if (!stopping.get() && (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING)) {
+          log.error("the estimator stopped ({}); exiting", state);
+          removeHook(hook);
+          app.close(Duration.ofSeconds(10));
+          return 1;
+        }
       }
+    } catch (InterruptedException e) {
+      // a stop request, not a failure: close here (leaving the group) and drop the hook, so an
+      // embedding JVM neither keeps the Streams threads nor runs a stale hook at its exit
+      log.info("estimator interrupted; closing");
+      removeHook(hook);
+      app.close();
+      Thread.currentThread().interrupt();
     }
     return 0;
+  }
+
+  private static void removeHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException shuttingDown) {
+      // the JVM is exiting and the hook runs (or ran) anyway
+    }
   }
 }

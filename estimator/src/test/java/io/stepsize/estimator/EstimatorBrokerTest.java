@@ -1,0 +1,371 @@
+package io.stepsize.estimator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stepsize.broker.EmbeddedKafka;
+import io.stepsize.client.lanczos.KnownSpectrumHvp;
+import io.stepsize.client.lanczos.LanczosDriver;
+import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.CurvaturePoint;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.ProbeReport;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The estimator on a real single-node KRaft broker in this JVM: plain Kafka producers in,
+ * read_committed consumers out, dead letters with their reasons, a restart mid-stream, and the
+ * topics' configurations. Each test uses its own topic prefix, so its own application id.
+ */
+class EstimatorBrokerTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  @TempDir static Path dir;
+  private static EmbeddedKafka kafka;
+  private static KafkaProducer<String, byte[]> producer;
+
+  @BeforeAll
+  static void startBroker() {
+    kafka = EmbeddedKafka.start(dir.resolve("broker"), 0);
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+  }
+
+  @AfterAll
+  static void stopBroker() {
+    if (producer != null) {
+      producer.close(Duration.ofSeconds(5));
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  private static EstimatorApp startApp(Topics topics, String stateName) {
+    return EstimatorApp.start(kafka.bootstrapServers(), topics, dir.resolve(stateName), new Properties(), 2,
+        Duration.ofSeconds(60));
+  }
+
+  private static void send(String topic, String key, byte[] value) {
+    try {
+      producer.send(new ProducerRecord<>(topic, key, value)).get();
+    } catch (InterruptedException | ExecutionException e) {
+      throw new AssertionError("producing to " + topic + " failed", e);
+    }
+  }
+
+  private static void sendProbe(Topics topics, ProbeReport p) {
+    send(topics.probes(), p.getJobId(), p.toByteArray());
+  }
+
+  /** Every committed record of {@code topic} from the beginning, polled until {@code done} holds. */
+  private static List<ConsumerRecord<String, byte[]>> readUntil(String topic,
+      Predicate<List<ConsumerRecord<String, byte[]>>> done) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    // what a downstream reader of an exactly-once application must use: aborted writes stay invisible
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic, WAIT).stream()
+          .map(i -> new TopicPartition(topic, i.partition())).toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (true) {
+        c.poll(Duration.ofMillis(200)).forEach(all::add);
+        if (done.test(all)) {
+          // read on to the current end, so a test sees any extra (duplicate) record that followed
+          Map<TopicPartition, Long> end = c.endOffsets(parts);
+          while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+            c.poll(Duration.ofMillis(200)).forEach(all::add);
+          }
+          return all;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("waited " + WAIT + " on " + topic + "; read " + all.size() + " records");
+        }
+      }
+    }
+  }
+
+  private static Curvature parse(ConsumerRecord<String, byte[]> r) {
+    try {
+      return Curvature.parseFrom(r.value());
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** The compacted view as a reader builds it: the last value per key. */
+  private static Map<String, Curvature> lastPerKey(List<ConsumerRecord<String, byte[]>> records) {
+    Map<String, Curvature> view = new LinkedHashMap<>();
+    records.stream().sorted(Comparator.comparingLong(ConsumerRecord::offset))
+        .forEach(r -> view.put(r.key(), parse(r)));
+    return view;
+  }
+
+  private static Predicate<List<ConsumerRecord<String, byte[]>>> latestStepIs(String jobId, long step) {
+    return records -> {
+      Curvature c = lastPerKey(records).get(jobId);
+      return c != null && c.getStep() == step;
+    };
+  }
+
+  private static String header(ConsumerRecord<?, ?> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void probesFromAPlainProducerBecomeEstimatesAndBadRecordsGoToTheDeadLetterTopic() throws Exception {
+    Topics topics = new Topics("e2e");
+    try (EstimatorApp app = startApp(topics, "state-e2e")) {
+      send(topics.jobs(), "job", Probes.withDelay(Probes.job("job", 1000), 2).toByteArray());
+
+      // 1. a real probe: the trainer's driver on a 2,000-dimensional matrix with an isolated top at 100
+      double[] lambda = new double[2000];
+      for (int i = 0; i < 1999; i++) {
+        lambda[i] = 10.0 * i / 1998;
+      }
+      lambda[1999] = 100.0;
+      ProbeReport real = LanczosDriver.of(20).run(KnownSpectrumHvp.of(lambda, 3, 5), 2000, 7).toProbe("job", 10, "w0");
+      sendProbe(topics, real);
+      Curvature first = lastPerKey(readUntil(topics.curvature(), latestStepIs("job", 10))).get("job");
+      assertThat(Math.abs(first.getLambdaMax() - 100.0) / 100.0).isLessThan(1e-8);
+      assertThat(first.getLambdaMaxBound()).isGreaterThanOrEqualTo(100.0 - 1e-9);
+      assertThat(first.getAppliesFromStep()).isEqualTo(12);
+      assertThat(first.getProbes()).isEqualTo(1);
+
+      // 2. bytes that are no protobuf (a deserialization failure) and a NaN (a processing failure)
+      byte[] garbage = "not a protobuf".getBytes(StandardCharsets.UTF_8);
+      assertThatThrownBy(() -> ProbeReport.parseFrom(garbage)).as("the garbage really is undecodable")
+          .isInstanceOf(com.google.protobuf.InvalidProtocolBufferException.class);
+      send(topics.probes(), "job", garbage);
+      ProbeReport nan = Probes.diagonal("job", 11, "w0", 1.0, Double.NaN);
+      sendProbe(topics, nan);
+      ProbeReport unknown = Probes.diagonal("ghost", 11, "w0", 1.0, 2.0);
+      sendProbe(topics, unknown);
+
+      // 3. the next good probe still yields an estimate
+      sendProbe(topics, Probes.diagonal("job", 12, "w0", 2.0, 50.0));
+      List<ConsumerRecord<String, byte[]>> curvature = readUntil(topics.curvature(), latestStepIs("job", 12));
+      Curvature latest = lastPerKey(curvature).get("job");
+      assertThat(latest.getTimelineList()).extracting(CurvaturePoint::getStep).containsExactly(10L, 12L);
+      assertThat(latest.getProbes()).isEqualTo(2);
+      assertThat(latest.getAppliesFromStep()).isEqualTo(14);
+      assertThat(app.state()).isEqualTo(KafkaStreams.State.RUNNING);
+
+      List<ConsumerRecord<String, byte[]>> dead = readUntil(topics.probesDlq(), r -> r.size() >= 3);
+      assertThat(dead).hasSize(3);
+      Map<String, ConsumerRecord<String, byte[]>> byValue = dead.stream().collect(Collectors.toMap(
+          r -> new String(r.value(), StandardCharsets.ISO_8859_1), r -> r));
+
+      ConsumerRecord<String, byte[]> undecodable = byValue.get(new String(garbage, StandardCharsets.ISO_8859_1));
+      assertThat(undecodable).as("the garbage record, bytes unchanged").isNotNull();
+      assertThat(undecodable.key()).isEqualTo("job");
+      assertThat(header(undecodable, "__streams.errors.exception"))
+          .isEqualTo("org.apache.kafka.common.errors.SerializationException");
+      assertThat(header(undecodable, "__streams.errors.message"))
+          .startsWith("value: not a stepsize.v1.ProbeReport protobuf (14 bytes on " + topics.probes() + ")");
+      assertThat(header(undecodable, "__streams.errors.topic")).isEqualTo(topics.probes());
+
+      ConsumerRecord<String, byte[]> invalid = byValue.get(new String(nan.toByteArray(), StandardCharsets.ISO_8859_1));
+      assertThat(invalid).as("the NaN probe, bytes unchanged").isNotNull();
+      assertThat(header(invalid, "__streams.errors.exception"))
+          .isEqualTo("io.stepsize.estimator.math.InvalidProbeException");
+      assertThat(header(invalid, "__streams.errors.message")).isEqualTo("lanczos.alpha[1] must be finite, got NaN");
+      assertThat(header(invalid, "__streams.errors.offset")).isNotNull();
+
+      ConsumerRecord<String, byte[]> noJob = byValue.get(new String(unknown.toByteArray(), StandardCharsets.ISO_8859_1));
+      assertThat(noJob).isNotNull();
+      assertThat(header(noJob, "__streams.errors.message")).isEqualTo("job_id: must name a known job (got 'ghost')");
+
+      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory(), r -> r.size() >= 2);
+      assertThat(history).extracting(r -> parse(r).getStep()).containsExactly(10L, 12L);
+    }
+  }
+
+  @Test
+  void restartingMidStreamLosesNoEstimateAndDuplicatesNone() throws Exception {
+    Topics topics = new Topics("restart");
+    JobSpec spec = Probes.withHalfLife(Probes.job("job", 10_000, 40, 10_000), 2);
+    int steps = 90;
+    List<ProbeReport> probes = new ArrayList<>();
+    for (long s = 0; s < steps; s++) {
+      // two workers on every third step, so merges straddle the restarts too; phase 2 from step 40
+      probes.add(Probes.diagonal("job", s, "w1", 1 + s % 7, 10 + 0.5 * s, -0.1 * (s % 3)));
+      if (s % 3 == 0) {
+        probes.add(Probes.diagonal("job", s, "w2", 0.5 + s % 5, 12 + 0.25 * s));
+      }
+    }
+    EstimatorApp app = null;
+    CompletableFuture<Void> feeding = null;
+    try {
+      app = startApp(topics, "state-restart"); // creates the topics
+      send(topics.jobs(), "job", spec.toByteArray());
+      // a producer that never pauses: the estimator is stopped and started under its feet
+      AtomicInteger sent = new AtomicInteger();
+      feeding = CompletableFuture.runAsync(() -> {
+        for (ProbeReport p : probes) {
+          sendProbe(topics, p);
+          sent.incrementAndGet();
+          try {
+            Thread.sleep(25);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+      });
+      readUntil(topics.curvatureHistory(), r -> r.size() >= 15);
+      app.close();
+      int sentAtStop = sent.get();
+      assertThat(sentAtStop).as("stopped mid-stream").isLessThan(probes.size());
+      assertThat(app.state()).isEqualTo(KafkaStreams.State.NOT_RUNNING);
+      app = startApp(topics, "state-restart"); // same local state
+      readUntil(topics.curvatureHistory(), r -> r.stream().anyMatch(x -> parse(x).getStep() >= 50));
+      app.close();
+      // a fresh state directory: the stores must come back from their changelogs
+      app = startApp(topics, "state-restart-elsewhere");
+      feeding.get();
+      List<ConsumerRecord<String, byte[]>> curvature = readUntil(topics.curvature(), latestStepIs("job", steps - 1));
+
+      // the reference: the same records through the same topology with nothing stopped
+      Curvature expected = uninterrupted(spec, probes);
+      assertThat(expected.getTimelineCount()).isEqualTo(steps);
+
+      Curvature view = lastPerKey(curvature).get("job");
+      assertThat(view.getTimelineList()).extracting(CurvaturePoint::getStep)
+          .containsExactlyElementsOf(LongStream.range(0, steps).boxed().toList());
+      assertThat(view).isEqualTo(expected);
+      assertThat(view.getProbes()).isEqualTo(probes.size());
+
+      // the append-only history: one estimate per probe, each exactly once, as committed
+      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory(),
+          r -> r.stream().anyMatch(x -> parse(x).getStep() == steps - 1));
+      assertThat(history).hasSize(probes.size());
+      List<String> seen = history.stream().sorted(Comparator.comparingLong(ConsumerRecord::offset))
+          .map(r -> parse(r).getStep() + "/" + parse(r).getTimeline(0).getProbes()).toList();
+      assertThat(Set.copyOf(seen)).as("no estimate twice").hasSize(seen.size());
+      assertThat(readUntil(topics.probesDlq(), r -> true)).as("nothing rejected").isEmpty();
+      System.out.printf("restart: first stop after %d of %d probes were produced; %d estimates, none twice%n",
+          sentAtStop, probes.size(), history.size());
+    } finally {
+      if (feeding != null) {
+        feeding.cancel(true);
+      }
+      if (app != null) {
+        app.close();
+      }
+    }
+  }
+
+  /** The same job and probes through a TopologyTestDriver: the estimate of an uninterrupted run. */
+  private static Curvature uninterrupted(JobSpec spec, List<ProbeReport> probes) throws Exception {
+    Topics topics = Topics.unprefixed();
+    Path state = Files.createTempDirectory(dir, "driver");
+    Properties config = CurvatureTopology.config("unused:9092", topics, state, "reference");
+    try (TopologyTestDriver driver = new TopologyTestDriver(CurvatureTopology.topology(config, topics), config)) {
+      driver.createInputTopic(topics.jobs(), new StringSerializer(), new ByteArraySerializer())
+          .pipeInput(spec.getJobId(), spec.toByteArray());
+      TestInputTopic<String, byte[]> in =
+          driver.createInputTopic(topics.probes(), new StringSerializer(), new ByteArraySerializer());
+      probes.forEach(p -> in.pipeInput(p.getJobId(), p.toByteArray()));
+      List<byte[]> out = driver.createOutputTopic(topics.curvature(), new StringDeserializer(),
+          new ByteArrayDeserializer()).readValuesToList();
+      return Curvature.parseFrom(out.get(out.size() - 1));
+    }
+  }
+
+  @Test
+  void topicsAreCreatedWithTheirCleanupPoliciesAndPartitionCount() throws Exception {
+    Topics topics = new Topics("cfg");
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (Admin admin = Admin.create(p)) {
+      topics.createIfMissing(admin, 3);
+      Map<String, Integer> partitions = admin.describeTopics(Stream.of(topics.jobs(), topics.probes(),
+              topics.curvature(), topics.curvatureHistory(), topics.probesDlq()).toList()).allTopicNames().get()
+          .entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().partitions().size()));
+      assertThat(partitions.values()).containsOnly(3);
+      assertThat(partitions).hasSize(5);
+
+      Map<ConfigResource, Config> configs = admin.describeConfigs(partitions.keySet().stream()
+          .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList()).all().get();
+      java.util.function.BiFunction<String, String, String> value =
+          (topic, key) -> configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)).get(key).value();
+      for (String compacted : List.of(topics.jobs(), topics.curvature())) {
+        assertThat(value.apply(compacted, TopicConfig.CLEANUP_POLICY_CONFIG)).as(compacted).isEqualTo("compact");
+      }
+      long day = Duration.ofDays(1).toMillis();
+      assertThat(value.apply(topics.probes(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
+      assertThat(value.apply(topics.probes(), TopicConfig.RETENTION_MS_CONFIG)).isEqualTo(String.valueOf(7 * day));
+      assertThat(value.apply(topics.curvatureHistory(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
+      assertThat(value.apply(topics.curvatureHistory(), TopicConfig.RETENTION_MS_CONFIG))
+          .isEqualTo(String.valueOf(7 * day));
+      assertThat(value.apply(topics.probesDlq(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
+      assertThat(value.apply(topics.probesDlq(), TopicConfig.RETENTION_MS_CONFIG)).isEqualTo(String.valueOf(30 * day));
+
+      // a second call is a no-op on existing topics, whatever count it is given
+      topics.createIfMissing(admin, 5);
+      assertThat(admin.describeTopics(List.of(topics.probes())).allTopicNames().get().get(topics.probes())
+          .partitions()).hasSize(3);
+
+      // jobs and probes partitioned differently cannot be joined per task: refused before Streams starts
+      Topics skew = new Topics("skew");
+      admin.createTopics(List.of(new NewTopic(skew.jobs(), 2, (short) 1), new NewTopic(skew.probes(), 3, (short) 1)))
+          .all().get();
+      assertThatThrownBy(() -> EstimatorApp.start(kafka.bootstrapServers(), skew, dir.resolve("state-skew"),
+          new Properties(), 2, Duration.ofSeconds(30)))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("skew.stepsize.jobs has 2 partitions but skew.stepsize.probes has 3: they must be "
+              + "co-partitioned by job_id (same count)");
+    }
+  }
+}
