@@ -89,9 +89,15 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-progress", negatable = false, description = "No progress bar, stage lines only.")
   boolean noProgress;
 
+  @Option(names = "--verbose", negatable = false, description = "Keep the service's and Kafka's log lines.")
+  boolean verbose;
+
   @Override
   public Integer call() throws Exception {
     DemoSettings settings = settings();
+    if (!verbose) {
+      quietLogs();
+    }
     PrintWriter err = spec.commandLine().getErr();
     // a bar of carriage returns only makes sense on a terminal
     Progress progress = new Progress(err, !noProgress && System.console() != null);
@@ -125,6 +131,23 @@ public final class DemoCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "invalid " + e.getMessage());
     }
     return d;
+  }
+
+  /**
+   * The embedded node logs its start and stop at INFO and Kafka Streams warns that the temporary
+   * state directory is temporary; the demo tells its own story on stderr, so keep only real
+   * problems. log4j-core is a runtime dependency, hence reflection; without it nothing changes.
+   */
+  private static void quietLogs() {
+    try {
+      Class<?> configurator = Class.forName("org.apache.logging.log4j.core.config.Configurator");
+      Class<?> level = Class.forName("org.apache.logging.log4j.Level");
+      var setLevel = configurator.getMethod("setLevel", String.class, level);
+      setLevel.invoke(null, "io.stepsize", level.getField("WARN").get(null));
+      setLevel.invoke(null, "org.apache.kafka.streams.processor.internals.StateDirectory", level.getField("ERROR").get(null));
+    } catch (ReflectiveOperationException | LinkageError e) {
+      // another logging backend: its own configuration decides
+    }
   }
 
   private static <T> T or(T value, T fallback) {

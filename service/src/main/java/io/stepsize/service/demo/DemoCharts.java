@@ -5,6 +5,7 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.Paint;
 import java.io.File;
+import java.text.DecimalFormat;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,6 +105,8 @@ final class DemoCharts {
       LogAxis log = new LogAxis(yLabel);
       log.setSmallestValue(1e-12);
       log.setAutoRangeMinimumSize(1e-9);
+      // plain numbers (0.08, 20, 150), not 10^1.3
+      log.setNumberFormatOverride(new DecimalFormat("0.####"));
       y = log;
     } else {
       NumberAxis linear = new NumberAxis(yLabel);

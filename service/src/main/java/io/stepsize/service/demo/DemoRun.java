@@ -123,8 +123,12 @@ public final class DemoRun {
     return RunResult.score(name, model, split, params, lrUsed, loss);
   }
 
+  /** A setting as a person writes it: 5, 0.9, 0.0001 (not 5.0 or 1.0E-4). */
   static String format(double v) {
-    return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+    if (v == 0 || Math.abs(v) >= 1e-6 && Math.abs(v) < 1e15) {
+      return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+    }
+    return Double.toString(v);
   }
 
   /** The service's φ of each step of the live run. */
