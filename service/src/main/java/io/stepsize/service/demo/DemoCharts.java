@@ -5,13 +5,12 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.Paint;
 import java.io.File;
-import java.text.DecimalFormat;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.LogarithmicAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.ValueMarker;
@@ -38,7 +37,10 @@ final class DemoCharts {
   private final List<XYSeries> lines = new ArrayList<>();
   private final List<XYSeries> dots = new ArrayList<>();
   private final List<Long> markers = new ArrayList<>();
+  private double yLower = Double.NaN;
+  private double yUpper = Double.NaN;
 
+  /** @param logY a log axis when the values span more than a factor {@value #MIN_LOG_SPREAD} */
   DemoCharts(String title, String subtitle, String yLabel, boolean logY) {
     this.title = title;
     this.subtitle = subtitle;
@@ -70,9 +72,32 @@ final class DemoCharts {
     return this;
   }
 
+  /** A fixed y range instead of the automatic one (lines leaving it are clipped). */
+  DemoCharts yRange(double lower, double upper) {
+    this.yLower = lower;
+    this.yUpper = upper;
+    return this;
+  }
+
   DemoCharts marker(long step) {
     markers.add(step);
     return this;
+  }
+
+  /** Below this max/min ratio a log axis would show no labelled tick; a linear one reads better. */
+  private static final double MIN_LOG_SPREAD = 30;
+
+  private static double spread(XYSeriesCollection data) {
+    double min = Double.POSITIVE_INFINITY;
+    double max = 0;
+    for (int i = 0; i < data.getSeriesCount(); i++) {
+      XYSeries s = data.getSeries(i);
+      if (!s.isEmpty()) {
+        min = Math.min(min, s.getMinY());
+        max = Math.max(max, s.getMaxY());
+      }
+    }
+    return max > 0 && min > 0 ? max / min : 1;
   }
 
   private boolean shows(double v) {
@@ -101,17 +126,21 @@ final class DemoCharts {
       i++;
     }
     ValueAxis y;
-    if (logY) {
-      LogAxis log = new LogAxis(yLabel);
-      log.setSmallestValue(1e-12);
-      log.setAutoRangeMinimumSize(1e-9);
-      // plain numbers (0.08, 20, 150), not 10^1.3
-      log.setNumberFormatOverride(new DecimalFormat("0.####"));
+    if (logY && spread(data) > MIN_LOG_SPREAD) {
+      // ticks at 1, 2, 3, …, 10, 20, … with plain labels, readable over a narrow range too
+      LogarithmicAxis log = new LogarithmicAxis(yLabel);
+      log.setStrictValuesFlag(false);
+      log.setExpTickLabelsFlag(false);
+      log.setLog10TickLabelsFlag(false);
+      log.setAutoRangeNextLogFlag(false);
       y = log;
     } else {
       NumberAxis linear = new NumberAxis(yLabel);
       linear.setAutoRangeIncludesZero(true);
       y = linear;
+    }
+    if (yLower < yUpper) {
+      y.setRange(yLower, yUpper);
     }
     NumberAxis x = new NumberAxis("step");
     x.setAutoRangeIncludesZero(true);

@@ -43,7 +43,7 @@ public final class DemoReport {
     java.util.Arrays.fill(fixedPhi, settings.fixedPhi());
     DemoCharts phiChart = new DemoCharts("UBA shape phi per step, as Stepsize served it", String.format(Locale.ROOT,
         "phi = clamp(%s * (2 kappa)^%s, 0.1, 1000) once an estimate applies, fallback phi before; grey lines: probes",
-        DemoRun.format(settings.phiScale()), DemoRun.format(settings.phiExponent())), "phi", spread(phi) > 20);
+        DemoRun.format(settings.phiScale()), DemoRun.format(settings.phiExponent())), "phi", true);
     phiChart.line(runs.get(0).name(), phi).line("UBA, fixed phi=" + DemoRun.format(settings.fixedPhi()), fixedPhi);
     probeSteps(phiChart, live);
     phiChart.writePng(files.get(4).toFile(), WIDTH, HEIGHT);
@@ -61,10 +61,29 @@ public final class DemoReport {
     probeSteps(kappaChart, live);
     kappaChart.writePng(files.get(5).toFile(), WIDTH, HEIGHT);
 
-    DemoCharts loss = new DemoCharts("Training loss per step (mini-batch, EMA over ~"
-        + Math.round(1 / LOSS_EMA_ALPHA) + " steps)", about, "loss (cross-entropy + L2)", true);
+    // the first tenth of the run falls steeply and alike for every schedule; the axis shows the rest,
+    // where the schedules differ
+    int from = runs.get(0).batchLoss().length / 10;
+    double low = Double.POSITIVE_INFINITY;
+    double high = 0;
+    List<double[]> smoothed = new ArrayList<>();
     for (RunResult r : runs) {
-      loss.line(r.name(), ema(r.batchLoss(), LOSS_EMA_ALPHA));
+      double[] e = ema(r.batchLoss(), LOSS_EMA_ALPHA);
+      smoothed.add(e);
+      for (int s = from; s < e.length; s++) {
+        low = Math.min(low, e[s]);
+        high = Math.max(high, e[s]);
+      }
+    }
+    DemoCharts loss = new DemoCharts("Training loss per step (mini-batch, EMA over ~"
+        + Math.round(1 / LOSS_EMA_ALPHA) + " steps)", about + "; y axis fitted to steps " + from + " on",
+        "loss (cross-entropy + L2)", false);
+    for (int i = 0; i < runs.size(); i++) {
+      loss.line(runs.get(i).name(), smoothed.get(i));
+    }
+    if (high > low) {
+      double pad = 0.05 * (high - low);
+      loss.yRange(Math.max(0, low - pad), high + pad);
     }
     loss.writePng(files.get(6).toFile(), WIDTH, HEIGHT);
     return files;
@@ -74,19 +93,6 @@ public final class DemoReport {
     for (LiveTrace.ProbeRecord p : live.probes()) {
       chart.marker(p.step());
     }
-  }
-
-  /** max/min of the positive values (1 when there are none). */
-  private static double spread(double[] v) {
-    double min = Double.POSITIVE_INFINITY;
-    double max = 0;
-    for (double x : v) {
-      if (x > 0) {
-        min = Math.min(min, x);
-        max = Math.max(max, x);
-      }
-    }
-    return max > 0 ? max / min : 1;
   }
 
   static double[] ema(double[] v, double alpha) {

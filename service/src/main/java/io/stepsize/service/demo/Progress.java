@@ -17,6 +17,7 @@ public final class Progress {
   private String label = "";
   private long total = 1;
   private long lastDraw;
+  private long started = System.nanoTime();
   private int lastLength;
   private boolean open;
 
@@ -44,6 +45,7 @@ public final class Progress {
     label = stageLabel;
     total = Math.max(1, stageTotal);
     lastDraw = 0;
+    started = System.nanoTime();
     if (bar) {
       open = true;
       draw(0, "");
@@ -66,7 +68,7 @@ public final class Progress {
     draw(done, status);
   }
 
-  /** Ends the stage with a summary line. */
+  /** Ends the stage with a summary line and the stage's time. */
   public synchronized void finish(String summary) {
     if (bar && open) {
       draw(total, "");
@@ -74,9 +76,8 @@ public final class Progress {
       open = false;
       lastLength = 0;
     }
-    if (!summary.isEmpty()) {
-      out.println("  " + summary);
-    }
+    String took = String.format(java.util.Locale.ROOT, "%.1f s", (System.nanoTime() - started) / 1e9);
+    out.println("  " + (summary.isEmpty() ? took : summary + " (" + took + ")"));
     out.flush();
   }
 
