@@ -21,7 +21,9 @@ import io.stepsize.spec.LearningRateProtos;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -63,9 +65,15 @@ public final class RemoteSchedule implements AutoCloseable {
   private final AtomicBoolean prefetching = new AtomicBoolean();
   private final AtomicLong remoteAnswers = new AtomicLong();
   private final AtomicLong localAnswers = new AtomicLong();
+  /** A window being prefetched: from its first step, under the generation it was asked in. */
+  private record Prefetch(long from, com.google.common.util.concurrent.ListenableFuture<LearningRates> future,
+      long generation) {}
+
+  private volatile Prefetch inflight;
   private volatile Window current;
   private volatile Window next;
   private volatile CurvatureTimeline timeline = CurvatureTimeline.EMPTY;
+  private final Object estimateArrived = new Object();
   private volatile long offlineUntilNanos;
   private volatile boolean closed;
   private volatile ClientCallStreamObserver<WatchScheduleRequest> watchCall;
@@ -104,40 +112,106 @@ public final class RemoteSchedule implements AutoCloseable {
 
   /** The full answer for a step: the service's when it can give it in time, else the local formula's. */
   public LearningRate value(long step) {
-    Window w = current;
-    if (w != null && w.covers(step)) {
-      maybePrefetch(w, step);
-      remoteAnswers.incrementAndGet();
-      return w.rates()[(int) (step - w.from())];
-    }
-    Window n = next;
-    if (n != null && n.covers(step)) {
-      current = n;
-      next = null;
-      remoteAnswers.incrementAndGet();
-      return n.rates()[(int) (step - n.from())];
-    }
-    if (System.nanoTime() - offlineUntilNanos < 0) {
-      return local(step);
-    }
-    long gen = generation.get();
-    try {
-      LearningRates rates = client.learningRates(jobId, step, options.window());
-      Window fresh = window(rates, gen);
-      if (generation.get() == gen) {
-        current = fresh;
+    // An estimate arriving while we read would make the answer stale from its step on; the watch
+    // cuts the windows before it bumps the generation, so a changed generation means "read again".
+    for (int attempt = 0; ; attempt++) {
+      long gen = generation.get();
+      Window w = current;
+      if (w != null && w.covers(step)) {
+        LearningRate r = w.rates()[(int) (step - w.from())];
+        if (generation.get() != gen && attempt < 3) {
+          continue;
+        }
+        maybePrefetch(w, step);
+        remoteAnswers.incrementAndGet();
+        return r;
+      }
+      Window n = next;
+      if (n != null && n.covers(step)) {
+        if (generation.get() != gen && attempt < 3) {
+          continue;
+        }
+        current = n;
         next = null;
+        remoteAnswers.incrementAndGet();
+        return n.rates()[(int) (step - n.from())];
       }
-      remoteAnswers.incrementAndGet();
-      return fresh.rates()[0];
-    } catch (StatusRuntimeException e) {
-      if (!transientFailure(e.getStatus())) {
-        throw e;
+      if (System.nanoTime() - offlineUntilNanos < 0) {
+        return local(step);
       }
-      offlineUntilNanos = System.nanoTime() + options.retryAfter().toNanos();
-      log.warn("Stepsize service unavailable for job {} ({}): local formula with the last known curvature "
-          + "for {} ms", jobId, e.getStatus().getCode(), options.retryAfter().toMillis());
-      return local(step);
+      Prefetch p = inflight;
+      if (p != null && p.generation() == gen && step >= p.from() && step < p.from() + options.window()) {
+        // the trainer outran the prefetch: wait for it (within the deadline) rather than ask twice
+        try {
+          Window fresh = window(p.future().get(client.deadline().toNanos(), TimeUnit.NANOSECONDS), gen);
+          if (fresh.covers(step)) {
+            if (generation.get() != gen && attempt < 3) {
+              continue;
+            }
+            current = fresh;
+            next = null;
+            remoteAnswers.incrementAndGet();
+            return fresh.rates()[(int) (step - fresh.from())];
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return local(step);
+        } catch (ExecutionException | TimeoutException e) {
+          Status status = Status.fromThrowable(e);
+          if (e instanceof TimeoutException || transientFailure(status)) {
+            goOffline(e instanceof TimeoutException ? Status.Code.DEADLINE_EXCEEDED : status.getCode());
+            return local(step);
+          }
+        }
+      }
+      try {
+        LearningRates rates = client.learningRates(jobId, step, options.window());
+        Window fresh = window(rates, gen);
+        if (generation.get() != gen) {
+          if (attempt < 3) {
+            continue; // fetched across an estimate: the service may have answered from before it
+          }
+        } else {
+          current = fresh;
+          next = null;
+        }
+        remoteAnswers.incrementAndGet();
+        return fresh.rates()[0];
+      } catch (StatusRuntimeException e) {
+        if (!transientFailure(e.getStatus())) {
+          throw e;
+        }
+        goOffline(e.getStatus().getCode());
+        return local(step);
+      }
+    }
+  }
+
+  private void goOffline(Status.Code code) {
+    offlineUntilNanos = System.nanoTime() + options.retryAfter().toNanos();
+    log.warn("Stepsize service unavailable for job {} ({}): local formula with the last known curvature "
+        + "for {} ms", jobId, code, options.retryAfter().toMillis());
+  }
+
+  /**
+   * Waits until this schedule knows an estimate from a probe at {@code probeStep} or later, for
+   * trainers that want every estimate in force exactly from the step its rule says (reproducible
+   * runs). Returns false when none arrived within {@code timeout}.
+   */
+  public boolean awaitEstimate(long probeStep, Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    synchronized (estimateArrived) {
+      while (true) {
+        var latest = timeline.latest();
+        if (latest != null && latest.step() >= probeStep) {
+          return true;
+        }
+        long left = end - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(estimateArrived, left);
+      }
     }
   }
 
@@ -168,17 +242,26 @@ public final class RemoteSchedule implements AutoCloseable {
     long gen = generation.get();
     var future = client.futureStub().getLearningRates(GetLearningRatesRequest.newBuilder().setJobId(jobId)
         .setFromStep(w.end()).setCount(options.window()).build());
+    Prefetch p = new Prefetch(w.end(), future, gen);
+    inflight = p;
     Futures.addCallback(future, new FutureCallback<>() {
       @Override
       public void onSuccess(LearningRates rates) {
         if (generation.get() == gen && current == w) {
           next = window(rates, gen);
         }
-        prefetching.set(false);
+        done();
       }
 
       @Override
       public void onFailure(Throwable t) {
+        done();
+      }
+
+      private void done() {
+        if (inflight == p) {
+          inflight = null;
+        }
         prefetching.set(false);
       }
     }, MoreExecutors.directExecutor());
@@ -243,14 +326,17 @@ public final class RemoteSchedule implements AutoCloseable {
   }
 
   private void apply(ScheduleUpdate update) {
-    if (update.hasCurvature() && update.getCurvature().getProbes() > 0) {
-      Curvature c = update.getCurvature();
-      timeline = timeline.with(new io.stepsize.schedule.CurvaturePoint(c.getStep(), c.getAppliesFromStep(),
-          (int) c.getPhase(), c.getLambdaMin(), c.getLambdaLow(), c.getLambdaMax(), c.getKappa(),
-          c.getLambdaMaxBound(), c.getProbes()));
+    if (!update.hasCurvature() || update.getCurvature().getProbes() == 0) {
+      return; // no estimate yet: the rates are the fallback ones the windows already hold
     }
-    // windows fetched before this estimate are stale from the step it applies to
-    generation.incrementAndGet();
+    Curvature c = update.getCurvature();
+    var latest = timeline.latest();
+    if (latest != null && latest.step() == c.getStep() && latest.probes() == c.getProbes()
+        && latest.appliesFromStep() == c.getAppliesFromStep()) {
+      return; // the estimate we already have (the watch opens with the current state)
+    }
+    // windows fetched before this estimate are stale from the step it applies to: cut them first,
+    // then bump the generation (readers re-read on a change), then publish the timeline
     long from = update.getFromStep();
     Window w = current;
     if (w != null) {
@@ -259,6 +345,13 @@ public final class RemoteSchedule implements AutoCloseable {
     Window n = next;
     if (n != null) {
       next = n.cutAt(from);
+    }
+    generation.incrementAndGet();
+    synchronized (estimateArrived) {
+      timeline = timeline.with(new io.stepsize.schedule.CurvaturePoint(c.getStep(), c.getAppliesFromStep(),
+          (int) c.getPhase(), c.getLambdaMin(), c.getLambdaLow(), c.getLambdaMax(), c.getKappa(),
+          c.getLambdaMaxBound(), c.getProbes()));
+      estimateArrived.notifyAll();
     }
   }
 

@@ -100,6 +100,7 @@ public final class StepsizeNode implements AutoCloseable {
   private StepsizeServer server;
   private StepsizeCore core;
   private StepsizeMetrics metrics;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private int metricsPort = -1;
 
   private StepsizeNode(Config config) {
@@ -244,6 +245,9 @@ public final class StepsizeNode implements AutoCloseable {
 
   @Override
   public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
     try {
       if (server != null) {
         server.close();
