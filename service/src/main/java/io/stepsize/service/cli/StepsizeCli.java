@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
     description = "Budget-aware learning rates with phi from the live Hessian condition number.",
     subcommands = {CommandLine.HelpCommand.class, ServeCommand.class,
         ScheduleCommand.class,
+        ExperimentCommand.class,
         EstimatorCommand.class})
 public final class StepsizeCli implements Runnable {
 
