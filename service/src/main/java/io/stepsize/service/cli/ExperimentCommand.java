@@ -40,8 +40,8 @@ import picocli.CommandLine.Option;
 public final class ExperimentCommand implements Callable<Integer> {
   /** The documented grid's arms: the paper's baselines, fixed phi and condition_number variants. */
   public static final String DEFAULT_ARMS = "step,cosine,cyclic,onecycle,linear,rex,"
-      + "phi:paper,phi:1,phi:20,"
-      + "kappa:1:1:live,kappa:1:1:latched,kappa:1:0.5:live,kappa:1:0.25:live,kappa:0.01:1:live";
+      + "phi:0.5,phi:5,phi:20,"
+      + "kappa:1:1:live,kappa:1:1:latched,kappa:1:0.5:live,kappa:0.1:1:live";
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -69,7 +69,7 @@ public final class ExperimentCommand implements Callable<Integer> {
       description = "Budgets in percent of --max-steps (default ${DEFAULT-VALUE}).")
   List<Integer> budgets;
 
-  @Option(names = "--max-steps", defaultValue = "800", paramLabel = "T",
+  @Option(names = "--max-steps", defaultValue = "600", paramLabel = "T",
       description = "The 100% budget in optimizer steps (default ${DEFAULT-VALUE}).")
   long maxSteps;
 
@@ -88,10 +88,10 @@ public final class ExperimentCommand implements Callable<Integer> {
   @Option(names = "--batch-size", defaultValue = "64", paramLabel = "B", description = "Batch size (default ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--lr-sgd", defaultValue = "0.05", paramLabel = "X", description = "Peak lr for SGD (default ${DEFAULT-VALUE}).")
+  @Option(names = "--lr-sgd", defaultValue = "0.1", paramLabel = "X", description = "Peak lr for SGD (default ${DEFAULT-VALUE}).")
   double lrSgd;
 
-  @Option(names = "--lr-adamw", defaultValue = "0.003", paramLabel = "X",
+  @Option(names = "--lr-adamw", defaultValue = "0.01", paramLabel = "X",
       description = "Peak lr for AdamW (default ${DEFAULT-VALUE}).")
   double lrAdamw;
 
@@ -111,7 +111,7 @@ public final class ExperimentCommand implements Callable<Integer> {
       description = "Lanczos steps m per probe (default ${DEFAULT-VALUE}).")
   int lanczosSteps;
 
-  @Option(names = "--probes", defaultValue = "10", paramLabel = "N",
+  @Option(names = "--probes", defaultValue = "8", paramLabel = "N",
       description = "Probes per run after warmup (plus steps 0 and W-1; default ${DEFAULT-VALUE}).")
   int probes;
 

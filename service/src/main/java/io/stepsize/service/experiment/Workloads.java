@@ -14,7 +14,7 @@ public final class Workloads {
   /** L2 in the loss, for every model: keeps λ_min of the Hessian away from an exact 0 along dead directions. */
   public static final double L2 = 1e-4;
   /** Examples in the fixed probe batch of every run. */
-  public static final int PROBE_BATCH = 256;
+  public static final int PROBE_BATCH = 128;
   /** Training examples the final training loss is measured on. */
   public static final int TRAIN_EVAL = 2_000;
   static final long SPLIT_SEED = 20_170_825L;
