@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
     subcommands = {CommandLine.HelpCommand.class, ServeCommand.class,
         ScheduleCommand.class,
         DemoCommand.class,
+        ExperimentCommand.class,
         EstimatorCommand.class})
 public final class StepsizeCli implements Runnable {
 
