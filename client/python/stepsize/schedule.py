@@ -112,10 +112,14 @@ def factor_in_phase(phi: float, budget: Budget, step: int, k: int) -> float:
     return 2 * p / (phi * q + 2 * p)
 
 
+# The Java default (PhiPolicy.ConditionNumber.DEFAULT_SCALE): phi = 0.2 kappa, from docs/EXPERIMENTS.md.
+DEFAULT_SCALE = 0.1
+
+
 class PhiPolicy:
     """kind 'fixed' (phi), 'condition_number' (scale, exponent, phi_min, phi_max, latched) or 'chebyshev'."""
 
-    def __init__(self, kind: str, phi: float = 0.0, scale: float = 1.0, exponent: float = 1.0,
+    def __init__(self, kind: str, phi: float = 0.0, scale: float = DEFAULT_SCALE, exponent: float = 1.0,
                  phi_min: float = 0.1, phi_max: float = 1000.0, latched: bool = False):
         if kind not in ("fixed", "condition_number", "chebyshev"):
             raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {kind}")
@@ -261,7 +265,7 @@ class JobSchedule:
             c = p.condition_number
             policy = PhiPolicy(
                 "condition_number",
-                scale=c.scale if c.HasField("scale") else 1.0,
+                scale=c.scale if c.HasField("scale") else DEFAULT_SCALE,
                 exponent=c.exponent if c.HasField("exponent") else 1.0,
                 phi_min=c.phi_min if c.HasField("phi_min") else 0.1,
                 phi_max=c.phi_max if c.HasField("phi_max") else 1000.0,

@@ -18,8 +18,15 @@ class PhiPolicyTest {
 
   @Test
   void conditionNumberClampsAndHonoursScaleAndExponent() {
+    PhiPolicy.ConditionNumber paper = PhiPolicy.ConditionNumber.paper();
+    assertThat(paper.phiFor(10)).isEqualTo(20);
+    assertThat(paper.phiFor(1e6)).isEqualTo(1000);
+    assertThat(paper.phiFor(0.01)).isEqualTo(0.1);
+    // the default maps kappa to 0.2 kappa (docs/EXPERIMENTS.md), with the same clamp
     PhiPolicy.ConditionNumber defaults = PhiPolicy.ConditionNumber.defaults();
-    assertThat(defaults.phiFor(10)).isEqualTo(20);
+    assertThat(defaults.scale()).isEqualTo(0.1);
+    assertThat(defaults.exponent()).isEqualTo(1);
+    assertThat(defaults.phiFor(10)).isCloseTo(2, within(1e-15));
     assertThat(defaults.phiFor(1e6)).isEqualTo(1000);
     assertThat(defaults.phiFor(0.01)).isEqualTo(0.1);
     var sqrt = new PhiPolicy.ConditionNumber(2, 0.5, 0.1, 1000, LowerEdgeRule.FLOOR, 1e-6, 0.05, 1e-2,
@@ -31,9 +38,9 @@ class PhiPolicyTest {
   @Test
   void liveAndLatchedPickDifferentEstimates() {
     CurvatureTimeline timeline = CurvatureTimeline.of(List.of(point(40, 41, 1, 10), point(60, 61, 1, 100)));
-    JobSchedule live = new JobSchedule(twoPhases, 1, 0, List.of(), PhiPolicy.ConditionNumber.defaults(), 0.5, 1);
+    JobSchedule live = new JobSchedule(twoPhases, 1, 0, List.of(), PhiPolicy.ConditionNumber.paper(), 0.5, 1);
     JobSchedule latched = new JobSchedule(twoPhases, 1, 0, List.of(),
-        PhiPolicy.ConditionNumber.defaults().withMode(PhiMode.LATCHED), 0.5, 1);
+        PhiPolicy.ConditionNumber.paper().withMode(PhiMode.LATCHED), 0.5, 1);
 
     LrValue liveAt70 = LearningRates.evaluate(live, 70, timeline);
     assertThat(liveAt70.phi()).isEqualTo(200);
@@ -58,7 +65,7 @@ class PhiPolicyTest {
 
   @Test
   void applyDelayIsRespected() {
-    JobSchedule job = new JobSchedule(Budget.of(100), 1, 0, List.of(), PhiPolicy.ConditionNumber.defaults(), 5, 5);
+    JobSchedule job = new JobSchedule(Budget.of(100), 1, 0, List.of(), PhiPolicy.ConditionNumber.paper(), 5, 5);
     assertThat(job.appliesFrom(10)).isEqualTo(15);
     CurvatureTimeline timeline = CurvatureTimeline.of(List.of(point(10, job.appliesFrom(10), 2, 20)));
     LrValue before = LearningRates.evaluate(job, 14, timeline);

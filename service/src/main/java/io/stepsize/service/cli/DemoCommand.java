@@ -66,7 +66,7 @@ public final class DemoCommand implements Callable<Integer> {
   Integer probeBatch;
 
   @Option(names = "--phi-scale", paramLabel = "S",
-      description = "condition_number scale: phi = S * (2 kappa)^E (default 1, the paper's phi = 2 kappa).")
+      description = "condition_number scale: phi = S * (2 kappa)^E (default 0.1, phi = 0.2 kappa, from docs/EXPERIMENTS.md; 1 is the paper's phi = 2 kappa).")
   Double phiScale;
 
   @Option(names = "--phi-exponent", paramLabel = "E", description = "condition_number exponent (default 1).")

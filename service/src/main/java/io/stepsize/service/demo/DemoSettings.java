@@ -56,15 +56,15 @@ public record DemoSettings(String model, long steps, int batchSize, double momen
 
   /**
    * The defaults of {@code stepsize demo --model NAME}: 1,000 steps of batch 64 with momentum 0.9,
-   * a probe every 50 steps (m = 20 on 256 examples), φ = 2κ (Proposition 1's link), UBA φ = 5 as
+   * a probe every 50 steps (m = 20 on 256 examples), φ = 0.2κ (the condition_number default, docs/EXPERIMENTS.md), UBA φ = 5 as
    * the fixed baseline. lr_max is below the heavy-ball stability limit 2(1 + μ)/λ_max for the λ_max
    * these models reach on digits (about 1.1 at the start for softmax, 2.1 for the MLP).
    */
   public static DemoSettings defaults(String model) {
     boolean mlp = "mlp".equalsIgnoreCase(model);
     double lrMax = mlp ? 0.5 : 1.0;
-    return new DemoSettings(model, 1_000, 64, 0.9, lrMax, lrMax / 100, 1e-4, 32, 50, 20, 256, 1, 1, 5, 1,
-        10_000);
+    return new DemoSettings(model, 1_000, 64, 0.9, lrMax, lrMax / 100, 1e-4, 32, 50, 20, 256,
+        io.stepsize.schedule.PhiPolicy.ConditionNumber.DEFAULT_SCALE, 1, 5, 1, 10_000);
   }
 
   public DemoSettings withSteps(long newSteps, long newProbeEvery) {

@@ -13,7 +13,7 @@ import java.util.Locale;
  *
  * <p>Spec syntax (the {@code --arms} flag): a baseline name ({@code cosine}); {@code phi:5} or
  * {@code phi:paper}; {@code kappa:SCALE:EXPONENT[:live|latched]} ({@code kappa} alone is the
- * service's defaults, scale 1, exponent 1, live).
+ * service's defaults, scale 0.1, exponent 1, live).
  *
  * @param label  the name in tables and plots, CSV-safe
  * @param baseline the baseline, or null for a UBA arm
@@ -45,7 +45,7 @@ public record Arm(String label, Baseline baseline, Double fixedPhi, double scale
         if (parts.length != 1 && parts.length != 3 && parts.length != 4) {
           throw new IllegalArgumentException("arm '" + spec + "': expected kappa or kappa:SCALE:EXPONENT[:live|latched]");
         }
-        double scale = parts.length == 1 ? 1 : number(spec, parts[1]);
+        double scale = parts.length == 1 ? io.stepsize.schedule.PhiPolicy.ConditionNumber.DEFAULT_SCALE : number(spec, parts[1]);
         double exponent = parts.length == 1 ? 1 : number(spec, parts[2]);
         if (!(scale > 0) || !Double.isFinite(scale) || !Double.isFinite(exponent)) {
           throw new IllegalArgumentException("arm '" + spec + "': scale must be finite and > 0, exponent finite");

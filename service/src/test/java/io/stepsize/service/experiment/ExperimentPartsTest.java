@@ -107,7 +107,8 @@ class ExperimentPartsTest {
     assertThat(Arm.parse("phi:paper").policy(OptimizerKind.ADAMW).getFixed().getPhi()).isEqualTo(0.5);
     assertThat(Arm.parse("phi:paper").policy(OptimizerKind.SGD).getFixed().getPhi()).isEqualTo(5.0);
     assertThat(Arm.parse("REX").baseline()).isEqualTo(io.stepsize.schedule.Baseline.REX);
-    assertThat(Arm.parse("kappa").label()).isEqualTo("uba-kappa:1:1:live");
+    // "kappa" alone is the service default, phi = 0.2 kappa
+    assertThat(Arm.parse("kappa").label()).isEqualTo("uba-kappa:0.1:1:live");
     assertThatThrownBy(() -> Arm.parse("kappa:1")).hasMessageContaining("kappa:SCALE:EXPONENT");
     assertThatThrownBy(() -> Arm.parse("phi:-1")).hasMessageContaining("phi must be finite and > 0");
     assertThatThrownBy(() -> Arm.parse("sawtooth")).hasMessageContaining("must be one of");
