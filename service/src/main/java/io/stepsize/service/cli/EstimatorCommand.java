@@ -30,45 +30,22 @@ public final class EstimatorCommand implements Callable<Integer> {
   @Option(names = "--bootstrap-servers", required = true, description = "Kafka cluster, host:port[,host:port…].")
   String bootstrapServers;
 
-  @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
-  String topicPrefix;
-
   @Option(names = "--state-dir", defaultValue = "./stepsize-data/estimator",
       description = "Kafka Streams state (default ${DEFAULT-VALUE}).")
   Path stateDir;
 
-  @Option(names = "--partitions", defaultValue = "" + EstimatorApp.DEFAULT_PARTITIONS,
-      description = "Partitions of topics that do not exist yet (default ${DEFAULT-VALUE}).")
-  int partitions;
-
-  @Option(names = "--kafka-properties", description = "Kafka client properties file (security settings, …).")
-  Path kafkaProperties;
+  @CommandLine.Mixin KafkaOptions kafka;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    if (partitions < 1) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--partitions: must be >= 1 (got " + partitions + ")");
-    }
     if (bootstrapServers.isBlank()) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--bootstrap-servers: must not be empty");
     }
-    Topics topics;
-    try {
-      topics = new Topics(topicPrefix);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--topic-prefix: " + e.getMessage().replaceFirst("^topic_prefix: ", ""));
-    }
-    Properties clientProps = new Properties();
-    if (kafkaProperties != null) {
-      if (!Files.isReadable(kafkaProperties)) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--kafka-properties: cannot read " + kafkaProperties);
-      }
-      try (InputStream in = Files.newInputStream(kafkaProperties)) {
-        clientProps.load(in);
-      }
-    }
+    Topics topics = kafka.topics(spec.commandLine());
+    Properties clientProps = kafka.clientProperties(spec.commandLine());
+    int partitions = kafka.partitions(spec.commandLine());
     Files.createDirectories(stateDir);
     log.info("starting the estimator on {} (topics {}…, state {})", bootstrapServers, topics.name("stepsize.*"), stateDir);
     EstimatorApp app = EstimatorApp.start(bootstrapServers, topics, stateDir, clientProps, partitions,

@@ -26,20 +26,13 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--data-dir", defaultValue = "./stepsize-data", description = "Broker and Streams state (default ${DEFAULT-VALUE}).")
   Path dataDir;
 
-  @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
-  String topicPrefix;
-
   @Option(names = "--kafka-port", defaultValue = "9092", description = "Embedded broker's loopback port (default ${DEFAULT-VALUE}).")
   int kafkaPort;
-
-  @Option(names = "--partitions", defaultValue = "4", description = "Partitions of new topics (default ${DEFAULT-VALUE}).")
-  int partitions;
 
   @Option(names = "--no-estimator", negatable = false, description = "Do not run the estimator in this process.")
   boolean noEstimator;
 
-  @Option(names = "--kafka-properties", description = "Kafka client properties file (security settings, …).")
-  Path kafkaProperties;
+  @CommandLine.Mixin KafkaOptions kafka;
 
   @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve gRPC over TLS with this certificate chain.")
   Path tlsCert;
@@ -82,18 +75,9 @@ public final class ServeCommand implements Callable<Integer> {
     if (grpcPort < 0 || grpcPort > 65535) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--grpc-port: must be in [0, 65535] (got " + grpcPort + ")");
     }
-    if (partitions < 1) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--partitions: must be >= 1 (got " + partitions + ")");
-    }
-    Properties clientProps = new Properties();
-    if (kafkaProperties != null) {
-      if (!Files.isReadable(kafkaProperties)) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--kafka-properties: cannot read " + kafkaProperties);
-      }
-      try (InputStream in = Files.newInputStream(kafkaProperties)) {
-        clientProps.load(in);
-      }
-    }
+    Properties clientProps = kafka.clientProperties(spec.commandLine());
+    int partitions = kafka.partitions(spec.commandLine());
+    String topicPrefix = kafka.topics(spec.commandLine()).prefix();
     Security security;
     Limits limits;
     try {

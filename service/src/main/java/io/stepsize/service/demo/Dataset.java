@@ -59,7 +59,7 @@ public record Dataset(double[][] x, int[] y, int classes) {
   }
 
   /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
-  static int[] permutation(int n, SplittableRandom random) {
+  public static int[] permutation(int n, SplittableRandom random) {
     int[] p = new int[n];
     for (int i = 0; i < n; i++) {
       p[i] = i;

@@ -1,10 +1,8 @@
 package io.stepsize.service.experiment;
 
 import io.stepsize.client.lanczos.LanczosResult;
-import org.ejml.data.Complex_F64;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+import io.stepsize.estimator.math.RitzSpectrum;
+import java.util.Arrays;
 
 /**
  * What one probe saw before any smoothing, computed here from the same (alpha, beta) the service
@@ -29,48 +27,17 @@ public record RitzStats(double lambdaMin, double lambdaMax, double smallestConve
   }
 
   public static RitzStats of(LanczosResult r) {
-    int m = r.steps();
-    double[] alpha = r.alpha();
-    double[] beta = r.beta();
-    DMatrixRMaj t = new DMatrixRMaj(m, m);
-    for (int i = 0; i < m; i++) {
-      t.set(i, i, alpha[i]);
-      if (i + 1 < m) {
-        t.set(i, i + 1, beta[i]);
-        t.set(i + 1, i, beta[i]);
-      }
-    }
-    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, true, true);
-    if (!eig.decompose(t)) {
-      throw new IllegalStateException("eigen-decomposition of T_m failed");
-    }
-    double[] theta = new double[m];
-    double[] last = new double[m];
-    double min = Double.POSITIVE_INFINITY;
-    double max = Double.NEGATIVE_INFINITY;
-    double maxAbs = 0;
-    for (int i = 0; i < m; i++) {
-      Complex_F64 ev = eig.getEigenvalue(i);
-      theta[i] = ev.real;
-      DMatrixRMaj vec = eig.getEigenVector(i);
-      double norm = 0;
-      for (int j = 0; j < m; j++) {
-        norm += vec.get(j) * vec.get(j);
-      }
-      last[i] = Math.abs(vec.get(m - 1)) / Math.sqrt(norm);
-      min = Math.min(min, theta[i]);
-      max = Math.max(max, theta[i]);
-      maxAbs = Math.max(maxAbs, Math.abs(theta[i]));
-    }
-    double residualNorm = beta[m - 1];
-    double floor = FLOOR_RATIO * max;
+    // the estimator's own Ritz values and residual bounds (EJML), so the report and the service agree
+    RitzSpectrum spectrum = RitzSpectrum.of(Arrays.copyOf(r.alpha(), r.steps()), Arrays.copyOf(r.beta(), r.steps()));
+    double[] theta = spectrum.theta();
+    double[] bound = spectrum.residualBounds();
+    double floor = FLOOR_RATIO * spectrum.lambdaMax();
     double best = Double.NaN;
-    for (int i = 0; i < m; i++) {
-      double bound = Math.max(residualNorm * last[i], 1e-12 * maxAbs);
-      if (theta[i] > floor && bound <= TOL * Math.abs(theta[i]) && (Double.isNaN(best) || theta[i] < best)) {
+    for (int i = 0; i < theta.length; i++) {
+      if (theta[i] > floor && bound[i] <= TOL * Math.abs(theta[i]) && (Double.isNaN(best) || theta[i] < best)) {
         best = theta[i];
       }
     }
-    return new RitzStats(min, max, best);
+    return new RitzStats(spectrum.lambdaMin(), spectrum.lambdaMax(), best);
   }
 }

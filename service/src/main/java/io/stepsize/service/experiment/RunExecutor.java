@@ -110,7 +110,7 @@ final class RunExecutor {
       long e = s / perEpoch;
       if (e != epoch) {
         epoch = e;
-        order = permutation(w.train().size(), new SplittableRandom(spec.seed() * 1_000_003L + e));
+        order = Dataset.permutation(w.train().size(), new SplittableRandom(spec.seed() * 1_000_003L + e));
       }
       int from = (int) (s % perEpoch) * w.batchSize();
       System.arraycopy(order, from, indices, 0, indices.length);
@@ -201,19 +201,5 @@ final class RunExecutor {
       }
     }
     return true;
-  }
-
-  static int[] permutation(int n, SplittableRandom random) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
-    return p;
   }
 }
