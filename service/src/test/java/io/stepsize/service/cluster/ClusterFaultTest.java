@@ -98,7 +98,12 @@ class ClusterFaultTest {
   }
 
   static EstimatorApp startEstimator() {
-    return EstimatorApp.start(cluster.bootstrapServers(), topics, dir.resolve("estimator"), new Properties(),
+    Properties props = new Properties();
+    // a close whose LeaveGroup meets a moved group coordinator (after the broker fault) leaves the
+    // old member in the group until its session expires: 45 s by default, 10 s here
+    props.put("session.timeout.ms", "10000");
+    props.put("heartbeat.interval.ms", "1000");
+    return EstimatorApp.start(cluster.bootstrapServers(), topics, dir.resolve("estimator"), props,
         PARTITIONS, Duration.ofSeconds(90));
   }
 
