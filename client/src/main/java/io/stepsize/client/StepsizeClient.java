@@ -145,4 +145,17 @@ public final class StepsizeClient implements AutoCloseable {
       }
     }
   }
+
+  /**
+   * A plaintext channel over several replicas ("host:port" each): round_robin across the SERVING
+   * ones, and a call that meets a replica going down is retried on another (see {@link MultiTargets}).
+   */
+  public static StepsizeClient connect(List<String> targets, Duration deadline) {
+    ManagedChannel channel = ManagedChannelBuilder.forTarget(MultiTargets.target(targets))
+        .usePlaintext()
+        .defaultServiceConfig(MultiTargets.serviceConfig())
+        .enableRetry()
+        .build();
+    return new StepsizeClient(channel, true, deadline);
+  }
 }

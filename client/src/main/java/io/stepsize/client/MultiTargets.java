@@ -1,0 +1,103 @@
+package io.stepsize.client;
+
+import io.stepsize.proto.v1.StepsizeGrpc;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Helpers for a channel over several service replicas: the {@code stepsize:///…} target, parsing
+ * of its host:port list, and a service config that balances round_robin and retries UNAVAILABLE on
+ * another replica.
+ */
+public final class MultiTargets {
+  private MultiTargets() {}
+
+  /** One replica's address as written in the target. */
+  public record HostPort(String host, int port) {
+    @Override
+    public String toString() {
+      return host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
+    }
+  }
+
+  /** {@code stepsize:///a:1,b:2} for {@code ["a:1", "b:2"]}; each entry must be host:port. */
+  public static String target(List<String> targets) {
+    if (targets == null || targets.isEmpty()) {
+      throw new IllegalArgumentException("targets: must name at least one host:port");
+    }
+    for (String t : targets) {
+      parseOne(t, -1);
+    }
+    return MultiTargetNameResolverProvider.SCHEME + ":///" + String.join(",", targets);
+  }
+
+  /** Parses {@code host:port,host:port,[v6]:port}; a missing port takes {@code defaultPort} (if > 0). */
+  public static List<HostPort> parse(String list, int defaultPort) {
+    List<HostPort> out = new ArrayList<>();
+    for (String part : list.split(",")) {
+      if (!part.isBlank()) {
+        out.add(parseOne(part.strip(), defaultPort));
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("target: must name at least one host:port (got '" + list + "')");
+    }
+    return out;
+  }
+
+  private static HostPort parseOne(String s, int defaultPort) {
+    String host;
+    String port;
+    if (s.startsWith("[")) {
+      int end = s.indexOf(']');
+      if (end < 0) {
+        throw new IllegalArgumentException("target: unclosed '[' in '" + s + "'");
+      }
+      host = s.substring(1, end);
+      port = s.length() > end + 1 && s.charAt(end + 1) == ':' ? s.substring(end + 2) : null;
+    } else {
+      int colon = s.lastIndexOf(':');
+      host = colon < 0 ? s : s.substring(0, colon);
+      port = colon < 0 ? null : s.substring(colon + 1);
+    }
+    if (host.isEmpty()) {
+      throw new IllegalArgumentException("target: host must not be empty in '" + s + "'");
+    }
+    int p;
+    if (port == null || port.isEmpty()) {
+      if (defaultPort <= 0) {
+        throw new IllegalArgumentException("target: must be host:port (got '" + s + "')");
+      }
+      p = defaultPort;
+    } else {
+      try {
+        p = Integer.parseInt(port);
+      } catch (NumberFormatException e) {
+        p = -1;
+      }
+      if (p < 1 || p > 65535) {
+        throw new IllegalArgumentException("target: port must be in [1, 65535] (got '" + s + "')");
+      }
+    }
+    return new HostPort(host, p);
+  }
+
+  /**
+   * round_robin over the replicas, and UNAVAILABLE retried up to 5 attempts: a call that met a
+   * replica going down is sent again, to another one. Every Stepsize RPC is idempotent.
+   */
+  public static Map<String, Object> serviceConfig() {
+    Map<String, Object> retry = Map.of(
+        "maxAttempts", 5.0,
+        "initialBackoff", "0.05s",
+        "maxBackoff", "0.5s",
+        "backoffMultiplier", 2.0,
+        "retryableStatusCodes", List.of("UNAVAILABLE"));
+    Map<String, Object> method = Map.of("name", List.of(Map.of("service", StepsizeGrpc.SERVICE_NAME)),
+        "retryPolicy", retry);
+    return Map.of(
+        "loadBalancingConfig", List.of(Map.of("round_robin", Map.of())),
+        "methodConfig", List.of(method));
+  }
+}
