@@ -100,10 +100,6 @@ public final class CurvatureTopology {
     // RUNNING in about 3 s on a fresh broker, against about 10 s with the "streams" protocol
     p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, "classic");
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(COMMIT_INTERVAL_MS));
-    // A probe right after CreateJob must meet its job: when the jobs partition's lag is unknown (a
-    // leader moving after a broker fault) the task waits up to this long for it rather than process
-    // the probe first and dead-letter it. Caught-up partitions never wait, so it costs no latency.
-    p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, "2000");
     // KIP-1034: both handlers write the failing record with __streams.errors.* headers and go on
     p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.probesDlq());
     p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class.getName());
