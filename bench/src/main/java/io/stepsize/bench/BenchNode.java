@@ -1,0 +1,83 @@
+package io.stepsize.bench;
+
+import io.stepsize.client.StepsizeClient;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.service.StepsizeNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The server under test: by default a whole embedded node (KRaft broker, estimator, gRPC) in this JVM
+ * in a temporary directory, as {@code stepsize serve} runs it; or an existing server at a target.
+ */
+final class BenchNode implements AutoCloseable {
+  private final StepsizeNode node;
+  private final Path dir;
+  private final String target;
+
+  private BenchNode(StepsizeNode node, Path dir, String target) {
+    this.node = node;
+    this.dir = dir;
+    this.target = target;
+  }
+
+  /** An embedded node when {@code target} is null, else the server at {@code target}. */
+  static BenchNode open(String target) throws InterruptedException {
+    if (target != null) {
+      return new BenchNode(null, null, target);
+    }
+    Path dir = Workloads.tempDir("node");
+    StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir));
+    if (!node.awaitServing(Duration.ofSeconds(120))) {
+      node.close();
+      throw new IllegalStateException("embedded node not SERVING after 120 s");
+    }
+    return new BenchNode(node, dir, node.target());
+  }
+
+  String target() {
+    return target;
+  }
+
+  /** The embedded node, or null for a remote target. */
+  StepsizeNode node() {
+    return node;
+  }
+
+  /** Kafka bootstrap of the embedded node, or null. */
+  String bootstrap() {
+    return node == null || node.broker() == null ? null : node.broker().bootstrapServers();
+  }
+
+  /**
+   * Creates {@code spec}'s job and reports {@code probes} Lanczos probes at steps 0, 10, 20, …
+   * through gRPC, then waits until the estimate of the last one is visible, so learning rates are
+   * answered from a real curvature timeline.
+   */
+  static void createWithCurvature(StepsizeClient client, JobSpec spec, int probes) throws InterruptedException {
+    client.createJob(spec);
+    List<ProbeReport> batch = new ArrayList<>();
+    for (int i = 0; i < probes; i++) {
+      batch.add(Workloads.probe(Workloads.lanczos(20, 1000 + i), spec.getJobId(), 10L * i));
+    }
+    client.reportProbes(batch);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (client.curvature(spec.getJobId()).getProbes() < probes) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("no curvature estimate for " + spec.getJobId() + " after 60 s");
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (node != null) {
+      node.close();
+    }
+    Workloads.delete(dir);
+  }
+}
