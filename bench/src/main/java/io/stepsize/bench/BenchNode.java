@@ -17,17 +17,27 @@ final class BenchNode implements AutoCloseable {
   private final StepsizeNode node;
   private final Path dir;
   private final String target;
+  private final String bootstrap;
 
-  private BenchNode(StepsizeNode node, Path dir, String target) {
+  private BenchNode(StepsizeNode node, Path dir, String target, String bootstrap) {
     this.node = node;
     this.dir = dir;
     this.target = target;
+    this.bootstrap = bootstrap;
   }
 
   /** An embedded node when {@code target} is null, else the server at {@code target}. */
   static BenchNode open(String target) throws InterruptedException {
+    return open(target, null);
+  }
+
+  /**
+   * An embedded node when {@code target} is null, else the server at {@code target} whose Kafka is at
+   * {@code bootstrap} (null when the benchmark needs no Kafka).
+   */
+  static BenchNode open(String target, String bootstrap) throws InterruptedException {
     if (target != null) {
-      return new BenchNode(null, null, target);
+      return new BenchNode(null, null, target, bootstrap);
     }
     Path dir = Workloads.tempDir("node");
     StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir));
@@ -35,7 +45,7 @@ final class BenchNode implements AutoCloseable {
       node.close();
       throw new IllegalStateException("embedded node not SERVING after 120 s");
     }
-    return new BenchNode(node, dir, node.target());
+    return new BenchNode(node, dir, node.target(), node.broker().bootstrapServers());
   }
 
   String target() {
@@ -47,9 +57,9 @@ final class BenchNode implements AutoCloseable {
     return node;
   }
 
-  /** Kafka bootstrap of the embedded node, or null. */
+  /** Kafka bootstrap servers of the node, or null when not known. */
   String bootstrap() {
-    return node == null || node.broker() == null ? null : node.broker().bootstrapServers();
+    return bootstrap;
   }
 
   /**

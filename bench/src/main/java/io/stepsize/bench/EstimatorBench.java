@@ -55,6 +55,13 @@ import picocli.CommandLine.Option;
 @Command(name = "estimator", mixinStandardHelpOptions = true,
     description = "Probes per second through the estimator vs a passthrough topology; probe-to-GetLearningRate freshness.")
 public final class EstimatorBench implements Callable<Integer> {
+  @Option(names = "--target",
+      description = "host:port of a running server, with --bootstrap-servers (default: an embedded node)")
+  String target;
+
+  @Option(names = "--bootstrap-servers", description = "Kafka of that server (unprefixed topics)")
+  String bootstrapServers;
+
   @Option(names = "--probes", defaultValue = "30000", description = "probes per round (default ${DEFAULT-VALUE})")
   int probes;
 
@@ -75,13 +82,19 @@ public final class EstimatorBench implements Callable<Integer> {
           + "(default ${DEFAULT-VALUE})")
   int freshGapMs;
 
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec commandSpec;
+
   static final String PT_IN = "bench.passthrough.in";
   static final String PT_OUT = "bench.passthrough.out";
   static final long TOTAL_STEPS = 100_000_000L;
 
   @Override
   public Integer call() throws Exception {
-    try (BenchNode server = BenchNode.open(null)) {
+    if ((target == null) != (bootstrapServers == null)) {
+      throw new picocli.CommandLine.ParameterException(commandSpec.commandLine(),
+          "--target and --bootstrap-servers go together");
+    }
+    try (BenchNode server = BenchNode.open(target, bootstrapServers)) {
       String bootstrap = server.bootstrap();
       Topics topics = Topics.unprefixed();
       String prefix = "bench-est-" + System.currentTimeMillis() + "-";
