@@ -3,7 +3,12 @@ package io.stepsize.bench.jmh;
 import io.stepsize.bench.Workloads;
 import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.estimator.math.RitzSpectrum;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.decomposition.eig.symm.SymmetricQREigenHelper_DDRM;
+import org.ejml.dense.row.decomposition.eig.symm.SymmetricQrAlgorithm_DDRM;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;
@@ -40,5 +45,23 @@ public class RitzBenchmark {
   @Benchmark
   public RitzSpectrum ritz() {
     return RitzSpectrum.of(alpha, beta);
+  }
+
+  /**
+   * Reference: EJML's tridiagonal QR accumulating the full m×m Q, which is what the Ritz solve did
+   * before it kept only Q's first and last columns. Same run, same T_m: the "before" of BENCHMARKS.md.
+   */
+  @Benchmark
+  public DMatrixRMaj eigenFullQ() {
+    SymmetricQREigenHelper_DDRM helper = new SymmetricQREigenHelper_DDRM();
+    SymmetricQrAlgorithm_DDRM algorithm = new SymmetricQrAlgorithm_DDRM(helper);
+    helper.init(alpha.clone(), Arrays.copyOf(beta, m - 1), m);
+    DMatrixRMaj q = CommonOps_DDRM.identity(m);
+    helper.setQ(q);
+    algorithm.setQ(q);
+    if (!algorithm.process(-1, null, null)) {
+      throw new ArithmeticException("no convergence");
+    }
+    return algorithm.getQ();
   }
 }
