@@ -5,6 +5,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.stepsize.client.StepsizeClient;
 import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.estimator.CurvatureTopology;
+import io.stepsize.estimator.EstimatorApp;
 import io.stepsize.estimator.ProtoSerde;
 import io.stepsize.estimator.Topics;
 import io.stepsize.proto.v1.GetLearningRateRequest;
@@ -82,6 +83,12 @@ public final class EstimatorBench implements Callable<Integer> {
           + "(default ${DEFAULT-VALUE})")
   int freshGapMs;
 
+  @Option(names = "--commit-interval-ms",
+      description = "run the throughput rounds against a second estimator instance of this JVM (topic prefix "
+          + "'bench-own.') with this Streams commit interval instead of the node's own estimator; freshness "
+          + "still uses the node's (experiment for tuning, see BENCHMARKS.md)")
+  Long commitIntervalMs;
+
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec commandSpec;
 
   static final String PT_IN = "bench.passthrough.in";
@@ -97,10 +104,27 @@ public final class EstimatorBench implements Callable<Integer> {
     try (BenchNode server = BenchNode.open(target, bootstrapServers)) {
       String bootstrap = server.bootstrap();
       Topics topics = Topics.unprefixed();
+      Topics throughputTopics = commitIntervalMs == null ? topics : new Topics("bench-own");
       String prefix = "bench-est-" + System.currentTimeMillis() + "-";
-      try (StepsizeClient client = StepsizeClient.connect(server.target(), Duration.ofSeconds(30))) {
-        for (int j = 0; j < jobs; j++) {
-          client.createJob(Workloads.conditionNumberJob(prefix + j, TOTAL_STEPS));
+      EstimatorApp own = null;
+      Path ownDir = Workloads.tempDir("own");
+      if (commitIntervalMs == null) {
+        try (StepsizeClient client = StepsizeClient.connect(server.target(), Duration.ofSeconds(30))) {
+          for (int j = 0; j < jobs; j++) {
+            client.createJob(Workloads.conditionNumberJob(prefix + j, TOTAL_STEPS));
+          }
+        }
+      } else {
+        Properties config = CurvatureTopology.config(bootstrap, throughputTopics, ownDir,
+            throughputTopics.applicationId());
+        config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(commitIntervalMs));
+        own = EstimatorApp.start(config, throughputTopics, 4, Duration.ofSeconds(120));
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerProps(bootstrap, 5), new StringSerializer(),
+            new ByteArraySerializer())) {
+          for (int j = 0; j < jobs; j++) {
+            p.send(new ProducerRecord<>(throughputTopics.jobs(), prefix + j,
+                Workloads.conditionNumberJob(prefix + j, TOTAL_STEPS).toByteArray()));
+          }
         }
       }
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
@@ -118,7 +142,7 @@ public final class EstimatorBench implements Callable<Integer> {
       try (KafkaStreams passthrough = passthrough(bootstrap, stateDir);
           KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(bootstrap, 5),
               new StringSerializer(), new ByteArraySerializer());
-          KafkaConsumer<byte[], byte[]> estOut = counter(bootstrap, topics.curvatureHistory());
+          KafkaConsumer<byte[], byte[]> estOut = counter(bootstrap, throughputTopics.curvatureHistory());
           KafkaConsumer<byte[], byte[]> ptOut = counter(bootstrap, PT_OUT)) {
         awaitRunning(passthrough);
         LanczosResult[] shapes = new LanczosResult[16];
@@ -128,18 +152,18 @@ public final class EstimatorBench implements Callable<Integer> {
         long[] nextStep = new long[jobs];
         // warmup round of each, not recorded
         int warm = Math.max(jobs, probes / 5);
-        burst(producer, topics.probes(), estOut, batch(prefix, shapes, nextStep, warm));
+        burst(producer, throughputTopics.probes(), estOut, batch(prefix, shapes, nextStep, warm));
         burst(producer, PT_IN, ptOut, batch(prefix, shapes, nextStep, warm));
         double[] est = new double[rounds];
         double[] pt = new double[rounds];
         for (int r = 0; r < rounds; r++) {
           List<ProducerRecord<String, byte[]>> b = batch(prefix, shapes, nextStep, probes);
           if (r % 2 == 0) {
-            est[r] = burst(producer, topics.probes(), estOut, b);
+            est[r] = burst(producer, throughputTopics.probes(), estOut, b);
             pt[r] = burst(producer, PT_IN, ptOut, b);
           } else {
             pt[r] = burst(producer, PT_IN, ptOut, b);
-            est[r] = burst(producer, topics.probes(), estOut, b);
+            est[r] = burst(producer, throughputTopics.probes(), estOut, b);
           }
           System.err.printf("round %d: estimator %.0f probes/s, passthrough %.0f probes/s (ratio %.3f)%n", r + 1,
               est[r], pt[r], est[r] / pt[r]);
@@ -153,10 +177,14 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("rounds", rounds).put("estimator_probes_per_s", estRate).put("passthrough_probes_per_s", ptRate)
             .put("ratio", estRate / ptRate).put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
-            .put("commit_interval_ms", CurvatureTopology.COMMIT_INTERVAL_MS)
+            .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
             .put("target_met", estRate >= 10_000 && p99 <= 1_000).print(System.out);
         passthrough.close(Duration.ofSeconds(10));
       } finally {
+        if (own != null) {
+          own.close();
+        }
+        Workloads.delete(ownDir);
         Workloads.delete(stateDir);
       }
     }
