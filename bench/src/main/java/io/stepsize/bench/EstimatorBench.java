@@ -154,10 +154,13 @@ public final class EstimatorBench implements Callable<Integer> {
         int warm = Math.max(jobs, probes / 5);
         burst(producer, throughputTopics.probes(), estOut, batch(prefix, shapes, nextStep, warm));
         burst(producer, PT_IN, ptOut, batch(prefix, shapes, nextStep, warm));
+        Map<String, Long> sizesBefore = topicBytes(bootstrap);
+        long probesIn = 0;
         double[] est = new double[rounds];
         double[] pt = new double[rounds];
         for (int r = 0; r < rounds; r++) {
           List<ProducerRecord<String, byte[]>> b = batch(prefix, shapes, nextStep, probes);
+          probesIn += b.size();
           if (r % 2 == 0) {
             est[r] = burst(producer, throughputTopics.probes(), estOut, b);
             pt[r] = burst(producer, PT_IN, ptOut, b);
@@ -168,6 +171,19 @@ public final class EstimatorBench implements Callable<Integer> {
           System.err.printf("round %d: estimator %.0f probes/s, passthrough %.0f probes/s (ratio %.3f)%n", r + 1,
               est[r], pt[r], est[r] / pt[r]);
         }
+        // bytes each side wrote to Kafka per probe (outputs, changelogs, history), from the broker's log sizes
+        Map<String, Long> sizesAfter = topicBytes(bootstrap);
+        long estBytes = 0;
+        long ptBytes = 0;
+        for (Map.Entry<String, Long> e : sizesAfter.entrySet()) {
+          String t = e.getKey();
+          long delta = e.getValue() - sizesBefore.getOrDefault(t, 0L);
+          if (t.equals(PT_OUT) || t.startsWith("bench-passthrough")) {
+            ptBytes += delta;
+          } else if (!t.equals(PT_IN) && !t.equals(throughputTopics.probes()) && !t.startsWith("__")) {
+            estBytes += delta;
+          }
+        }
         Histogram freshness = freshness(server, bootstrap, topics, shapes[0]);
         double estRate = ClientBench.median(est);
         double ptRate = ClientBench.median(pt);
@@ -175,7 +191,10 @@ public final class EstimatorBench implements Callable<Integer> {
         double p99 = freshness.getValueAtPercentile(99) / 1e6;
         new BenchLine("estimator").put("m", m).put("jobs", jobs).put("probes_per_round", probes)
             .put("rounds", rounds).put("estimator_probes_per_s", estRate).put("passthrough_probes_per_s", ptRate)
-            .put("ratio", estRate / ptRate).put("fresh_samples", freshness.getTotalCount())
+            .put("ratio", estRate / ptRate)
+            .put("estimator_out_bytes_per_probe", (double) estBytes / probesIn)
+            .put("passthrough_out_bytes_per_probe", (double) ptBytes / probesIn)
+            .put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
             .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
             .put("target_met", estRate >= 10_000 && p99 <= 1_000).print(System.out);
@@ -278,6 +297,21 @@ public final class EstimatorBench implements Callable<Integer> {
       }
       Thread.sleep(50);
     }
+  }
+
+  /** Bytes on disk per topic on every broker (log sizes), to see what the rounds wrote. */
+  private static Map<String, Long> topicBytes(String bootstrap) throws Exception {
+    Map<String, Long> sizes = new java.util.HashMap<>();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      List<Integer> brokers = admin.describeCluster().nodes().get().stream().map(n -> n.id()).toList();
+      var dirs = admin.describeLogDirs(brokers).allDescriptions().get();
+      for (var perBroker : dirs.values()) {
+        for (var dir : perBroker.values()) {
+          dir.replicaInfos().forEach((tp, info) -> sizes.merge(tp.topic(), info.size(), Long::sum));
+        }
+      }
+    }
+    return sizes;
   }
 
   private static Properties producerProps(String bootstrap, int lingerMs) {

@@ -99,7 +99,7 @@ class BenchSmokeTest {
         node.broker().bootstrapServers(), "--rounds", "1", "--probes", "400", "--jobs", "10", "--fresh", "3",
         "--fresh-gap-ms", "0");
     assertPositive(kv, "estimator_probes_per_s", "passthrough_probes_per_s", "ratio", "fresh_p50_ms",
-        "fresh_p99_ms", "fresh_max_ms");
+        "fresh_p99_ms", "fresh_max_ms", "estimator_out_bytes_per_probe", "passthrough_out_bytes_per_probe");
     assertThat(kv).containsEntry("m", "20").containsEntry("jobs", "10").containsEntry("fresh_samples", "3")
         .containsKey("target_met");
   }
