@@ -1,0 +1,344 @@
+package io.stepsize.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.stepsize.client.StepsizeClient;
+import io.stepsize.client.lanczos.LanczosResult;
+import io.stepsize.estimator.CurvatureTopology;
+import io.stepsize.estimator.EstimatorApp;
+import io.stepsize.estimator.ProtoSerde;
+import io.stepsize.estimator.Topics;
+import io.stepsize.proto.v1.GetLearningRateRequest;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.StepsizeGrpc;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TopologyConfig;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Produced;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The estimator on the real embedded broker. Throughput: bursts of m = 20 Lanczos probes spread over
+ * 100 jobs go to {@code stepsize.probes}, timed from the first send to the last estimate committed
+ * on {@code stepsize.curvature.history}; the same bytes go through a passthrough Streams application
+ * (same configuration: exactly-once, commit interval, caches; deserialize and re-serialize only) on
+ * the same broker, in interleaved rounds, so the ratio isolates what the estimator's own work costs.
+ * Freshness: one probe at a time, produced to Kafka as a trainer would, timed until
+ * GetLearningRate reports an estimate from that probe's step.
+ */
+@Command(name = "estimator", mixinStandardHelpOptions = true,
+    description = "Probes per second through the estimator vs a passthrough topology; probe-to-GetLearningRate freshness.")
+public final class EstimatorBench implements Callable<Integer> {
+  @Option(names = "--target",
+      description = "host:port of a running server, with --bootstrap-servers (default: an embedded node)")
+  String target;
+
+  @Option(names = "--bootstrap-servers", description = "Kafka of that server (unprefixed topics)")
+  String bootstrapServers;
+
+  @Option(names = "--probes", defaultValue = "30000", description = "probes per round (default ${DEFAULT-VALUE})")
+  int probes;
+
+  @Option(names = "--jobs", defaultValue = "100", description = "jobs the probes spread over (default ${DEFAULT-VALUE})")
+  int jobs;
+
+  @Option(names = "--m", defaultValue = "20", description = "Lanczos steps per probe (default ${DEFAULT-VALUE})")
+  int m;
+
+  @Option(names = "--rounds", defaultValue = "3", description = "rounds per topology (default ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--fresh", defaultValue = "100", description = "freshness samples (default ${DEFAULT-VALUE})")
+  int fresh;
+
+  @Option(names = "--fresh-gap-ms", defaultValue = "37",
+      description = "pause between freshness probes, so they land at different points of the commit cycle "
+          + "(default ${DEFAULT-VALUE})")
+  int freshGapMs;
+
+  @Option(names = "--commit-interval-ms",
+      description = "run the throughput rounds against a second estimator instance of this JVM (topic prefix "
+          + "'bench-own.') with this Streams commit interval instead of the node's own estimator; freshness "
+          + "still uses the node's (experiment for tuning, see BENCHMARKS.md)")
+  Long commitIntervalMs;
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec commandSpec;
+
+  static final String PT_IN = "bench.passthrough.in";
+  static final String PT_OUT = "bench.passthrough.out";
+  static final long TOTAL_STEPS = 100_000_000L;
+
+  @Override
+  public Integer call() throws Exception {
+    if ((target == null) != (bootstrapServers == null)) {
+      throw new picocli.CommandLine.ParameterException(commandSpec.commandLine(),
+          "--target and --bootstrap-servers go together");
+    }
+    try (BenchNode server = BenchNode.open(target, bootstrapServers)) {
+      String bootstrap = server.bootstrap();
+      Topics topics = Topics.unprefixed();
+      Topics throughputTopics = commitIntervalMs == null ? topics : new Topics("bench-own");
+      String prefix = "bench-est-" + System.currentTimeMillis() + "-";
+      EstimatorApp own = null;
+      Path ownDir = Workloads.tempDir("own");
+      if (commitIntervalMs == null) {
+        try (StepsizeClient client = StepsizeClient.connect(server.target(), Duration.ofSeconds(30))) {
+          for (int j = 0; j < jobs; j++) {
+            client.createJob(Workloads.conditionNumberJob(prefix + j, TOTAL_STEPS));
+          }
+        }
+      } else {
+        Properties config = CurvatureTopology.config(bootstrap, throughputTopics, ownDir,
+            throughputTopics.applicationId());
+        config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(commitIntervalMs));
+        own = EstimatorApp.start(config, throughputTopics, 4, Duration.ofSeconds(120));
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerProps(bootstrap, 5), new StringSerializer(),
+            new ByteArraySerializer())) {
+          for (int j = 0; j < jobs; j++) {
+            p.send(new ProducerRecord<>(throughputTopics.jobs(), prefix + j,
+                Workloads.conditionNumberJob(prefix + j, TOTAL_STEPS).toByteArray()));
+          }
+        }
+      }
+      try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+        for (String t : List.of(PT_IN, PT_OUT)) {
+          try {
+            admin.createTopics(List.of(new NewTopic(t, 4, (short) 1))).all().get();
+          } catch (java.util.concurrent.ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+              throw e;
+            }
+          }
+        }
+      }
+      Path stateDir = Workloads.tempDir("passthrough");
+      try (KafkaStreams passthrough = passthrough(bootstrap, stateDir);
+          KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(bootstrap, 5),
+              new StringSerializer(), new ByteArraySerializer());
+          KafkaConsumer<byte[], byte[]> estOut = counter(bootstrap, throughputTopics.curvatureHistory());
+          KafkaConsumer<byte[], byte[]> ptOut = counter(bootstrap, PT_OUT)) {
+        awaitRunning(passthrough);
+        LanczosResult[] shapes = new LanczosResult[16];
+        for (int i = 0; i < shapes.length; i++) {
+          shapes[i] = Workloads.lanczos(m, 7 + i);
+        }
+        long[] nextStep = new long[jobs];
+        // warmup round of each, not recorded
+        int warm = Math.max(jobs, probes / 5);
+        burst(producer, throughputTopics.probes(), estOut, batch(prefix, shapes, nextStep, warm));
+        burst(producer, PT_IN, ptOut, batch(prefix, shapes, nextStep, warm));
+        Map<String, Long> sizesBefore = topicBytes(bootstrap);
+        long probesIn = 0;
+        double[] est = new double[rounds];
+        double[] pt = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+          List<ProducerRecord<String, byte[]>> b = batch(prefix, shapes, nextStep, probes);
+          probesIn += b.size();
+          if (r % 2 == 0) {
+            est[r] = burst(producer, throughputTopics.probes(), estOut, b);
+            pt[r] = burst(producer, PT_IN, ptOut, b);
+          } else {
+            pt[r] = burst(producer, PT_IN, ptOut, b);
+            est[r] = burst(producer, throughputTopics.probes(), estOut, b);
+          }
+          System.err.printf("round %d: estimator %.0f probes/s, passthrough %.0f probes/s (ratio %.3f)%n", r + 1,
+              est[r], pt[r], est[r] / pt[r]);
+        }
+        // bytes each side wrote to Kafka per probe (outputs, changelogs, history), from the broker's log sizes
+        Map<String, Long> sizesAfter = topicBytes(bootstrap);
+        long estBytes = 0;
+        long ptBytes = 0;
+        for (Map.Entry<String, Long> e : sizesAfter.entrySet()) {
+          String t = e.getKey();
+          long delta = e.getValue() - sizesBefore.getOrDefault(t, 0L);
+          if (t.equals(PT_OUT) || t.startsWith("bench-passthrough")) {
+            ptBytes += delta;
+          } else if (!t.equals(PT_IN) && !t.equals(throughputTopics.probes()) && !t.startsWith("__")) {
+            estBytes += delta;
+          }
+        }
+        Histogram freshness = freshness(server, bootstrap, topics, shapes[0]);
+        double estRate = ClientBench.median(est);
+        double ptRate = ClientBench.median(pt);
+        double p50 = freshness.getValueAtPercentile(50) / 1e6;
+        double p99 = freshness.getValueAtPercentile(99) / 1e6;
+        new BenchLine("estimator").put("m", m).put("jobs", jobs).put("probes_per_round", probes)
+            .put("rounds", rounds).put("estimator_probes_per_s", estRate).put("passthrough_probes_per_s", ptRate)
+            .put("ratio", estRate / ptRate)
+            .put("estimator_out_bytes_per_probe", (double) estBytes / probesIn)
+            .put("passthrough_out_bytes_per_probe", (double) ptBytes / probesIn)
+            .put("fresh_samples", freshness.getTotalCount())
+            .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
+            .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
+            .put("target_met", estRate >= 10_000 && p99 <= 1_000).print(System.out);
+        passthrough.close(Duration.ofSeconds(10));
+      } finally {
+        if (own != null) {
+          own.close();
+        }
+        Workloads.delete(ownDir);
+        Workloads.delete(stateDir);
+      }
+    }
+    return 0;
+  }
+
+  /** Probes for {@code n} (job, step) pairs, round-robin over jobs, each job's steps increasing. */
+  private List<ProducerRecord<String, byte[]>> batch(String prefix, LanczosResult[] shapes, long[] nextStep, int n) {
+    List<ProducerRecord<String, byte[]>> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      int j = i % jobs;
+      String jobId = prefix + j;
+      long step = nextStep[j]++;
+      byte[] bytes = Workloads.probe(shapes[(int) (step % shapes.length)], jobId, step).toByteArray();
+      out.add(new ProducerRecord<>("", jobId, bytes));
+    }
+    return out;
+  }
+
+  /** Sends the records to {@code topic} and returns records per second until all are on the output. */
+  private static double burst(KafkaProducer<String, byte[]> producer, String topic,
+      KafkaConsumer<byte[], byte[]> output, List<ProducerRecord<String, byte[]>> records) {
+    long t0 = System.nanoTime();
+    for (ProducerRecord<String, byte[]> r : records) {
+      producer.send(new ProducerRecord<>(topic, r.key(), r.value()));
+    }
+    producer.flush();
+    long seen = 0;
+    long deadline = t0 + TimeUnit.SECONDS.toNanos(300);
+    while (seen < records.size()) {
+      seen += output.poll(Duration.ofMillis(50)).count();
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("only " + seen + " of " + records.size() + " records reached the output of "
+            + topic + " within 300 s");
+      }
+    }
+    return records.size() / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Probe produced to Kafka → GetLearningRate(step + apply delay) carries that step's estimate. */
+  private Histogram freshness(BenchNode server, String bootstrap, Topics topics, LanczosResult shape)
+      throws InterruptedException {
+    Histogram h = GrpcBench.histogram();
+    JobSpec spec = Workloads.conditionNumberJob("bench-fresh-" + System.currentTimeMillis(), TOTAL_STEPS);
+    ManagedChannel ch = ManagedChannelBuilder.forTarget(server.target()).usePlaintext().build();
+    try (StepsizeClient client = StepsizeClient.of(ch, Duration.ofSeconds(10));
+        KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(bootstrap, 0),
+            new StringSerializer(), new ByteArraySerializer())) {
+      client.createJob(spec);
+      var stub = StepsizeGrpc.newBlockingStub(ch);
+      for (int i = 0; i < fresh; i++) {
+        long step = 1_000 + 10L * i;
+        byte[] bytes = Workloads.probe(shape, spec.getJobId(), step).toByteArray();
+        GetLearningRateRequest ask = GetLearningRateRequest.newBuilder().setJobId(spec.getJobId())
+            .setStep(step + 1).build();
+        long t0 = System.nanoTime();
+        producer.send(new ProducerRecord<>(topics.probes(), spec.getJobId(), bytes));
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(30);
+        while (stub.getLearningRate(ask).getCurvatureStep() != step) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("estimate of step " + step + " not visible after 30 s");
+          }
+          LockSupport.parkNanos(100_000);
+        }
+        h.recordValue(System.nanoTime() - t0);
+        Thread.sleep(freshGapMs);
+      }
+    } finally {
+      ch.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+    }
+    return h;
+  }
+
+  /** Same Streams settings as the estimator (exactly-once, commit interval, cache), no work. */
+  private static KafkaStreams passthrough(String bootstrap, Path stateDir) {
+    Properties p = CurvatureTopology.config(bootstrap, new Topics("bench-pt"), stateDir, "bench-passthrough");
+    p.remove(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
+    StreamsBuilder b = new StreamsBuilder(new TopologyConfig(new StreamsConfig(p)));
+    b.stream(PT_IN, Consumed.with(Serdes.String(), ProtoSerde.probeReport()).withName("pt-in"))
+        .to(PT_OUT, Produced.with(Serdes.String(), ProtoSerde.probeReport()).withName("pt-out"));
+    KafkaStreams streams = new KafkaStreams(b.build(), p);
+    streams.start();
+    return streams;
+  }
+
+  private static void awaitRunning(KafkaStreams streams) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (streams.state() != KafkaStreams.State.RUNNING) {
+      if (System.nanoTime() > deadline || streams.state() == KafkaStreams.State.ERROR) {
+        throw new IllegalStateException("passthrough topology not RUNNING (" + streams.state() + ")");
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** Bytes on disk per topic on every broker (log sizes), to see what the rounds wrote. */
+  private static Map<String, Long> topicBytes(String bootstrap) throws Exception {
+    Map<String, Long> sizes = new java.util.HashMap<>();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      List<Integer> brokers = admin.describeCluster().nodes().get().stream().map(n -> n.id()).toList();
+      var dirs = admin.describeLogDirs(brokers).allDescriptions().get();
+      for (var perBroker : dirs.values()) {
+        for (var dir : perBroker.values()) {
+          dir.replicaInfos().forEach((tp, info) -> sizes.merge(tp.topic(), info.size(), Long::sum));
+        }
+      }
+    }
+    return sizes;
+  }
+
+  private static Properties producerProps(String bootstrap, int lingerMs) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, String.valueOf(lingerMs));
+    p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
+    return p;
+  }
+
+  /** A read_committed consumer positioned at the current end of {@code topic}: it counts what comes next. */
+  private static KafkaConsumer<byte[], byte[]> counter(String bootstrap, String topic) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "20");
+    KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    List<TopicPartition> parts = new ArrayList<>();
+    for (PartitionInfo info : c.partitionsFor(topic, Duration.ofSeconds(30))) {
+      parts.add(new TopicPartition(topic, info.partition()));
+    }
+    c.assign(parts);
+    c.seekToEnd(parts);
+    parts.forEach(c::position);
+    return c;
+  }
+}
