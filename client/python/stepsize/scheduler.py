@@ -43,15 +43,21 @@ class StepsizeScheduler(_Base):
             raise ValueError(f"job {self.job_id} has {len(groups)} parameter groups, the optimizer has "
                              f"{len(optimizer.param_groups)}")
         self.last_value: Optional[LrValue] = None
+        self._total_steps = self.remote.total_steps
         self._past_end_warned = False
         super().__init__(optimizer, last_epoch)
 
     # ---- torch's interface --------------------------------------------------------------------
 
     def get_lr(self):
-        value = self.value(self.last_epoch)
+        step = self.last_epoch
+        if 0 <= step < self._total_steps:
+            value = self.remote.value(step)  # the common case, without value()'s range handling
+        else:
+            value = self.value(step)
         self.last_value = value
-        return self._group_lrs(value)
+        groups = value.group_lrs
+        return list(groups) if groups else [value.lr] * len(self.optimizer.param_groups)
 
     def state_dict(self):
         """The step count is the whole state (the rates are a function of it)."""

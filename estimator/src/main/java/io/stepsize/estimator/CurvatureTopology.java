@@ -63,8 +63,10 @@ public final class CurvatureTopology {
     builder.table(topics.jobs(), Consumed.with(keys, ProtoSerde.jobSpec()).withName("jobs"),
         Materialized.<String, JobSpec, KeyValueStore<Bytes, byte[]>>as(JOB_STORE)
             .withKeySerde(keys).withValueSerde(ProtoSerde.jobSpec()));
+    // cached: a job's state is rewritten by every probe, and only the last write before a commit
+    // needs to reach the changelog
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE), keys,
-        JobState.serde()));
+        JobState.serde()).withCachingEnabled());
 
     KStream<String, Curvature> estimates = builder
         .stream(topics.probes(), Consumed.with(keys, ProtoSerde.probeReport()).withName("probes"))
