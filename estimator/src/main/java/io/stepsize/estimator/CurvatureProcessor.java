@@ -95,6 +95,9 @@ final class CurvatureProcessor implements FixedKeyProcessor<String, ProbeReport,
     }
     int phase = job.schedule.budget().phaseOf(step);
     JobState state = JobState.advance(previous, phase, step, lanczos);
+    if (state == previous) {
+      return; // a duplicate of a probe already in this step's estimate: nothing changes
+    }
     CurvatureMath.Smoothed s = math.estimate(step, state.ewmaBefore(), state.probes(), job.lowerEdge,
         job.halfLife);
     states.put(jobId, state.withEwmaAfter(s.ewmaAfter()));

@@ -2,6 +2,7 @@ package io.stepsize.estimator;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serde;
@@ -32,7 +33,10 @@ public record JobState(int phase, long step, long jobProbesBefore, byte[] ewmaBe
     return jobProbesBefore + probes.size();
   }
 
-  /** The state after {@code probe} at {@code step} of {@code phase}, before smoothing ({@code ewmaAfter} unset). */
+  /**
+   * The state after {@code probe} at {@code step} of {@code phase}, before smoothing ({@code ewmaAfter}
+   * unset); {@code previous} itself when the probe repeats one already counted for that step.
+   */
   public static JobState advance(JobState previous, int phase, long step, CurvatureMath.Probe probe) {
     if (previous == null) {
       return new JobState(phase, step, 0, new byte[0], new byte[0], List.of(probe));
@@ -41,6 +45,14 @@ public record JobState(int phase, long step, long jobProbesBefore, byte[] ewmaBe
       return new JobState(phase, step, previous.jobProbes(), new byte[0], new byte[0], List.of(probe));
     }
     if (step == previous.step) {
+      for (CurvatureMath.Probe seen : previous.probes) {
+        if (Arrays.equals(seen.alpha(), probe.alpha()) && Arrays.equals(seen.beta(), probe.beta())) {
+          // the same tridiagonal again is a retried publish (a ReportProbes retried after its
+          // replica died, a producer without idempotence): two workers' random starts never give
+          // bit-identical (alpha, beta)
+          return previous;
+        }
+      }
       List<CurvatureMath.Probe> merged = new ArrayList<>(previous.probes);
       merged.add(probe);
       return new JobState(phase, step, previous.jobProbesBefore, previous.ewmaBefore,

@@ -158,6 +158,24 @@ class TopologyEstimateTest {
   }
 
   @Test
+  void aRepeatedProbeIsCountedOnce() {
+    jobs.pipeInput("job", Probes.job("job", 100).toByteArray());
+    send(Probes.diagonal("job", 3, "w1", 2, 10));
+    send(Probes.diagonal("job", 7, "w1", 1, 4));
+    Curvature once = latest("job");
+    // a retried publish of the same probe (worker id and all) changes nothing and emits nothing
+    send(Probes.diagonal("job", 7, "w1", 1, 4));
+    assertThat(history()).hasSize(2);
+    assertThat(curvature.readRecordsToList()).isEmpty();
+    assertThat(dlq.readRecordsToList()).isEmpty();
+    // a different probe of the same step still merges
+    send(Probes.diagonal("job", 7, "w2", 8, 0.5));
+    Curvature merged = latest("job");
+    assertThat(merged.getProbes()).isEqualTo(3);
+    assertThat(once.getProbes()).isEqualTo(2);
+  }
+
+  @Test
   void mergingAveragesTheSlqDensities() {
     // quantile rule, q = 0.6: with diagonal T the whole SLQ weight sits on alpha[0]
     JobSpec spec = Probes.job("job", 100).toBuilder().setPhiPolicy(PhiPolicy.newBuilder()
