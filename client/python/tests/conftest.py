@@ -33,12 +33,13 @@ _KAFKA = re.compile(r"embedded Kafka at (\S+?):? trainers")
 class Service:
     """One `stepsize serve` process on free ports with its own data directory."""
 
-    def __init__(self, data_dir, log_path):
+    def __init__(self, data_dir, log_path, grpc_port=0, kafka_port=0):
         self.data_dir = str(data_dir)
         self.log_path = str(log_path)
         self.process = None
         self.grpc_port = None
         self.kafka_bootstrap = None
+        self._ports = (grpc_port, kafka_port)  # 0: any free port
 
     @property
     def target(self):
@@ -50,7 +51,7 @@ class Service:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             ["java", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", JAR, "serve",
-             "--grpc-port", "0", "--kafka-port", "0", "--data-dir", self.data_dir],
+             "--grpc-port", str(self._ports[0]), "--kafka-port", str(self._ports[1]), "--data-dir", self.data_dir],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         end = time.monotonic() + timeout

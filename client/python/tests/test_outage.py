@@ -106,3 +106,61 @@ def test_training_starts_with_the_service_down(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert any("job nobody-home starts on the local formula" in m for m in messages), messages
     assert max(b - a for a, b in zip(stamps, stamps[1:])) < 3.0
+
+
+def test_the_scheduler_returns_to_the_service_once_it_is_back(tmp_path, caplog):
+    """Killed, then restarted on the same data directory and ports: the scheduler answers locally
+    meanwhile, and goes back to the service's windows once it answers again, with the same rates."""
+    import torch
+
+    from stepsize import StepsizeClient, StepsizeScheduler
+    from stepsize.v1 import stepsize_pb2 as pb
+
+    caplog.set_level(logging.WARNING)
+    first = Service(tmp_path / "data", tmp_path / "serve-1.log").start()
+    port, kafka_port = first.grpc_port, int(first.kafka_bootstrap.rsplit(":", 1)[1])
+    second = None
+    try:
+        spec = pb.JobSpec(job_id="comeback", total_steps=400, lr_max=0.1, lr_min=0.001,
+                          phi_policy=pb.PhiPolicy(fixed=pb.PhiPolicy.Fixed(phi=3.0)))
+        params = [torch.nn.Parameter(torch.zeros(2))]
+        optimizer = torch.optim.SGD(params, lr=1.0)
+        client = StepsizeClient(first.target, deadline=1.0)
+        scheduler = StepsizeScheduler(optimizer, client, spec, window=20, deadline=1.0, retry_after=0.3)
+        job = JobSchedule.from_spec(spec)
+        lrs = []
+
+        def step():
+            lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+
+        for _ in range(30):
+            step()
+        assert scheduler.remote.local_answers == 0
+        first.kill()
+        for _ in range(30):  # past the window: the scheduler must ask, fail and answer locally
+            step()
+        offline = scheduler.remote.local_answers
+        assert offline > 0
+
+        second = Service(tmp_path / "data", tmp_path / "serve-2.log", grpc_port=port, kafka_port=kafka_port).start()
+        remote_before = scheduler.remote.remote_answers
+        deadline = time.monotonic() + 60
+        while scheduler.remote.remote_answers == remote_before and time.monotonic() < deadline:
+            step()
+            time.sleep(0.05)
+        assert scheduler.remote.remote_answers > remote_before, "never went back to the service"
+        for _ in range(20):
+            step()
+        # every rate, local or remote, is the job's formula (fixed phi: no curvature involved)
+        assert lrs == pytest.approx([evaluate(job, s).lr for s in range(len(lrs))], rel=1e-12, abs=0)
+        # and the restarted service kept the job and answers the same rates
+        back = client.learning_rates("comeback", 0, len(lrs), timeout=5.0)
+        assert [r.lr for r in back.rates] == pytest.approx(lrs, rel=1e-12, abs=0)
+        scheduler.close()
+        client.close()
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()

@@ -27,6 +27,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -131,7 +133,14 @@ public final class StepsizeNode implements AutoCloseable {
       topics.createIfMissing(admin, config.partitions());
     }
     if (config.runEstimator()) {
-      estimator = EstimatorApp.start(bootstrap, topics, config.dataDir().resolve("streams"), clientProps(bootstrap));
+      Properties streamsProps = clientProps(bootstrap);
+      if (broker != null) {
+        // One process owns the embedded group: after a crash its next start must not wait out the
+        // dead member's 45 s default session before the estimator runs (and gRPC opens).
+        streamsProps.putIfAbsent(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), "6000");
+        streamsProps.putIfAbsent(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), "1500");
+      }
+      estimator = EstimatorApp.start(bootstrap, topics, config.dataDir().resolve("streams"), streamsProps);
     }
     producer = new KafkaProducer<>(producerProps(bootstrap), new StringSerializer(), new ByteArraySerializer());
     LocalViews views = new LocalViews();
