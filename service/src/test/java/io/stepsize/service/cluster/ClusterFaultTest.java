@@ -29,17 +29,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -403,37 +396,7 @@ class ClusterFaultTest {
   }
 
   private static Map<String, Curvature> readCompacted() {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    Map<String, Curvature> last = new HashMap<>();
-    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> parts = new ArrayList<>();
-      for (PartitionInfo info : c.partitionsFor(topics.curvature(), Duration.ofSeconds(30))) {
-        parts.add(new TopicPartition(info.topic(), info.partition()));
-      }
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = new HashMap<>(c.endOffsets(parts, Duration.ofSeconds(30)));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (!end.isEmpty() && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-          if (r.value() == null) {
-            last.remove(r.key());
-          } else {
-            try {
-              last.put(r.key(), Curvature.parseFrom(r.value()));
-            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-              throw new AssertionError("unreadable curvature record at offset " + r.offset(), e);
-            }
-          }
-        }
-        end.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
-      }
-      assertThat(end).as("curvature partitions not read to their end").isEmpty();
-    }
-    return last;
+    return CompactedView.read(cluster.bootstrapServers(), topics.curvature());
   }
 
   private static void publishControl(int rounds) throws Exception {
