@@ -1,18 +1,12 @@
 package io.stepsize.broker;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
-import kafka.tools.StorageTool;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +38,7 @@ public final class EmbeddedKafka implements AutoCloseable {
    * The data lives under {@code dataDir}/kafka and survives restarts.
    */
   public static EmbeddedKafka start(Path dataDir, int port) {
-    EmbeddedKafka kafka = new EmbeddedKafka(dataDir, port == 0 ? freePort() : port, freePort());
+    EmbeddedKafka kafka = new EmbeddedKafka(dataDir, port == 0 ? KraftStorage.freePort() : port, KraftStorage.freePort());
     kafka.startServer();
     return kafka;
   }
@@ -91,7 +85,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     try {
       Files.createDirectories(logDir);
       if (!Files.exists(logDir.resolve("meta.properties"))) {
-        format(props);
+        KraftStorage.format(props, dataDir.resolve("kafka-format.properties"), CLUSTER_ID, "embedded Stepsize broker");
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -132,31 +126,5 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("log.segment.bytes", "16777216");
     p.put("auto.create.topics.enable", "false");
     return p;
-  }
-
-  private void format(Properties props) throws IOException {
-    Path config = dataDir.resolve("kafka-format.properties");
-    try (OutputStream out = Files.newOutputStream(config)) {
-      props.store(out, "embedded Stepsize broker");
-    }
-    ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-    int code;
-    try (PrintStream ps = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-      code = StorageTool.execute(new String[] {"format", "-t", CLUSTER_ID, "-c", config.toString(),
-          "--ignore-formatted"}, ps);
-    }
-    Files.deleteIfExists(config);
-    if (code != 0) {
-      throw new IllegalStateException("formatting the Kafka storage failed: " + buffer.toString(StandardCharsets.UTF_8));
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

@@ -1,12 +1,7 @@
 package io.stepsize.broker;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +14,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
-import kafka.tools.StorageTool;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,8 +43,8 @@ public final class KafkaCluster implements AutoCloseable {
     this.ports = new int[nodes];
     this.controllerPorts = new int[nodes];
     for (int i = 0; i < nodes; i++) {
-      ports[i] = freePort();
-      controllerPorts[i] = freePort();
+      ports[i] = KraftStorage.freePort();
+      controllerPorts[i] = KraftStorage.freePort();
     }
     this.overrides = overrides;
     this.servers = new KafkaRaftServer[nodes];
@@ -211,7 +205,8 @@ public final class KafkaCluster implements AutoCloseable {
     try {
       Files.createDirectories(logDir);
       if (!Files.exists(logDir.resolve("meta.properties"))) {
-        format(props, logDir);
+        KraftStorage.format(props, logDir.resolveSibling(logDir.getFileName() + "-format.properties"), CLUSTER_ID,
+            "Stepsize test cluster node");
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -282,31 +277,5 @@ public final class KafkaCluster implements AutoCloseable {
     p.put("leader.imbalance.check.interval.seconds", "5");
     p.put("auto.create.topics.enable", "false");
     return p;
-  }
-
-  private void format(Properties props, Path logDir) throws IOException {
-    Path config = logDir.resolveSibling(logDir.getFileName() + "-format.properties");
-    try (OutputStream out = Files.newOutputStream(config)) {
-      props.store(out, "Stepsize test cluster node");
-    }
-    ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-    int code;
-    try (PrintStream ps = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-      code = StorageTool.execute(new String[] {"format", "-t", CLUSTER_ID, "-c", config.toString(),
-          "--ignore-formatted"}, ps);
-    }
-    Files.deleteIfExists(config);
-    if (code != 0) {
-      throw new IllegalStateException("formatting the Kafka storage failed: " + buffer.toString(StandardCharsets.UTF_8));
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }
