@@ -1,5 +1,6 @@
 package io.stepsize.client;
 
+import io.grpc.Attributes;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
 import io.grpc.Status;
@@ -16,15 +17,22 @@ import java.util.List;
  * channel's own credentials (TLS, mutual TLS, bearer token), and sends calls only to the SERVING
  * replicas. Publishing every address keeps a NOT_SERVING replica connected, so it is back in the
  * rotation as soon as its health stream says SERVING, without waiting for a re-resolution.
+ *
+ * <p>Unless the channel overrides the authority, each replica's address carries its own
+ * {@code host:port} as authority, so over TLS every replica's certificate is checked against the
+ * name it was listed under (gRPC would otherwise use the first host's name for all of them).
  */
 final class MultiTargetNameResolver extends NameResolver {
   private final String uri;
   private final List<MultiTargets.HostPort> targets;
+  private final boolean authorityPerReplica;
   private Listener2 listener;
 
-  MultiTargetNameResolver(String uri, List<MultiTargets.HostPort> targets) {
+  /** @param authorityPerReplica false when the channel has an overrideAuthority, which then applies to all */
+  MultiTargetNameResolver(String uri, List<MultiTargets.HostPort> targets, boolean authorityPerReplica) {
     this.uri = uri;
     this.targets = List.copyOf(targets);
+    this.authorityPerReplica = authorityPerReplica;
   }
 
   @Override
@@ -53,7 +61,10 @@ final class MultiTargetNameResolver extends NameResolver {
       InetSocketAddress address = new InetSocketAddress(t.host(), t.port());
       // a name that does not resolve (yet) is left out; the others still serve
       if (!address.isUnresolved()) {
-        groups.add(new EquivalentAddressGroup(address));
+        Attributes attrs = authorityPerReplica
+            ? Attributes.newBuilder().set(EquivalentAddressGroup.ATTR_AUTHORITY_OVERRIDE, t.toString()).build()
+            : Attributes.EMPTY;
+        groups.add(new EquivalentAddressGroup(address, attrs));
       }
     }
     if (groups.isEmpty()) {

@@ -67,6 +67,6 @@ public final class MultiTargetNameResolverProvider extends NameResolverProvider 
           + " (the stepsize scheme takes none; health checks are the service config's healthCheckConfig)");
     }
     List<MultiTargets.HostPort> targets = MultiTargets.parse(path.substring(1), args.getDefaultPort());
-    return new MultiTargetNameResolver(targetUri.toString(), targets);
+    return new MultiTargetNameResolver(targetUri.toString(), targets, args.getOverrideAuthority() == null);
   }
 }

@@ -292,6 +292,58 @@ class MultiTargetNameResolverTest {
     assertThat(healthCheck).containsExactly(Map.entry("serviceName", "stepsize.v1.Stepsize"));
   }
 
+  /**
+   * Every listed replica is published, each with its own host:port as authority (so its TLS
+   * certificate is checked against its own name), unless the channel overrides the authority.
+   */
+  @Test
+  void everyReplicaIsPublishedWithItsOwnAuthorityUnlessTheChannelOverridesIt() throws Exception {
+    String target = "stepsize:///127.0.0.1:7001,localhost:7002";
+    assertThat(resolve(target, null)).containsExactly(
+        Map.entry(new InetSocketAddress("127.0.0.1", 7001), "127.0.0.1:7001"),
+        Map.entry(new InetSocketAddress("localhost", 7002), "localhost:7002"));
+    Map<InetSocketAddress, String> overridden = resolve(target, "foo.test.google.fr");
+    assertThat(overridden).hasSize(2);
+    assertThat(overridden.values()).containsOnlyNulls();
+  }
+
+  /** Address -> its authority attribute, as the stepsize resolver publishes them. */
+  private static Map<InetSocketAddress, String> resolve(String target, String overrideAuthority) throws Exception {
+    io.grpc.NameResolver.Args.Builder args = io.grpc.NameResolver.Args.newBuilder()
+        .setDefaultPort(443)
+        .setProxyDetector(address -> null)
+        .setSynchronizationContext(new io.grpc.SynchronizationContext((t, e) -> { throw new AssertionError(e); }))
+        .setServiceConfigParser(new io.grpc.NameResolver.ServiceConfigParser() {
+          @Override
+          public io.grpc.NameResolver.ConfigOrError parseServiceConfig(Map<String, ?> rawServiceConfig) {
+            return io.grpc.NameResolver.ConfigOrError.fromConfig(rawServiceConfig);
+          }
+        });
+    if (overrideAuthority != null) {
+      args.setOverrideAuthority(overrideAuthority);
+    }
+    io.grpc.NameResolver resolver = new MultiTargetNameResolverProvider()
+        .newNameResolver(java.net.URI.create(target), args.build());
+    Map<InetSocketAddress, String> out = new java.util.LinkedHashMap<>();
+    resolver.start(new io.grpc.NameResolver.Listener2() {
+      @Override
+      public void onResult(io.grpc.NameResolver.ResolutionResult result) {
+        for (io.grpc.EquivalentAddressGroup g : result.getAddressesOrError().getValue()) {
+          assertThat(g.getAddresses()).hasSize(1);
+          out.put((InetSocketAddress) g.getAddresses().get(0),
+              g.getAttributes().get(io.grpc.EquivalentAddressGroup.ATTR_AUTHORITY_OVERRIDE));
+        }
+      }
+
+      @Override
+      public void onError(Status error) {
+        throw new AssertionError(error);
+      }
+    });
+    resolver.shutdown();
+    return out;
+  }
+
   private static Path copy(String name, Path dir) throws IOException {
     Path out = dir.resolve(name);
     try (InputStream in = TlsTesting.loadCert(name)) {
