@@ -5,17 +5,18 @@ import io.grpc.NameResolverProvider;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;
-import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 
 /**
- * The {@code stepsize} target scheme: {@code stepsize:///host1:port1,host2:port2[?health=MILLIS]}
- * names several service replicas behind one channel. With round_robin (see
- * {@link MultiTargets#serviceConfig()}) every call goes to a connected replica, and the resolver
- * leaves out the replicas whose health check does not say SERVING, so a dead or still catching-up
- * replica gets no calls. {@code health=0} turns the checks off; the default period is
- * {@link MultiTargetNameResolver#DEFAULT_HEALTH_PERIOD}.
+ * The {@code stepsize} target scheme: {@code stepsize:///host1:port1,host2:port2} names several
+ * service replicas behind one channel. The resolver publishes every replica; with the service
+ * config of {@link MultiTargets#serviceConfig()} round_robin spreads the calls over the connected
+ * replicas whose health (grpc-services' client-side health checking, a
+ * {@code grpc.health.v1.Health/Watch} stream per replica on the call's own connection and
+ * credentials) says SERVING, so a dead or still catching-up replica gets no calls. The scheme
+ * takes no query parameters: whether and what to health-check is the service config's
+ * {@code healthCheckConfig}, not the target's.
  *
  * <p>Registered in {@code META-INF/services/io.grpc.NameResolverProvider}, so
  * {@code ManagedChannelBuilder.forTarget("stepsize:///…")} finds it.
@@ -59,32 +60,13 @@ public final class MultiTargetNameResolverProvider extends NameResolverProvider 
       throw new IllegalArgumentException("target: must look like stepsize:///host:port,host:port (got '"
           + targetUri + "')");
     }
+    String query = targetUri.getRawQuery();
+    if (query != null) {
+      // the old "?health=MILLIS" included: a silently ignored parameter would hide a wrong belief
+      throw new IllegalArgumentException("target: unknown parameter '" + query + "' in " + targetUri
+          + " (the stepsize scheme takes none; health checks are the service config's healthCheckConfig)");
+    }
     List<MultiTargets.HostPort> targets = MultiTargets.parse(path.substring(1), args.getDefaultPort());
-    Duration period = MultiTargetNameResolver.DEFAULT_HEALTH_PERIOD;
-    String query = targetUri.getQuery();
-    if (query != null && !query.isEmpty()) {
-      period = parseHealth(query, targetUri);
-    }
-    return new MultiTargetNameResolver(targetUri.toString(), targets, period, args);
-  }
-
-  private static Duration parseHealth(String query, URI targetUri) {
-    for (String param : query.split("&")) {
-      if (param.startsWith("health=")) {
-        try {
-          long ms = Long.parseLong(param.substring("health=".length()));
-          if (ms < 0) {
-            throw new NumberFormatException("negative");
-          }
-          return Duration.ofMillis(ms);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("target: health must be a period in milliseconds >= 0 (got '"
-              + param + "' in " + targetUri + ")");
-        }
-      }
-      throw new IllegalArgumentException("target: unknown parameter '" + param + "' in " + targetUri
-          + " (known: health)");
-    }
-    return MultiTargetNameResolver.DEFAULT_HEALTH_PERIOD;
+    return new MultiTargetNameResolver(targetUri.toString(), targets, args.getOverrideAuthority() == null);
   }
 }

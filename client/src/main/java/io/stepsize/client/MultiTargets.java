@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * Helpers for a channel over several service replicas: the {@code stepsize:///…} target, parsing
- * of its host:port list, and a service config that balances round_robin and retries UNAVAILABLE on
- * another replica.
+ * of its host:port list, and a service config that balances round_robin over the replicas whose
+ * gRPC health check says SERVING and retries UNAVAILABLE on another replica.
  */
 public final class MultiTargets {
   private MultiTargets() {}
@@ -84,8 +84,18 @@ public final class MultiTargets {
   }
 
   /**
-   * round_robin over the replicas, and UNAVAILABLE retried up to 5 attempts: a call that met a
-   * replica going down is sent again, to another one. Every Stepsize RPC is idempotent.
+   * round_robin over the replicas that say SERVING, and UNAVAILABLE retried up to 5 attempts: a
+   * call that met a replica going down is sent again, to another one. Every Stepsize RPC is
+   * idempotent.
+   *
+   * <p>{@code healthCheckConfig} turns on gRPC's client-side health checking (the
+   * {@code round_robin} of grpc-services, registered through ServiceLoader, which outranks the plain
+   * one): each subchannel keeps a {@code grpc.health.v1.Health/Watch} stream for
+   * {@code stepsize.v1.Stepsize} open on its own connection, with the channel's credentials, and is
+   * picked only while the answer is SERVING. A replica still loading its views after a restart
+   * says NOT_SERVING (it would answer NOT_FOUND for jobs it has not read yet), so it gets no calls.
+   * A server without a health service (UNIMPLEMENTED) is taken as healthy. When no replica is
+   * SERVING the calls fail UNAVAILABLE, after the retries.
    */
   public static Map<String, Object> serviceConfig() {
     Map<String, Object> retry = Map.of(
@@ -98,6 +108,7 @@ public final class MultiTargets {
         "retryPolicy", retry);
     return Map.of(
         "loadBalancingConfig", List.of(Map.of("round_robin", Map.of())),
+        "healthCheckConfig", Map.of("serviceName", StepsizeGrpc.SERVICE_NAME),
         "methodConfig", List.of(method));
   }
 }

@@ -151,11 +151,22 @@ public final class StepsizeClient implements AutoCloseable {
    * ones, and a call that meets a replica going down is retried on another (see {@link MultiTargets}).
    */
   public static StepsizeClient connect(List<String> targets, Duration deadline) {
-    ManagedChannel channel = ManagedChannelBuilder.forTarget(MultiTargets.target(targets))
-        .usePlaintext()
+    return connect(targets, deadline, ClientSecurity.PLAINTEXT);
+  }
+
+  /**
+   * The failover channel of {@link #connect(List, Duration)} with TLS, mutual TLS and a bearer token
+   * as {@code security} says. The health checks travel on the same connections, so they are
+   * authenticated exactly like the calls; {@code security.authority()} is the name checked in every
+   * replica's certificate.
+   */
+  public static StepsizeClient connect(List<String> targets, Duration deadline, ClientSecurity security) {
+    var builder = Grpc.newChannelBuilder(MultiTargets.target(targets), security.channelCredentials())
         .defaultServiceConfig(MultiTargets.serviceConfig())
-        .enableRetry()
-        .build();
-    return new StepsizeClient(channel, true, deadline);
+        .enableRetry();
+    if (security.authority() != null) {
+      builder.overrideAuthority(security.authority());
+    }
+    return new StepsizeClient(builder.build(), true, deadline);
   }
 }
