@@ -27,6 +27,7 @@ from torch import nn
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from stepsize import ProbePublisher, StepsizeClient, StepsizeScheduler, lanczos_probe  # noqa: E402
+from stepsize.schedule import DEFAULT_SCALE  # noqa: E402
 from stepsize.v1 import stepsize_pb2 as pb  # noqa: E402
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
@@ -76,8 +77,9 @@ def job_spec(args):
             fallback_phi=args.fallback_phi))
 
 
-def run(args, on_step=None):
-    """Trains; returns the rows written to the CSV. on_step(step, scheduler) runs after each step."""
+def run(args, on_step=None, on_end=None):
+    """Trains; returns the rows written to the CSV. on_step(step, scheduler) runs after each step;
+    on_end(model) once training is over (to evaluate it)."""
     torch.manual_seed(args.seed)
     x, y = load_fashion_mnist(train=True, limit=args.limit)
     model = make_model(args.model)
@@ -118,6 +120,8 @@ def run(args, on_step=None):
         scheduler.close()
         publisher.close()
         client.close()
+    if on_end is not None:
+        on_end(model)
     if args.out:
         with open(args.out, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=["step", "lr", "phi", "kappa", "loss", "source"])
@@ -147,7 +151,8 @@ def parser():
     p.add_argument("--probe-m", type=int, default=20)
     p.add_argument("--probe-batch", type=int, default=512)
     p.add_argument("--apply-delay-steps", type=int, default=1)
-    p.add_argument("--phi-scale", type=float, default=1.0)
+    p.add_argument("--phi-scale", type=float, default=DEFAULT_SCALE,
+                   help="condition_number scale: phi = S*(2 kappa)^E (default %(default)s, the service's)")
     p.add_argument("--phi-exponent", type=float, default=1.0)
     p.add_argument("--phi-min", type=float, default=0.1)
     p.add_argument("--phi-max", type=float, default=1000.0)

@@ -110,3 +110,37 @@ def test_a_bad_probe_is_rejected_whole_even_when_not_strict(client):
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "1" in e.value.details() and "beta" in e.value.details()
     assert client.curvature("bad-probes").probes == 0
+
+
+def test_phi_experiment_smoke(service, tmp_path):
+    """The PyTorch phi-tuning grid on a tiny budget: every output is there and each arm's phi is
+    what its policy says (fixed arms constant; kappa arms from the service). Not who wins."""
+    import csv
+
+    import phi_experiment
+
+    out = tmp_path / "grid"
+    phi_experiment.main(["--target", service.target, "--out", str(out), "--max-steps", "12", "--seeds", "2",
+                         "--limit", "500", "--test-limit", "200", "--probes", "1"])
+    with open(out / "runs.csv") as f:
+        runs = list(csv.DictReader(f))
+    assert len(runs) == len(phi_experiment.ARMS) * len(phi_experiment.BUDGETS) * 2
+    for label, scale, exponent, fallback in phi_experiment.ARMS:
+        mine = [r for r in runs if r["arm"] == label]
+        assert len(mine) == len(phi_experiment.BUDGETS) * 2
+        for r in mine:
+            assert 0.0 <= float(r["test_acc"]) <= 1.0
+            assert float(r["phi_first"]) == fallback or exponent > 0
+            if exponent == 0:  # a fixed arm: phi = scale from the first step to the last
+                assert float(r["phi_first"]) == float(r["phi_last"]) == scale
+            elif r["source_last"] == "CURVATURE":  # a kappa arm: phi = clamp(scale * (2 kappa)^exponent)
+                kappa = float(r["kappa_last"])
+                want = min(1000.0, max(0.1, scale * (2 * kappa) ** exponent))
+                assert float(r["phi_last"]) == pytest.approx(want, rel=1e-12)
+            else:  # no estimate applied yet at the last step: the fallback
+                assert float(r["phi_last"]) == fallback
+        if exponent > 0:
+            assert any(r["source_last"] == "CURVATURE" for r in mine), "no kappa arm ever saw an estimate"
+    summary = (out / "summary.md").read_text()
+    for label, *_ in phi_experiment.ARMS:
+        assert f"| {label} |" in summary
