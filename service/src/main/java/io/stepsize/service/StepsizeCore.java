@@ -36,7 +36,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * {@link ApiErrors}.
  */
 public final class StepsizeCore {
-  public static final int MAX_WINDOW = Limits.DEFAULT.maxWindow();
   private static final long PRODUCE_TIMEOUT_MS = 10_000;
 
   private final LocalViews views;
@@ -117,18 +116,31 @@ public final class StepsizeCore {
   }
 
   public Job getJob(String jobId) {
-    return job(requireJob(jobId));
+    return getJob(null, jobId);
+  }
+
+  /** The job, for {@code tenant} (null without authentication): one lookup admits and answers. */
+  public Job getJob(String tenant, String jobId) {
+    return job(admit(tenant, jobId));
   }
 
   public LearningRate learningRate(String jobId, long step) {
-    JobEntry job = requireJob(jobId);
+    return learningRate(null, jobId, step);
+  }
+
+  public LearningRate learningRate(String tenant, String jobId, long step) {
+    JobEntry job = admit(tenant, jobId);
     checkStep("step", step, job.schedule());
     return LearningRateProtos.learningRate(jobId, evaluate(job, jobId, step));
   }
 
   /** A window that stops at total_steps; OUT_OF_RANGE only when from_step is outside the job. */
   public LearningRates learningRates(String jobId, long fromStep, long count) {
-    JobEntry job = requireJob(jobId);
+    return learningRates(null, jobId, fromStep, count);
+  }
+
+  public LearningRates learningRates(String tenant, String jobId, long fromStep, long count) {
+    JobEntry job = admit(tenant, jobId);
     if (count < 1 || count > limits.maxWindow()) {
       throw ApiErrors.invalid("count: must be in [1, " + limits.maxWindow() + "] (got " + count + ")");
     }
@@ -170,7 +182,11 @@ public final class StepsizeCore {
 
   /** The latest estimate and the timeline; probes = 0 before the first estimate. */
   public Curvature curvature(String jobId) {
-    JobEntry job = requireJob(jobId);
+    return curvature(null, jobId);
+  }
+
+  public Curvature curvature(String tenant, String jobId) {
+    JobEntry job = admit(tenant, jobId);
     CurvatureEntry c = views.curvature(jobId);
     if (c == null) {
       return Curvature.newBuilder().setJobId(job.spec().getJobId()).build();

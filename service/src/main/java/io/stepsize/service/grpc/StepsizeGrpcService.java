@@ -53,26 +53,17 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
 
   @Override
   public void getJob(GetJobRequest request, StreamObserver<Job> out) {
-    unary(out, () -> {
-      core.admit(tenant(), request.getJobId());
-      return core.getJob(request.getJobId());
-    });
+    unary(out, () -> core.getJob(tenant(), request.getJobId()));
   }
 
   @Override
   public void getLearningRate(GetLearningRateRequest request, StreamObserver<LearningRate> out) {
-    unary(out, () -> {
-      core.admit(tenant(), request.getJobId());
-      return core.learningRate(request.getJobId(), request.getStep());
-    });
+    unary(out, () -> core.learningRate(tenant(), request.getJobId(), request.getStep()));
   }
 
   @Override
   public void getLearningRates(GetLearningRatesRequest request, StreamObserver<LearningRates> out) {
-    unary(out, () -> {
-      core.admit(tenant(), request.getJobId());
-      return core.learningRates(request.getJobId(), request.getFromStep(), request.getCount());
-    });
+    unary(out, () -> core.learningRates(tenant(), request.getJobId(), request.getFromStep(), request.getCount()));
   }
 
   @Override
@@ -86,10 +77,7 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
 
   @Override
   public void getCurvature(GetCurvatureRequest request, StreamObserver<Curvature> out) {
-    unary(out, () -> {
-      core.admit(tenant(), request.getJobId());
-      return core.curvature(request.getJobId());
-    });
+    unary(out, () -> core.curvature(tenant(), request.getJobId()));
   }
 
   /** Sends the current state at once, then one update per change of the job's estimate. */
