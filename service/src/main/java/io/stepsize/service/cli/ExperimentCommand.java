@@ -179,7 +179,7 @@ public final class ExperimentCommand implements Callable<Integer> {
     try {
       String address = target;
       if (address == null) {
-        node = startEmbedded(data);
+        node = StepsizeNode.start(StepsizeNode.Config.embedded(data));
         if (!node.awaitServing(Duration.ofSeconds(120))) {
           spec.commandLine().getErr().println("stepsize experiment: the embedded service did not become ready");
           return 1;
@@ -208,23 +208,6 @@ public final class ExperimentCommand implements Callable<Integer> {
     }
     stdout.println("wrote " + out.resolve(ResultsWriter.SUMMARY_MD) + " and the CSVs" + (noPlots ? "" : " and plots"));
     return 0;
-  }
-
-  /**
-   * The embedded node; a start that fails (seen once: the broker did not yet host a topic it had just
-   * created) is retried on the same data directory, twice at most.
-   */
-  private static StepsizeNode startEmbedded(Path data) throws InterruptedException {
-    RuntimeException last = null;
-    for (int attempt = 0; attempt < 3; attempt++) {
-      try {
-        return StepsizeNode.start(StepsizeNode.Config.embedded(data));
-      } catch (RuntimeException e) {
-        last = e;
-        Thread.sleep(1_000);
-      }
-    }
-    throw last;
   }
 
   private static void deleteTree(Path dir) throws IOException {
