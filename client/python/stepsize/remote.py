@@ -166,8 +166,8 @@ class RemoteSchedule:
         return _Window(start, start + len(values), values, gen)
 
     def _maybe_prefetch(self, w, step):
-        if (w.end >= self.total_steps or self._next is not None or self._prefetching
-                or step < w.start + (w.end - w.start) * 3 // 4 or time.monotonic() < self._offline_until):
+        """Called by value() once step is 3/4 into w with no next window and no prefetch running."""
+        if w.end >= self.total_steps or time.monotonic() < self._offline_until:
             return
         self._prefetching = True
         gen = self._generation

@@ -24,7 +24,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,10 +61,12 @@ public final class RemoteSchedule implements AutoCloseable {
   private final Options options;
   private final ScheduledExecutorService timer;
   private final AtomicLong generation = new AtomicLong();
-  private final AtomicBoolean prefetching = new AtomicBoolean();
   private final AtomicLong remoteAnswers = new AtomicLong();
   private final AtomicLong localAnswers = new AtomicLong();
-  /** A window being prefetched: from its first step, under the generation it was asked in. */
+  /**
+   * The window being prefetched (null when none): from its first step, under the generation it was
+   * asked in. Only the trainer's thread starts one; at most one is in flight.
+   */
   private record Prefetch(long from, com.google.common.util.concurrent.ListenableFuture<LearningRates> future,
       long generation) {}
 
@@ -236,7 +237,7 @@ public final class RemoteSchedule implements AutoCloseable {
   private void maybePrefetch(Window w, long step) {
     long total = schedule.budget().totalSteps();
     if (w.end() >= total || next != null || step < w.from() + (w.end() - w.from()) * 3 / 4
-        || System.nanoTime() - offlineUntilNanos < 0 || !prefetching.compareAndSet(false, true)) {
+        || System.nanoTime() - offlineUntilNanos < 0 || inflight != null) {
       return;
     }
     long gen = generation.get();
@@ -262,7 +263,6 @@ public final class RemoteSchedule implements AutoCloseable {
         if (inflight == p) {
           inflight = null;
         }
-        prefetching.set(false);
       }
     }, MoreExecutors.directExecutor());
   }
