@@ -7,7 +7,6 @@ import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
 import io.stepsize.proto.v1.ProbeReport;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,15 +35,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code stepsize estimator} in-process against a real broker: it estimates, it stops, bad flags exit 2. */
 class EstimatorCommandTest {
   @TempDir static Path dir;
   private static EmbeddedKafka kafka;
 
-  private final StringWriter out = new StringWriter();
-  private final StringWriter err = new StringWriter();
+  private final CliHarness cli = new CliHarness("estimator");
+  private final StringWriter out = cli.out;
+  private final StringWriter err = cli.err;
 
   @BeforeAll
   static void startBroker() {
@@ -59,13 +58,7 @@ class EstimatorCommandTest {
   }
 
   private int run(String... args) {
-    CommandLine cli = StepsizeCli.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    String[] all = new String[args.length + 1];
-    all[0] = "estimator";
-    System.arraycopy(args, 0, all, 1, args.length);
-    return cli.execute(all);
+    return cli.run(args);
   }
 
   private static Properties client() {

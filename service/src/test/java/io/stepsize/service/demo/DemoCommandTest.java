@@ -5,10 +5,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.stepsize.schedule.Budget;
 import io.stepsize.schedule.Uba;
-import io.stepsize.service.cli.StepsizeCli;
+import io.stepsize.service.cli.CliHarness;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +17,6 @@ import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code stepsize demo} in-process against a real embedded node (KRaft broker, estimator, gRPC on
@@ -35,17 +33,12 @@ class DemoCommandTest {
   private static final double EXPONENT = 0.8;
   private static final long SEED = 3;
 
-  private final StringWriter out = new StringWriter();
-  private final StringWriter err = new StringWriter();
+  private final CliHarness cli = new CliHarness("demo");
+  private final StringWriter out = cli.out;
+  private final StringWriter err = cli.err;
 
   private int run(String... args) {
-    CommandLine cli = StepsizeCli.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    String[] all = new String[args.length + 1];
-    all[0] = "demo";
-    System.arraycopy(args, 0, all, 1, args.length);
-    return cli.execute(all);
+    return cli.run(args);
   }
 
   @Test
