@@ -197,11 +197,9 @@ public final class StepsizeCore {
   /** The update a watcher gets for a curvature entry: the estimate and the phi it brings, from when. */
   public ScheduleUpdate update(String jobId, CurvatureEntry entry) {
     JobEntry job = requireJob(jobId);
-    long total = job.schedule().budget().totalSteps();
-    long from = entry == null ? 0 : Math.min(Math.max(0, entry.curvature().getAppliesFromStep()), total - 1);
-    LrValue v = io.stepsize.schedule.LearningRates.evaluate(job.schedule(), from,
-        entry == null ? io.stepsize.schedule.CurvatureTimeline.EMPTY : entry.timeline());
-    ScheduleUpdate.Builder b = ScheduleUpdate.newBuilder().setJobId(jobId).setPhi(v.phi()).setFromStep(from)
+    LrValue v = LocalViews.inForce(job, entry);
+    ScheduleUpdate.Builder b = ScheduleUpdate.newBuilder().setJobId(jobId).setPhi(v.phi())
+        .setFromStep(LocalViews.fromStep(job, entry))
         .setSource(LearningRateProtos.source(v.source()));
     if (entry != null) {
       // the latest point only: the timeline can be long and a watcher already knows the past

@@ -5,6 +5,7 @@ import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
+import io.stepsize.schedule.LrValue;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,10 +108,7 @@ public final class LocalViews {
       if (job == null || c == null) {
         continue;
       }
-      long total = job.schedule().budget().totalSteps();
-      long from = Math.min(Math.max(0, c.curvature().getAppliesFromStep()), total - 1);
-      double phi = io.stepsize.schedule.LearningRates.evaluate(job.schedule(), from, c.timeline()).phi();
-      out.add(new JobCurvature(ids.get(i), c.curvature().getKappa(), phi));
+      out.add(new JobCurvature(ids.get(i), c.curvature().getKappa(), inForce(job, c).phi()));
     }
     return out;
   }
@@ -137,6 +135,18 @@ public final class LocalViews {
         w.accept(entry);
       }
     }
+  }
+
+  /** The first step the estimate in {@code entry} (null: none yet) governs, within the job. */
+  public static long fromStep(JobEntry job, CurvatureEntry entry) {
+    long total = job.schedule().budget().totalSteps();
+    return entry == null ? 0 : Math.min(Math.max(0, entry.curvature().getAppliesFromStep()), total - 1);
+  }
+
+  /** The job's answer at {@link #fromStep}: the phi (and source) that {@code entry} brings. */
+  public static LrValue inForce(JobEntry job, CurvatureEntry entry) {
+    return io.stepsize.schedule.LearningRates.evaluate(job.schedule(), fromStep(job, entry),
+        entry == null ? CurvatureTimeline.EMPTY : entry.timeline());
   }
 
   /** Registers a watcher of a job's curvature; the returned handle removes it. */
