@@ -12,16 +12,12 @@ import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.Optimizer;
 import io.stepsize.proto.v1.PhiPolicy;
-import io.stepsize.schedule.CurvaturePoint;
 import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LearningRates;
-import io.stepsize.schedule.LrValue;
 import io.stepsize.spec.JobSpecs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Trains with every learning rate taken from a Stepsize service over gRPC under the
@@ -38,8 +34,6 @@ import java.util.concurrent.locks.LockSupport;
 public final class LiveRun {
   /** The worker id of the demo's probes (one trainer, no data parallelism). */
   public static final String WORKER = "demo-trainer";
-  /** How long a step may wait for its answer to reflect an estimate the client already holds. */
-  private static final long CONSISTENCY_WAIT_NANOS = 2_000_000_000L;
 
   private LiveRun() {}
 
@@ -141,37 +135,26 @@ public final class LiveRun {
       if (pendingStep >= 0 && schedule.appliesFrom(pendingStep) <= step) {
         awaitEstimate();
       }
+      // RemoteSchedule drops windows older than an estimate before it publishes the estimate, so
+      // once awaitEstimate has seen it, this answer includes it
       LearningRate answer = remote.value(step);
-      long deadline = System.nanoTime() + CONSISTENCY_WAIT_NANOS;
-      // the watch updates the timeline just before it drops the stale prefetched window; between the
-      // two the window's old answer can still be read, so ask again until both agree
-      while (!agrees(answer, LearningRates.evaluate(schedule, step, remote.timeline()))
-          && System.nanoTime() - deadline < 0) {
-        LockSupport.parkNanos(1_000_000);
-        answer = remote.value(step);
-      }
       served[(int) step] = answer;
       return answer.getLr();
     }
 
-    private static boolean agrees(LearningRate answer, LrValue expected) {
-      return answer.getCurvatureStep() == expected.curvatureStep() && answer.getPhi() == expected.phi();
-    }
-
     void awaitEstimate() {
-      long deadline = pendingSince + settings.estimateTimeoutMillis() * 1_000_000L;
-      while (true) {
-        CurvaturePoint latest = remote.timeline().latest();
-        if (latest != null && latest.step() >= pendingStep) {
-          break;
-        }
-        if (System.nanoTime() - deadline >= 0) {
-          lateEstimates++;
-          progress.note("estimate of the probe at step " + pendingStep + " not seen within "
-              + settings.estimateTimeoutMillis() + " ms; continuing with the last one");
-          break;
-        }
-        LockSupport.parkNanos(500_000);
+      long left = pendingSince + settings.estimateTimeoutMillis() * 1_000_000L - System.nanoTime();
+      boolean seen;
+      try {
+        seen = remote.awaitEstimate(pendingStep, Duration.ofNanos(Math.max(0, left)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        seen = false;
+      }
+      if (!seen) {
+        lateEstimates++;
+        progress.note("estimate of the probe at step " + pendingStep + " not seen within "
+            + settings.estimateTimeoutMillis() + " ms; continuing with the last one");
       }
       RitzSpectrum ritz = RitzSpectrum.of(pendingResult.alpha(), pendingResult.beta());
       double low = LowerEdge.lambdaLow(ritz, LowerEdgeSettings.from(JobSpecs.lowerEdgeSettings(spec)));
