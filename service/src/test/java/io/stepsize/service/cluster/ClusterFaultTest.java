@@ -142,6 +142,8 @@ class ClusterFaultTest {
     final KafkaProducer<String, byte[]> producer;
     final AtomicInteger sent = new AtomicInteger();
     final AtomicBoolean paused = new AtomicBoolean();
+    /** Set by the trainer thread itself between rounds, so a pause never splits a round. */
+    final AtomicBoolean idle = new AtomicBoolean();
     final AtomicBoolean stopped = new AtomicBoolean();
     final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
     final Thread thread;
@@ -166,9 +168,11 @@ class ClusterFaultTest {
       try {
         while (!stopped.get()) {
           if (paused.get()) {
+            idle.set(true);
             Thread.sleep(20);
             continue;
           }
+          idle.set(false);
           int k = sent.get();
           for (String job : JOBS) {
             // waiting for each ack keeps a job's probes in step order whatever the cluster does
@@ -184,14 +188,23 @@ class ClusterFaultTest {
       }
     }
 
-    /** Stops publishing after the current round and returns how many rounds went out. */
+    /**
+     * Stops publishing after the current round and returns how many rounds went out. It waits for
+     * the trainer thread to say it is between rounds: a round whose acks are slow (a broker just
+     * failed over) would otherwise be half published when the count is read.
+     */
     int pause() throws InterruptedException {
       paused.set(true);
-      Thread.sleep(200);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+      while (!idle.get() && thread.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(idle.get() || !thread.isAlive()).as("the trainer reached the end of its round").isTrue();
       return sent.get();
     }
 
     void resume() {
+      idle.set(false);
       paused.set(false);
     }
 
