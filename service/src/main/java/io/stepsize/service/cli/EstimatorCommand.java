@@ -48,8 +48,18 @@ public final class EstimatorCommand implements Callable<Integer> {
     int partitions = kafka.partitions(spec.commandLine());
     Files.createDirectories(stateDir);
     log.info("starting the estimator on {} (topics {}…, state {})", bootstrapServers, topics.name("stepsize.*"), stateDir);
-    EstimatorApp app = EstimatorApp.start(bootstrapServers, topics, stateDir, clientProps, partitions,
-        EstimatorApp.DEFAULT_START_TIMEOUT);
+    EstimatorApp app;
+    try {
+      app = EstimatorApp.start(bootstrapServers, topics, stateDir, clientProps, partitions,
+          EstimatorApp.DEFAULT_START_TIMEOUT);
+    } catch (IllegalStateException e) {
+      if (e.getCause() instanceof InterruptedException) {
+        // stopped while still starting (start closed the app already): a stop, not a failure
+        log.info("estimator interrupted while starting; closed");
+        return 0;
+      }
+      throw e;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
     Thread hook = new Thread(() -> {
