@@ -21,7 +21,11 @@ public final class MultiTargets {
     }
   }
 
-  /** {@code stepsize:///a:1,b:2} for {@code ["a:1", "b:2"]}; each entry must be host:port. */
+  /**
+   * {@code stepsize:///a:1,b:2} for {@code ["a:1", "b:2"]}; each entry must be host:port, an IPv6
+   * host in brackets ({@code [::1]:2}). The brackets go percent-encoded, because a URI path may not
+   * hold them and gRPC parses the target as a URI; the resolver reads the decoded path.
+   */
   public static String target(List<String> targets) {
     if (targets == null || targets.isEmpty()) {
       throw new IllegalArgumentException("targets: must name at least one host:port");
@@ -29,7 +33,8 @@ public final class MultiTargets {
     for (String t : targets) {
       parseOne(t, -1);
     }
-    return MultiTargetNameResolverProvider.SCHEME + ":///" + String.join(",", targets);
+    String list = String.join(",", targets).replace("[", "%5B").replace("]", "%5D");
+    return MultiTargetNameResolverProvider.SCHEME + ":///" + list;
   }
 
   /** Parses {@code host:port,host:port,[v6]:port}; a missing port takes {@code defaultPort} (if > 0). */

@@ -302,6 +302,12 @@ class MultiTargetNameResolverTest {
     assertThat(resolve(target, null)).containsExactly(
         Map.entry(new InetSocketAddress("127.0.0.1", 7001), "127.0.0.1:7001"),
         Map.entry(new InetSocketAddress("localhost", 7002), "localhost:7002"));
+    // IPv6 literals: the target is a valid URI (gRPC parses it as one) and each replica keeps its port
+    String v6 = MultiTargets.target(List.of("[::1]:7003", "127.0.0.1:7004"));
+    assertThat(v6).isEqualTo("stepsize:///%5B::1%5D:7003,127.0.0.1:7004");
+    assertThat(resolve(v6, null)).containsExactly(
+        Map.entry(new InetSocketAddress("::1", 7003), "[::1]:7003"),
+        Map.entry(new InetSocketAddress("127.0.0.1", 7004), "127.0.0.1:7004"));
     Map<InetSocketAddress, String> overridden = resolve(target, "foo.test.google.fr");
     assertThat(overridden).hasSize(2);
     assertThat(overridden.values()).containsOnlyNulls();
