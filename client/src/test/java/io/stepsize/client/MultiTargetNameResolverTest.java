@@ -198,7 +198,11 @@ class MultiTargetNameResolverTest {
 
       // and out again as soon as it says NOT_SERVING (e.g. shutting down)
       a.setHealth(ServingStatus.NOT_SERVING);
-      Thread.sleep(300);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+      while (!answersOf(client, 30).equals(Set.of("b"))) {
+        assertThat(System.nanoTime()).as("replica a leaves the rotation").isLessThan(deadline);
+        Thread.sleep(50);
+      }
       int before = a.getJobCalls.get();
       assertThat(answersOf(client, 30)).containsExactly("b");
       assertThat(a.getJobCalls).hasValue(before);
