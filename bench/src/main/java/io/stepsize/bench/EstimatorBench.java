@@ -11,6 +11,8 @@ import io.stepsize.estimator.Topics;
 import io.stepsize.proto.v1.GetLearningRateRequest;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.StepsizeGrpc;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -93,6 +95,7 @@ public final class EstimatorBench implements Callable<Integer> {
 
   static final String PT_IN = "bench.passthrough.in";
   static final String PT_OUT = "bench.passthrough.out";
+  static final String PT_APP = "bench-passthrough";
   static final long TOTAL_STEPS = 100_000_000L;
 
   @Override
@@ -156,17 +159,28 @@ public final class EstimatorBench implements Callable<Integer> {
         burst(producer, PT_IN, ptOut, batch(prefix, shapes, nextStep, warm));
         Map<String, Long> sizesBefore = topicBytes(bootstrap);
         long probesIn = 0;
+        String estApp = throughputTopics.applicationId();
+        long estCpu = 0;
+        long ptCpu = 0;
         double[] est = new double[rounds];
         double[] pt = new double[rounds];
         for (int r = 0; r < rounds; r++) {
           List<ProducerRecord<String, byte[]>> b = batch(prefix, shapes, nextStep, probes);
           probesIn += b.size();
+          long estCpu0 = cpuNanos(estApp);
+          long ptCpu0 = cpuNanos(PT_APP);
           if (r % 2 == 0) {
             est[r] = burst(producer, throughputTopics.probes(), estOut, b);
+            estCpu += cpuNanos(estApp) - estCpu0;
+            ptCpu0 = cpuNanos(PT_APP);
             pt[r] = burst(producer, PT_IN, ptOut, b);
+            ptCpu += cpuNanos(PT_APP) - ptCpu0;
           } else {
             pt[r] = burst(producer, PT_IN, ptOut, b);
+            ptCpu += cpuNanos(PT_APP) - ptCpu0;
+            estCpu0 = cpuNanos(estApp);
             est[r] = burst(producer, throughputTopics.probes(), estOut, b);
+            estCpu += cpuNanos(estApp) - estCpu0;
           }
           System.err.printf("round %d: estimator %.0f probes/s, passthrough %.0f probes/s (ratio %.3f)%n", r + 1,
               est[r], pt[r], est[r] / pt[r]);
@@ -194,6 +208,10 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("ratio", estRate / ptRate)
             .put("estimator_out_bytes_per_probe", (double) estBytes / probesIn)
             .put("passthrough_out_bytes_per_probe", (double) ptBytes / probesIn)
+            // CPU, not wall time: what one probe costs the application's threads, whatever else runs
+            .put("estimator_cpu_us_per_probe", estCpu / 1e3 / probesIn)
+            .put("passthrough_cpu_us_per_probe", ptCpu / 1e3 / probesIn)
+            .put("cpu_ratio", (double) estCpu / ptCpu)
             .put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
             .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
@@ -277,9 +295,25 @@ public final class EstimatorBench implements Callable<Integer> {
     return h;
   }
 
+  /**
+   * CPU time (ns) of the live threads of the Streams application {@code applicationId}: its stream
+   * threads and their clients' I/O threads, all named after its client id ({@code applicationId-<uuid>-…}).
+   */
+  static long cpuNanos(String applicationId) {
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().contains(applicationId + "-")) {
+        long ns = mx.getThreadCpuTime(t.getId());
+        sum += Math.max(ns, 0);
+      }
+    }
+    return sum;
+  }
+
   /** Same Streams settings as the estimator (exactly-once, commit interval, cache), no work. */
   private static KafkaStreams passthrough(String bootstrap, Path stateDir) {
-    Properties p = CurvatureTopology.config(bootstrap, new Topics("bench-pt"), stateDir, "bench-passthrough");
+    Properties p = CurvatureTopology.config(bootstrap, new Topics("bench-pt"), stateDir, PT_APP);
     p.remove(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
     StreamsBuilder b = new StreamsBuilder(new TopologyConfig(new StreamsConfig(p)));
     b.stream(PT_IN, Consumed.with(Serdes.String(), ProtoSerde.probeReport()).withName("pt-in"))
