@@ -3,11 +3,17 @@ package io.stepsize.estimator;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.spec.CurvatureRecords;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -15,7 +21,6 @@ import org.apache.kafka.streams.TopologyConfig;
 import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
 import org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler;
 import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
@@ -30,7 +35,7 @@ import org.apache.kafka.streams.state.Stores;
  *   stepsize.jobs ──► KTable "job-specs" ─────────┐ (store read by the processor)
  *   stepsize.probes ──► validate, phase, merge, EWMA ("estimate", store "curvature-state")
  *        ├──► stepsize.curvature.history          every estimate
- *        └──► aggregate per job ("curvature-timeline", cached) ──► stepsize.curvature
+ *        └──► timeline per job ("curvature-timeline") ──► stepsize.curvature (job records + segments)
  *   bad records ──► stepsize.probes.dlq  (Streams' KIP-1034 dead-letter queue, reason in headers)
  * </pre>
  *
@@ -38,9 +43,10 @@ import org.apache.kafka.streams.state.Stores;
  * its job's spec land in the same task, whose timestamp synchronisation processes a spec produced
  * before a probe first; a global table is fed by its own thread and can lag behind the probes.
  *
- * <p>The timeline aggregate is cached, so {@code stepsize.curvature} gets at most one record per
- * job per commit (every {@link #COMMIT_INTERVAL_MS} ms) however many probes arrived: the compacted
- * topic only needs the newest value, and each value carries up to {@link Timeline#CAPACITY} points.
+ * <p>{@code stepsize.curvature} gets at most one job record per job every {@link #EMIT_INTERVAL_MS}
+ * ms however many probes arrived (the compacted topic only needs the newest), plus a segment
+ * record each time {@link CurvatureRecords#SEGMENT} more points of a timeline are final
+ * ({@link TimelineProcessor}).
  */
 public final class CurvatureTopology {
   public static final String JOB_STORE = "job-specs";
@@ -48,6 +54,8 @@ public final class CurvatureTopology {
   public static final String TIMELINE_STORE = "curvature-timeline";
   /** Short, because an estimate should reach the service within a second (DESIGN.md §6). */
   public static final long COMMIT_INTERVAL_MS = 100;
+  /** How often pending job records are written: half a commit interval, so most make the next commit. */
+  public static final long EMIT_INTERVAL_MS = COMMIT_INTERVAL_MS / 2;
 
   private CurvatureTopology() {}
 
@@ -70,22 +78,30 @@ public final class CurvatureTopology {
 
     KStream<String, Curvature> estimates = builder
         .stream(topics.probes(), Consumed.with(keys, ProtoSerde.probeReport()).withName("probes"))
-        // processValues keeps the key, so the per-job aggregate below needs no repartition topic
+        // processValues keeps the key: the per-job timeline below reads the same task's store, no repartition
         .processValues(() -> new CurvatureProcessor(math, JOB_STORE, STATE_STORE), Named.as("estimate"),
             JOB_STORE, STATE_STORE);
 
     estimates.to(topics.curvatureHistory(), Produced.with(keys, curvature).withName("history"));
 
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
+        Timeline.serde()).withCachingEnabled());
     estimates
-        .groupByKey(Grouped.with("by-job", keys, curvature))
-        .aggregate(Timeline::empty, (jobId, estimate, timeline) -> timeline.add(estimate), Named.as("timeline"),
-            Materialized.<String, Timeline, KeyValueStore<Bytes, byte[]>>as(TIMELINE_STORE)
-                .withKeySerde(keys).withValueSerde(Timeline.serde()))
-        .toStream(Named.as("timeline-changes"))
-        .mapValues((jobId, timeline) -> timeline.toCurvature(jobId), Named.as("to-curvature"))
-        .to(topics.curvature(), Produced.with(keys, curvature).withName("curvature"));
+        .process(() -> new TimelineProcessor(TIMELINE_STORE, Duration.ofMillis(EMIT_INTERVAL_MS)),
+            Named.as("timeline"), TIMELINE_STORE)
+        .to(topics.curvature(), Produced.with(keys, curvature).withName("curvature")
+            .withStreamPartitioner(CurvatureTopology::partitionOfJob));
 
     return builder.build();
+  }
+
+  /**
+   * A job's records, segments included, all on the partition the default partitioner gives its id,
+   * so a reader sees them in the order they were written (see {@link CurvatureRecords}).
+   */
+  static Optional<Set<Integer>> partitionOfJob(String topic, String key, Curvature value, int partitions) {
+    byte[] job = CurvatureRecords.jobIdOf(key).getBytes(StandardCharsets.UTF_8);
+    return Optional.of(Set.of(Utils.toPositive(Utils.murmur2(job)) % partitions));
   }
 
   /**

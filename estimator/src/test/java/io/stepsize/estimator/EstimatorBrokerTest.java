@@ -12,11 +12,11 @@ import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import io.stepsize.spec.CurvatureAssembly;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -143,11 +143,12 @@ class EstimatorBrokerTest {
   }
 
   /** The compacted view as a reader builds it: the last value per key. */
+  /** Each job's curvature, its records folded in offset order (a job's records share a partition). */
   private static Map<String, Curvature> lastPerKey(List<ConsumerRecord<String, byte[]>> records) {
-    Map<String, Curvature> view = new LinkedHashMap<>();
+    CurvatureAssembly view = new CurvatureAssembly();
     records.stream().sorted(Comparator.comparingLong(ConsumerRecord::offset))
-        .forEach(r -> view.put(r.key(), parse(r)));
-    return view;
+        .forEach(r -> view.apply(r.key(), r.value() == null ? null : parse(r)));
+    return view.all();
   }
 
   private static Predicate<List<ConsumerRecord<String, byte[]>>> latestStepIs(String jobId, long step) {
@@ -235,7 +236,7 @@ class EstimatorBrokerTest {
   void restartingMidStreamLosesNoEstimateAndDuplicatesNone() throws Exception {
     Topics topics = new Topics("restart");
     JobSpec spec = Probes.withHalfLife(Probes.job("job", 10_000, 40, 10_000), 2);
-    int steps = 90;
+    int steps = 150; // past two segment boundaries (CurvatureRecords.SEGMENT = 64)
     List<ProbeReport> probes = new ArrayList<>();
     for (long s = 0; s < steps; s++) {
       // two workers on every third step, so merges straddle the restarts too; phase 2 from step 40
@@ -317,9 +318,13 @@ class EstimatorBrokerTest {
       TestInputTopic<String, byte[]> in =
           driver.createInputTopic(topics.probes(), new StringSerializer(), new ByteArraySerializer());
       probes.forEach(p -> in.pipeInput(p.getJobId(), p.toByteArray()));
-      List<byte[]> out = driver.createOutputTopic(topics.curvature(), new StringDeserializer(),
-          new ByteArrayDeserializer()).readValuesToList();
-      return Curvature.parseFrom(out.get(out.size() - 1));
+      driver.advanceWallClockTime(Duration.ofMillis(CurvatureTopology.EMIT_INTERVAL_MS));
+      CurvatureAssembly view = new CurvatureAssembly();
+      for (var r : driver.createOutputTopic(topics.curvature(), new StringDeserializer(), new ByteArrayDeserializer())
+          .readRecordsToList()) {
+        view.apply(r.key(), r.value() == null ? null : Curvature.parseFrom(r.value()));
+      }
+      return view.current(spec.getJobId());
     }
   }
 

@@ -10,7 +10,9 @@ import io.stepsize.proto.v1.LowerEdge;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.ProbeReport;
 import java.nio.charset.StandardCharsets;
+import io.stepsize.spec.CurvatureAssembly;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -41,6 +43,7 @@ class TopologyEstimateTest {
   private TestOutputTopic<String, byte[]> curvature;
   private TestOutputTopic<String, byte[]> history;
   private TestOutputTopic<String, byte[]> dlq;
+  private final CurvatureAssembly view = new CurvatureAssembly();
 
   @BeforeEach
   void start() {
@@ -66,15 +69,16 @@ class TopologyEstimateTest {
     return history.readValuesToList().stream().map(TopologyEstimateTest::parse).toList();
   }
 
-  /** The compacted view: the newest value per job. */
+  /**
+   * The compacted view of a job: its records so far folded as a reader folds them, after the
+   * wall-clock punctuation that writes pending job records.
+   */
   private Curvature latest(String jobId) {
-    Curvature last = null;
+    driver.advanceWallClockTime(Duration.ofMillis(CurvatureTopology.EMIT_INTERVAL_MS));
     for (TestRecord<String, byte[]> r : curvature.readRecordsToList()) {
-      if (r.key().equals(jobId)) {
-        last = parse(r.value());
-      }
+      view.apply(r.key(), r.value() == null ? null : parse(r.value()));
     }
-    return last;
+    return view.current(jobId);
   }
 
   private static Curvature parse(byte[] b) {

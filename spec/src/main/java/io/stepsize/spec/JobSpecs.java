@@ -33,6 +33,7 @@ public final class JobSpecs {
     if (spec.getJobId().isBlank()) {
       throw new IllegalArgumentException("job_id: must not be empty");
     }
+    CurvatureRecords.checkJobId(spec.getJobId());
     if (spec.getPhaseOffset() != 0 && spec.getPhaseOffset() != 1) {
       throw new IllegalArgumentException("phase_offset: must be 0 or 1 (got " + spec.getPhaseOffset() + ")");
     }

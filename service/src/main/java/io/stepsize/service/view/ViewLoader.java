@@ -4,6 +4,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.stepsize.estimator.Topics;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.spec.CurvatureAssembly;
+import io.stepsize.spec.CurvatureRecords;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,6 +40,8 @@ public final class ViewLoader implements AutoCloseable {
   private final Topics topics;
   private final KafkaConsumer<String, byte[]> consumer;
   private final CountDownLatch caughtUp = new CountDownLatch(1);
+  /** The curvature topic's job records and segments, folded per job (only the loader thread uses it). */
+  private final CurvatureAssembly curvature = new CurvatureAssembly();
   private final Thread thread;
   private volatile Runnable onDeadLetter = () -> {};
   private volatile java.util.function.DoubleConsumer onEstimate = seconds -> {};
@@ -150,11 +154,15 @@ public final class ViewLoader implements AutoCloseable {
           views.putJob(JobSpec.parseFrom(r.value()),
               owner == null ? "" : new String(owner.value(), StandardCharsets.UTF_8));
         }
-      } else if (r.value() != null) {
-        views.putCurvature(Curvature.parseFrom(r.value()));
-        // Streams keeps the probe's timestamp on the estimate it causes
-        if (caughtUp.getCount() == 0) {
-          onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
+      } else {
+        Curvature whole = curvature.apply(r.key(), r.value() == null ? null : Curvature.parseFrom(r.value()));
+        // a segment record changes no estimate, and a job record's tombstone leaves the last one
+        if (whole != null && !CurvatureRecords.isSegmentKey(r.key())) {
+          views.putCurvature(whole);
+          // Streams keeps the probe's timestamp on the estimate it causes
+          if (caughtUp.getCount() == 0) {
+            onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
+          }
         }
       }
     } catch (InvalidProtocolBufferException e) {

@@ -3,6 +3,7 @@ package io.stepsize.service.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.spec.CurvatureAssembly;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,7 +19,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
-/** The compacted curvature topic as a reader sees it: read_committed, to its end, last value per job. */
+/** The compacted curvature topic as a reader sees it: read_committed, to its end, each job's records folded. */
 final class CompactedView {
   private CompactedView() {}
 
@@ -27,7 +28,7 @@ final class CompactedView {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    Map<String, Curvature> last = new HashMap<>();
+    CurvatureAssembly last = new CurvatureAssembly();
     try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> parts = new ArrayList<>();
       for (PartitionInfo info : c.partitionsFor(topic, Duration.ofSeconds(30))) {
@@ -39,20 +40,16 @@ final class CompactedView {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (!end.isEmpty() && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-          if (r.value() == null) {
-            last.remove(r.key());
-          } else {
-            try {
-              last.put(r.key(), Curvature.parseFrom(r.value()));
-            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-              throw new AssertionError("unreadable curvature record at offset " + r.offset(), e);
-            }
+          try {
+            last.apply(r.key(), r.value() == null ? null : Curvature.parseFrom(r.value()));
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError("unreadable curvature record at offset " + r.offset(), e);
           }
         }
         end.entrySet().removeIf(e -> c.position(e.getKey()) >= e.getValue());
       }
       assertThat(end).as("curvature partitions not read to their end").isEmpty();
     }
-    return last;
+    return last.all();
   }
 }
