@@ -38,7 +38,8 @@ public final class EmbeddedKafka implements AutoCloseable {
    * The data lives under {@code dataDir}/kafka and survives restarts.
    */
   public static EmbeddedKafka start(Path dataDir, int port) {
-    EmbeddedKafka kafka = new EmbeddedKafka(dataDir, port == 0 ? KraftStorage.freePort() : port, KraftStorage.freePort());
+    EmbeddedKafka kafka = new EmbeddedKafka(dataDir, port == 0 ? KraftStorage.freePort() : KraftStorage.reserve(port),
+        KraftStorage.freePort());
     kafka.startServer();
     return kafka;
   }

@@ -10,10 +10,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import kafka.tools.StorageTool;
 
 /** What every in-JVM KRaft node needs before it starts: formatted storage and free ports. */
 final class KraftStorage {
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
   private KraftStorage() {}
 
   /**
@@ -36,12 +40,28 @@ final class KraftStorage {
     }
   }
 
+  /**
+   * A port that is free now and that this JVM has not handed out before. The second rule matters:
+   * a port just closed is often the kernel's next pick, so two calls in a row (a node's client and
+   * controller listeners) could otherwise return the same port.
+   */
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    for (int attempt = 0; attempt < 100; attempt++) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        s.setReuseAddress(true);
+        if (HANDED_OUT.add(s.getLocalPort())) {
+          return s.getLocalPort();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
+    throw new IllegalStateException("no free port found that was not handed out before");
+  }
+
+  /** Marks a port chosen elsewhere (a fixed listener port) as taken, so freePort never returns it. */
+  static int reserve(int port) {
+    HANDED_OUT.add(port);
+    return port;
   }
 }
