@@ -192,6 +192,9 @@ class ServiceEndToEndTest {
         "count: must be in [1, 100000] (got 100001)");
     expect(() -> client.createJob(job("codes").setLrMax(0.2).build()), Status.Code.ALREADY_EXISTS,
         "job_id: job 'codes' exists with a different spec; use a new job_id");
+    // a job id that would read as a curvature segment key (CurvatureRecords)
+    expect(() -> client.createJob(job("\u00003\u0000codes").build()), Status.Code.INVALID_ARGUMENT,
+        "spec.job_id: must not start with the NUL character");
     expect(() -> client.createJob(job("bad").setTotalSteps(0).build()), Status.Code.INVALID_ARGUMENT,
         "spec.total_steps: must be >= 1 (got 0)");
     expect(() -> client.createJob(job("bad").setLrMin(0.5).build()), Status.Code.INVALID_ARGUMENT,
