@@ -29,8 +29,10 @@ final class TimelineProcessor implements Processor<String, Curvature, String, Cu
   private final Duration emitInterval;
   private ProcessorContext<String, Curvature> context;
   private KeyValueStore<String, Timeline> store;
-  /** Jobs whose record is pending, with the timestamp of the newest estimate that changed them. */
-  private final Map<String, Long> pending = new LinkedHashMap<>();
+  /** Jobs whose record is pending: their state as last written, and the newest estimate's timestamp. */
+  private final Map<String, Pending> pending = new LinkedHashMap<>();
+
+  private record Pending(Timeline timeline, long timestamp) {}
 
   TimelineProcessor(String storeName, Duration emitInterval) {
     this.storeName = storeName;
@@ -45,7 +47,7 @@ final class TimelineProcessor implements Processor<String, Curvature, String, Cu
       while (all.hasNext()) {
         KeyValue<String, Timeline> kv = all.next();
         if (kv.value != null && kv.value.dirty()) {
-          pending.put(kv.key, context.currentSystemTimeMs());
+          pending.put(kv.key, new Pending(kv.value, context.currentSystemTimeMs()));
         }
       }
     }
@@ -66,19 +68,16 @@ final class TimelineProcessor implements Processor<String, Curvature, String, Cu
       context.forward(estimate.withKey(CurvatureRecords.segmentKey(jobId, index)).withValue(added.closed()));
     }
     store.put(jobId, added.timeline());
-    pending.put(jobId, estimate.timestamp());
+    pending.put(jobId, new Pending(added.timeline(), estimate.timestamp()));
   }
 
   /** Writes the record of every job changed since the last call, and marks each written. */
   private void emitPending(long now) {
-    for (Map.Entry<String, Long> e : pending.entrySet()) {
+    for (Map.Entry<String, Pending> e : pending.entrySet()) {
       String jobId = e.getKey();
-      Timeline t = store.get(jobId);
-      if (t == null) {
-        continue;
-      }
+      Timeline t = e.getValue().timeline();
       // the newest estimate's timestamp, as a record from the estimate itself would carry
-      context.forward(new Record<>(jobId, t.jobRecord(jobId), e.getValue()));
+      context.forward(new Record<>(jobId, t.jobRecord(jobId), e.getValue().timestamp()));
       store.put(jobId, t.withDirty(false));
     }
     pending.clear();

@@ -137,7 +137,7 @@ class TimelineSegmentsTest {
         .addAllTimeline(points.subList(SEGMENT, SEGMENT + 2)).addTimeline(replaced).build();
 
     CurvatureAssembly view = new CurvatureAssembly();
-    assertThat(view.apply(CurvatureRecords.segmentKey("j", 0), segment0)).isNull(); // no job record yet
+    assertThat(view.apply(CurvatureRecords.segmentKey("j", 0), segment0)).isNull(); // a segment brings no estimate
     assertThat(view.apply("j", oldJobRecord).getTimelineList()).isEqualTo(points.subList(0, SEGMENT));
     assertThat(view.apply("j", newJobRecord).getTimelineList()).extracting(CurvaturePoint::getStep)
         .containsExactlyElementsOf(LongStream.range(0, SEGMENT + 3).boxed().toList());

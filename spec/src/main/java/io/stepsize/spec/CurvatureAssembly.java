@@ -15,8 +15,9 @@ public final class CurvatureAssembly {
   private final Map<String, TreeMap<Long, Curvature>> segments = new HashMap<>();
 
   /**
-   * Applies one record ({@code value} null: a tombstone) and returns the job's whole curvature, or
-   * null when the job has no job record (yet, or any more).
+   * Applies one record ({@code value} null: a tombstone). Returns the job's whole curvature after
+   * a job record, and null after a segment or a tombstone: those bring no new estimate, and a
+   * segment's points are already in the job record a reader has (or in the one that follows).
    */
   public Curvature apply(String key, Curvature value) {
     String jobId = CurvatureRecords.jobIdOf(key);
@@ -33,6 +34,7 @@ public final class CurvatureAssembly {
       } else {
         segments.computeIfAbsent(jobId, k -> new TreeMap<>()).put(index, value);
       }
+      return null;
     } else if (value == null) {
       jobRecords.remove(jobId);
       segments.remove(jobId);

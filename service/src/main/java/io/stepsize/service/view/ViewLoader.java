@@ -5,7 +5,6 @@ import io.stepsize.estimator.Topics;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.spec.CurvatureAssembly;
-import io.stepsize.spec.CurvatureRecords;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -156,8 +155,8 @@ public final class ViewLoader implements AutoCloseable {
         }
       } else {
         Curvature whole = curvature.apply(r.key(), r.value() == null ? null : Curvature.parseFrom(r.value()));
-        // a segment record changes no estimate, and a job record's tombstone leaves the last one
-        if (whole != null && !CurvatureRecords.isSegmentKey(r.key())) {
+        // null: a segment (no new estimate), or a job record's tombstone (the last estimate stays)
+        if (whole != null) {
           views.putCurvature(whole);
           // Streams keeps the probe's timestamp on the estimate it causes
           if (caughtUp.getCount() == 0) {
