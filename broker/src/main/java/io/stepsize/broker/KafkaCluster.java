@@ -95,14 +95,6 @@ public final class KafkaCluster implements AutoCloseable {
     return j.toString();
   }
 
-  public int size() {
-    return servers.length;
-  }
-
-  public int port(int node) {
-    return ports[check(node)];
-  }
-
   public synchronized boolean isRunning(int node) {
     return servers[check(node)] != null;
   }

@@ -2,6 +2,8 @@ package io.stepsize.estimator;
 
 import io.stepsize.spec.JobSpecs;
 import io.stepsize.estimator.math.InvalidProbeException;
+import io.stepsize.estimator.math.ProbeValidation;
+import io.stepsize.spec.CurvatureRecords;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;
@@ -106,16 +108,14 @@ final class CurvatureProcessor implements FixedKeyProcessor<String, ProbeReport,
         .setLambdaMin(s.lambdaMin()).setLambdaMax(s.lambdaMax()).setLambdaLow(s.lambdaLow()).setKappa(s.kappa())
         .setLambdaMaxBound(s.lambdaMaxBound()).setProbes(s.probes())
         .setAppliesFromStep(job.schedule.appliesFrom(step)).build();
-    Curvature estimate = Curvature.newBuilder().setJobId(jobId).setPhase(phase).setStep(step)
-        .setLambdaMin(point.getLambdaMin()).setLambdaMax(point.getLambdaMax()).setLambdaLow(point.getLambdaLow())
-        .setKappa(point.getKappa()).setLambdaMaxBound(point.getLambdaMaxBound()).setProbes(state.jobProbes())
-        .setAppliesFromStep(point.getAppliesFromStep()).addTimeline(point).build();
+    Curvature estimate = CurvatureRecords.withLatest(Curvature.newBuilder().setJobId(jobId), point)
+        .setProbes(state.jobProbes()).addTimeline(point).build();
     context.forward(record.withValue(estimate));
   }
 
   private CurvatureMath.Probe checkedLanczos(LanczosProbe p) {
-    double[] alpha = p.getAlphaList().stream().mapToDouble(Double::doubleValue).toArray();
-    double[] beta = p.getBetaList().stream().mapToDouble(Double::doubleValue).toArray();
+    double[] alpha = ProbeValidation.toArray(p.getAlphaList());
+    double[] beta = ProbeValidation.toArray(p.getBetaList());
     math.check(alpha, beta);
     return new CurvatureMath.Probe(alpha, beta);
   }

@@ -128,8 +128,8 @@ public final class CurvatureTopology {
     p.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG), "true");
     // every store and internal topic is named above; renaming one by accident must fail loudly
     p.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
-    // room for the timelines of many jobs (each up to ~300 KiB) between two commits
-    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, String.valueOf(64L << 20));
+    // the default 10 MiB holds the per-job states (a few KiB each: at most one open timeline
+    // segment) of some thousands of jobs between two commits; more jobs per instance want more
     return p;
   }
 

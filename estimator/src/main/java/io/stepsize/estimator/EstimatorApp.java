@@ -25,11 +25,9 @@ public final class EstimatorApp implements AutoCloseable {
   public static final int DEFAULT_PARTITIONS = 6;
 
   private final KafkaStreams streams;
-  private final Topics topics;
 
-  private EstimatorApp(KafkaStreams streams, Topics topics) {
+  private EstimatorApp(KafkaStreams streams) {
     this.streams = streams;
-    this.topics = topics;
   }
 
   /**
@@ -67,7 +65,7 @@ public final class EstimatorApp implements AutoCloseable {
       log.error("estimator stream thread failed; replacing it", e);
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     });
-    EstimatorApp app = new EstimatorApp(streams, topics);
+    EstimatorApp app = new EstimatorApp(streams);
     streams.start();
     try {
       app.awaitRunning(startTimeout);
@@ -103,16 +101,8 @@ public final class EstimatorApp implements AutoCloseable {
     }
   }
 
-  public KafkaStreams streams() {
-    return streams;
-  }
-
   public KafkaStreams.State state() {
     return streams.state();
-  }
-
-  public Topics topics() {
-    return topics;
   }
 
   /** Closes within {@code timeout}, leaving the group; true when everything shut down in time. */

@@ -125,13 +125,7 @@ public final class Timeline {
   public Curvature jobRecord(String jobId) {
     Curvature.Builder c = points(Curvature.newBuilder().setJobId(jobId).setProbes(jobProbes()));
     int n = c.getTimelineCount();
-    if (n > 0) {
-      CurvaturePoint last = c.getTimeline(n - 1);
-      c.setPhase(last.getPhase()).setStep(last.getStep()).setLambdaMin(last.getLambdaMin())
-          .setLambdaMax(last.getLambdaMax()).setLambdaLow(last.getLambdaLow()).setKappa(last.getKappa())
-          .setLambdaMaxBound(last.getLambdaMaxBound()).setAppliesFromStep(last.getAppliesFromStep());
-    }
-    return c.build();
+    return (n == 0 ? c : CurvatureRecords.withLatest(c, c.getTimeline(n - 1))).build();
   }
 
   private static int offset(int i) {

@@ -62,6 +62,13 @@ public final class CurvatureRecords {
     return Long.parseLong(key.substring(1, second));
   }
 
+  /** Sets a curvature's latest-estimate fields from its newest timeline point. */
+  public static Curvature.Builder withLatest(Curvature.Builder c, CurvaturePoint last) {
+    return c.setPhase(last.getPhase()).setStep(last.getStep()).setLambdaMin(last.getLambdaMin())
+        .setLambdaMax(last.getLambdaMax()).setLambdaLow(last.getLambdaLow()).setKappa(last.getKappa())
+        .setLambdaMaxBound(last.getLambdaMaxBound()).setAppliesFromStep(last.getAppliesFromStep());
+  }
+
   /** Rejects a job id that would read as a segment key. */
   public static void checkJobId(String jobId) {
     if (isSegmentKey(jobId)) {

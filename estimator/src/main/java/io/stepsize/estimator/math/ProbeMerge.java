@@ -29,6 +29,10 @@ public final class ProbeMerge {
             throw new IllegalArgumentException("merge needs at least one probe");
         }
         int k = probes.size();
+        if (k == 1) {
+            // the common case: one worker per step; dividing by 1 and re-sorting sorted nodes is a no-op
+            return probes.get(0).density();
+        }
         int total = probes.stream().mapToInt(RitzSpectrum::size).sum();
         double[] theta = new double[total];
         double[] weight = new double[total];

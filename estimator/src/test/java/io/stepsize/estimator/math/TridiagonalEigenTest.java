@@ -33,6 +33,30 @@ class TridiagonalEigenTest {
         assertThat(worstColumn).isGreaterThan(1e-3); // the column reading is wrong: the claim has content
     }
 
+    /** decompose rotates only Q's edge columns: they must be bit for bit those of EJML's full update. */
+    @Test
+    void edgeColumnsEqualTheFullUpdatesExactly() {
+        for (int m : new int[] {1, 2, 7, 20, 100}) {
+            for (long seed = 1; seed <= 3; seed++) {
+                double[][] t = randomTridiagonal(m, seed);
+                TridiagonalEigen.Raw raw = TridiagonalEigen.raw(t[0], t[1]);
+                TridiagonalEigen.Decomposition d = TridiagonalEigen.decompose(t[0], t[1]);
+                for (int k = 0; k < m; k++) {
+                    // the row of raw's Q that belongs to the k-th smallest eigenvalue
+                    int row = -1;
+                    for (int i = 0; i < m; i++) {
+                        if (raw.values()[i] == d.values()[k] && (row < 0 || raw.q().get(i, 0) == d.first()[k])) {
+                            row = i;
+                        }
+                    }
+                    assertThat(row).as("m=%d seed=%d k=%d", m, seed, k).isNotNegative();
+                    assertThat(d.first()[k]).isEqualTo(raw.q().get(row, 0));
+                    assertThat(d.last()[k]).isEqualTo(raw.q().get(row, m - 1));
+                }
+            }
+        }
+    }
+
     @Test
     void eigenvaluesComeBackUnsortedFromEjmlAndSortedFromUs() {
         double[][] t = randomTridiagonal(30, 2);
