@@ -256,6 +256,12 @@ public final class RemoteSchedule implements AutoCloseable {
 
       @Override
       public void onFailure(Throwable t) {
+        // a service that failed the prefetch is left alone like one that failed a step, or every
+        // later step of this window would start another prefetch against it
+        Status status = Status.fromThrowable(t);
+        if (transientFailure(status)) {
+          goOffline(status.getCode());
+        }
         done();
       }
 
@@ -280,10 +286,26 @@ public final class RemoteSchedule implements AutoCloseable {
     };
   }
 
+  /**
+   * Reads the whole timeline (at the start, and again when the watch reconnects: estimates may
+   * have arrived while it was down). Windows fetched before the first estimate this schedule did
+   * not know are cut at the step it applies from, as {@link #apply} does for a pushed estimate:
+   * the watch that opens next says nothing new, so this is the only place to do it.
+   */
   private void loadTimeline() {
     try {
-      Curvature c = client.curvature(jobId);
-      timeline = JobSpecs.timeline(c);
+      CurvatureTimeline loaded = JobSpecs.timeline(client.curvature(jobId));
+      var known = timeline.latest();
+      for (var p : loaded.points()) {
+        if (known == null || p.step() > known.step() || (p.step() == known.step() && p.probes() != known.probes())) {
+          cutWindowsAt(Math.max(0, p.appliesFromStep()));
+          break;
+        }
+      }
+      synchronized (estimateArrived) {
+        timeline = loaded;
+        estimateArrived.notifyAll();
+      }
     } catch (StatusRuntimeException e) {
       log.warn("no curvature for job {} yet ({}); starting from fallback_phi", jobId, e.getStatus().getCode());
     }
@@ -335,9 +357,20 @@ public final class RemoteSchedule implements AutoCloseable {
         && latest.appliesFromStep() == c.getAppliesFromStep()) {
       return; // the estimate we already have (the watch opens with the current state)
     }
-    // windows fetched before this estimate are stale from the step it applies to: cut them first,
-    // then bump the generation (readers re-read on a change), then publish the timeline
-    long from = update.getFromStep();
+    cutWindowsAt(update.getFromStep());
+    synchronized (estimateArrived) {
+      timeline = timeline.with(new io.stepsize.schedule.CurvaturePoint(c.getStep(), c.getAppliesFromStep(),
+          (int) c.getPhase(), c.getLambdaMin(), c.getLambdaLow(), c.getLambdaMax(), c.getKappa(),
+          c.getLambdaMaxBound(), c.getProbes()));
+      estimateArrived.notifyAll();
+    }
+  }
+
+  /**
+   * Windows fetched before an estimate are stale from the step it applies to: cut them first,
+   * then bump the generation (readers re-read on a change); the caller then publishes the timeline.
+   */
+  private void cutWindowsAt(long from) {
     Window w = current;
     if (w != null) {
       current = w.cutAt(from);
@@ -347,12 +380,6 @@ public final class RemoteSchedule implements AutoCloseable {
       next = n.cutAt(from);
     }
     generation.incrementAndGet();
-    synchronized (estimateArrived) {
-      timeline = timeline.with(new io.stepsize.schedule.CurvaturePoint(c.getStep(), c.getAppliesFromStep(),
-          (int) c.getPhase(), c.getLambdaMin(), c.getLambdaLow(), c.getLambdaMax(), c.getKappa(),
-          c.getLambdaMaxBound(), c.getProbes()));
-      estimateArrived.notifyAll();
-    }
   }
 
   @Override

@@ -125,13 +125,17 @@ class RemoteScheduleTest {
       assertThat(remote.awaitEstimate(10, Duration.ofSeconds(30))).isTrue();
       assertThat(remote.lr(100)).isEqualTo(LearningRates.evaluate(schedule, 100, remote.timeline()).lr());
 
+      // what the fallback must answer, from the estimate known to the test (κ = 4, so φ = 8), not
+      // from the schedule's own timeline: the same job with φ fixed at 8
+      var phi8 = JobSpecs.toSchedule(spec.toBuilder()
+          .setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(8.0))).build());
       node.close();
       long worstNanos = 0;
       for (long s = 100; s < 3000; s++) {
         long t0 = System.nanoTime();
         LearningRate r = remote.value(s);
         worstNanos = Math.max(worstNanos, System.nanoTime() - t0);
-        LrValue expected = LearningRates.evaluate(schedule, s, remote.timeline());
+        LrValue expected = LearningRates.evaluate(phi8, s, io.stepsize.schedule.CurvatureTimeline.EMPTY);
         assertThat(r.getLr()).as("step %d", s).isEqualTo(expected.lr());
         assertThat(r.getPhi()).isEqualTo(8.0); // 2 * kappa = 2 * 4, the last known estimate, not the fallback
       }
