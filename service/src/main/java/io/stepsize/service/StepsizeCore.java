@@ -21,7 +21,9 @@ import io.stepsize.service.security.Limits;
 import io.stepsize.service.view.ViewLoader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -67,11 +69,15 @@ public final class StepsizeCore {
   public JobEntry admit(String tenant, String jobId) {
     JobEntry job = requireJob(jobId);
     checkOwner(tenant, job);
+    acquire(jobId);
+    return job;
+  }
+
+  private void acquire(String jobId) {
     if (rate != null && !rate.tryAcquire(jobId)) {
       throw ApiErrors.resourceExhausted("job_id: more than " + rate.permitsPerSecond()
           + " requests/s for job '" + jobId + "'; retry later");
     }
-    return job;
   }
 
   private static void checkOwner(String tenant, JobEntry job) {
@@ -164,14 +170,21 @@ public final class StepsizeCore {
     if (probes.isEmpty()) {
       throw ApiErrors.invalid("probes: must not be empty");
     }
+    // one lookup per job, and ownership before any detail of the job (its step range) can show
+    Map<String, JobEntry> jobs = new LinkedHashMap<>();
+    for (ProbeReport p : probes) {
+      JobEntry job = jobs.computeIfAbsent(p.getJobId(), views::job);
+      if (job != null) {
+        checkOwner(tenant, job);
+      }
+    }
     for (int i = 0; i < probes.size(); i++) {
-      String problem = probeProblem(probes.get(i));
+      String problem = probeProblem(probes.get(i), jobs.get(probes.get(i).getJobId()));
       if (problem != null) {
         throw ApiErrors.invalid("probes[" + i + "]." + problem);
       }
     }
-    new java.util.LinkedHashSet<>(probes.stream().map(ProbeReport::getJobId).toList())
-        .forEach(jobId -> admit(tenant, jobId));
+    jobs.keySet().forEach(this::acquire);
     List<Future<RecordMetadata>> sent = new ArrayList<>(probes.size());
     for (ProbeReport p : probes) {
       sent.add(producer.send(new ProducerRecord<>(topics.probes(), p.getJobId(), p.toByteArray())));
@@ -233,11 +246,11 @@ public final class StepsizeCore {
     }
   }
 
-  private String probeProblem(ProbeReport p) {
+  /** What is wrong with a probe of {@code job} (null: no such job), or null. */
+  private String probeProblem(ProbeReport p, JobEntry job) {
     if (p.getJobId().isEmpty()) {
       return "job_id: must not be empty";
     }
-    JobEntry job = views.job(p.getJobId());
     if (job == null) {
       return "job_id: no job '" + p.getJobId() + "'";
     }

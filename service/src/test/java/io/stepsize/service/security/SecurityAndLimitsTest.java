@@ -126,6 +126,11 @@ class SecurityAndLimitsTest {
     assertStatus(() -> bob.curvature("alice-1"), Status.Code.PERMISSION_DENIED, denied);
     assertStatus(() -> bob.createJob(job("alice-1")), Status.Code.PERMISSION_DENIED, denied);
     assertStatus(() -> bob.reportProbes(List.of(probe("alice-1", 5))), Status.Code.PERMISSION_DENIED, denied);
+    // a probe outside alice's job is refused for the owner, not for the step: the job's range stays hidden
+    ProbeReport pastTheEnd = probe("alice-1", 5).toBuilder().setStep(5_000).build(); // alice-1 has 1,000 steps
+    assertStatus(() -> alice.reportProbes(List.of(pastTheEnd)), Status.Code.INVALID_ARGUMENT,
+        "probes[0].step: must be in [0, total_steps = 1000) (got 5000)");
+    assertStatus(() -> bob.reportProbes(List.of(pastTheEnd)), Status.Code.PERMISSION_DENIED, denied);
     // bob's own job is his, and alice cannot see it either
     bob.createJob(job("bob-1"));
     assertThat(bob.reportProbes(List.of(probe("bob-1", 5)))).isEqualTo(1);
