@@ -58,10 +58,6 @@ public final class StepsizeCore {
     this.rate = limits.requestsPerSecondPerJob() > 0 ? new JobRateLimiter(limits.requestsPerSecondPerJob()) : null;
   }
 
-  public Limits limits() {
-    return limits;
-  }
-
   /**
    * The job, if {@code tenant} may use it and it is within its request rate. A null tenant means
    * the service runs without authentication; then every job is everyone's.

@@ -6,12 +6,9 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.stepsize.proto.v1.StepsizeGrpc;
-import io.stepsize.service.StepsizeCore;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.io.UncheckedIOException;
 import java.util.concurrent.TimeUnit;
@@ -24,10 +21,6 @@ public final class StepsizeServer implements AutoCloseable {
   private final Server server;
   private final HealthStatusManager health = new HealthStatusManager();
 
-  public StepsizeServer(ServerBuilder<?> builder, StepsizeCore core) {
-    this(builder, new StepsizeGrpcService(core), List.of());
-  }
-
   /**
    * @param interceptors around the Stepsize service only (first runs first); health and reflection
    *     stay open so probes and tools need no credentials
@@ -35,10 +28,8 @@ public final class StepsizeServer implements AutoCloseable {
   public StepsizeServer(ServerBuilder<?> builder, StepsizeGrpcService service, List<ServerInterceptor> interceptors) {
     health.setStatus("", ServingStatus.NOT_SERVING);
     health.setStatus(StepsizeGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
-    List<ServerInterceptor> innermostFirst = new ArrayList<>(interceptors);
-    Collections.reverse(innermostFirst);
     this.server = builder
-        .addService(ServerInterceptors.intercept(service, innermostFirst))
+        .addService(ServerInterceptors.interceptForward(service, interceptors))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();

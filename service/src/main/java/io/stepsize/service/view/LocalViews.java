@@ -27,11 +27,7 @@ public final class LocalViews {
    * A job as the hot path needs it: the spec for GetJob, the parsed schedule for the formula, and
    * the tenant that created it ("" when the service ran without authentication).
    */
-  public record JobEntry(JobSpec spec, JobSchedule schedule, String owner) {
-    public JobEntry(JobSpec spec, JobSchedule schedule) {
-      this(spec, schedule, "");
-    }
-  }
+  public record JobEntry(JobSpec spec, JobSchedule schedule, String owner) {}
 
   /** A job's latest kappa and the phi it brings, for monitoring. */
   public record JobCurvature(String jobId, double kappa, double phi) {}
@@ -63,15 +59,10 @@ public final class LocalViews {
   }
 
   /**
-   * Applies a job record. A spec that does not parse is skipped with a warning: the topic is
-   * written only through CreateJob, so this means a foreign writer, and one bad record must not
-   * stop the view.
+   * Applies a job record written by {@code owner} (the tenant header of the record; "" without
+   * authentication). A spec that does not parse is skipped with a warning: the topic is written
+   * only through CreateJob, so this means a foreign writer, and one bad record must not stop the view.
    */
-  public void putJob(JobSpec spec) {
-    putJob(spec, "");
-  }
-
-  /** Applies a job record written by {@code owner} (the tenant header of the record). */
   public void putJob(JobSpec spec, String owner) {
     JobEntry previous = jobs.get(spec.getJobId());
     if (previous != null && previous.spec().equals(spec) && previous.owner().equals(owner)) {
