@@ -43,12 +43,6 @@ class LanczosResult:
         """Eigenvalues of T_m, ascending (the estimator computes these too; here for checks)."""
         return torch.linalg.eigvalsh(self.tridiagonal()).tolist()
 
-    def to_probe(self, job_id: str, step: int, worker_id: str = ""):
-        """A ProbeReport with this result as its lanczos payload."""
-        from stepsize.v1 import stepsize_pb2 as pb
-        return pb.ProbeReport(job_id=job_id, step=step, worker_id=worker_id,
-                              lanczos=pb.LanczosProbe(alpha=self.alpha, beta=self.beta))
-
 
 def _flat(tensors, params):
     return torch.cat([(t if t is not None else torch.zeros_like(p)).reshape(-1)

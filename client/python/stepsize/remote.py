@@ -123,10 +123,6 @@ class RemoteSchedule:
         self.remote_answers += 1
         return fresh.rates[0]
 
-    def local(self, step: int) -> LrValue:
-        """The local formula with the timeline known now (what the fallback answers)."""
-        return evaluate(self.schedule, step, self._timeline)
-
     def wait_for_estimate(self, probe_step: int, timeout: float) -> bool:
         """Waits until an estimate from a probe at probe_step or later is known here; for trainers
         (and tests) that want every estimate applied at the step its rule says."""
@@ -179,11 +175,15 @@ class RemoteSchedule:
 
         def done(f):
             try:
-                if f.exception() is None:
+                error = f.exception()
+                if error is None:
                     fresh = self._to_window(f.result(), gen)
                     with self._lock:
                         if self._generation == gen and self._current is w:
                             self._next = fresh
+                elif isinstance(error, grpc.RpcError) and is_transient(error):
+                    # left alone like a failed step, or each later step would start another prefetch
+                    self._go_offline(error)
             finally:
                 self._prefetching = False
 
@@ -202,6 +202,13 @@ class RemoteSchedule:
             log.debug("no curvature for job %s (%s)", self.job_id, e.code().name)
             return False
         with self._timeline_changed:
+            # estimates may have arrived while the watch was down, and the watch that opens next
+            # says nothing new: cut the windows at the first estimate this schedule did not know
+            known = self._timeline.latest()
+            for p in timeline.points:
+                if known is None or p.step > known.step or (p.step == known.step and p.probes != known.probes):
+                    self._cut_windows_at(max(0, p.applies_from_step))
+                    break
             self._timeline = timeline
             self._timeline_changed.notify_all()
         return True
@@ -230,16 +237,20 @@ class RemoteSchedule:
             self._closed.wait(self.retry_after)
 
     def _apply(self, update: pb.ScheduleUpdate):
+        if not update.HasField("curvature") or update.curvature.probes == 0:
+            return  # no estimate yet: the windows hold the fallback rates already
+        point = CurvaturePoint.from_proto(update.curvature)
         with self._timeline_changed:
-            if update.HasField("curvature") and update.curvature.probes > 0:
-                point = CurvaturePoint.from_proto(update.curvature)
-                if point != self._timeline.latest():  # the watch starts with the current state
-                    self._timeline = self._timeline.with_point(point)
-                self._timeline_changed.notify_all()
-            # windows fetched before this estimate are stale from the step it applies to
-            self._generation += 1
-            cut = update.from_step
-            if self._current is not None:
-                self._current = self._current.cut_at(cut)
-            if self._next is not None:
-                self._next = self._next.cut_at(cut)
+            if point == self._timeline.latest():
+                return  # the estimate we have (the watch opens with the current state)
+            self._cut_windows_at(update.from_step)
+            self._timeline = self._timeline.with_point(point)
+            self._timeline_changed.notify_all()
+
+    def _cut_windows_at(self, step):
+        """Windows fetched before an estimate are stale from the step it applies to (holding the lock)."""
+        self._generation += 1
+        if self._current is not None:
+            self._current = self._current.cut_at(step)
+        if self._next is not None:
+            self._next = self._next.cut_at(step)

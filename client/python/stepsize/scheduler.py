@@ -103,7 +103,3 @@ class StepsizeScheduler(_Base):
     def close(self):
         """Stops following the job (the scheduler then answers from what it has fetched and locally)."""
         self.remote.close()
-
-    def _group_lrs(self, value: LrValue):
-        n = len(self.optimizer.param_groups)
-        return list(value.group_lrs) if value.group_lrs else [value.lr] * n

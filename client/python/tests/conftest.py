@@ -3,6 +3,8 @@ estimator, gRPC on loopback) started from the service jar, found relative to the
 
 Nothing here skips: a missing jar, protoc or Python package fails the run, because CI installs them.
 """
+import csv
+import io
 import os
 import re
 import signal
@@ -111,3 +113,17 @@ def _one_torch_thread():
     # the machine is shared: small models gain nothing from intra-op threads
     import torch
     torch.set_num_threads(1)
+
+
+def java_csv(total, warmup, boundaries, offset, lr_max, lr_min, phi):
+    """`stepsize schedule` (the Java schedule library through the CLI) for a fixed-phi job, as rows."""
+    cmd = ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", JAR, "schedule", "--total-steps", str(total),
+           "--warmup-steps", str(warmup), "--phase-offset", str(offset), "--lr-max", repr(lr_max),
+           "--lr-min", repr(lr_min), "--phi", repr(phi)]
+    if boundaries:
+        cmd += ["--boundaries", ",".join(map(str, boundaries))]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == total
+    return [{"step": int(r["step"]), "lr": float(r["lr"]), "factor": float(r["factor"]), "phase": int(r["phase"])}
+            for r in rows]

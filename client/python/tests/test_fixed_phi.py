@@ -6,15 +6,12 @@
 3. the same lrs against the local formula and against lr_min_g + (lr_max_g - lr_min_g)·factor
    with the CLI's factor. All to 1e-12.
 """
-import csv
-import io
 import math
-import subprocess
 
 import pytest
 import torch
 
-from conftest import JAR
+from conftest import java_csv
 from stepsize import StepsizeScheduler
 from stepsize.schedule import JobSchedule, Source, evaluate
 from stepsize.v1 import stepsize_pb2 as pb
@@ -27,19 +24,6 @@ CASES = [
     ("rising-first", 64, 0, [], 1, 0.1, 0.001, 0.5, [(0.3, 0.01), (0.1, 0.001)]),
     ("steep", 120, 7, [40, 120], 1, 1.0, 0.0, 250.0, []),
 ]
-
-
-def java_csv(total, warmup, boundaries, offset, lr_max, lr_min, phi):
-    cmd = ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", JAR, "schedule", "--total-steps", str(total),
-           "--warmup-steps", str(warmup), "--phase-offset", str(offset), "--lr-max", repr(lr_max),
-           "--lr-min", repr(lr_min), "--phi", repr(phi)]
-    if boundaries:
-        cmd += ["--boundaries", ",".join(map(str, boundaries))]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == total
-    return [{"step": int(r["step"]), "lr": float(r["lr"]), "factor": float(r["factor"]), "phase": int(r["phase"])}
-            for r in rows]
 
 
 def spec_of(name, total, warmup, boundaries, offset, lr_max, lr_min, phi, groups):

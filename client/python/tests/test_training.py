@@ -130,7 +130,9 @@ def test_phi_experiment_smoke(service, tmp_path):
         assert len(mine) == len(phi_experiment.BUDGETS) * 2
         for r in mine:
             assert 0.0 <= float(r["test_acc"]) <= 1.0
-            assert float(r["phi_first"]) == fallback or exponent > 0
+            # step 0 comes before any estimate applies (the earliest, from the probe at step 0, applies
+            # from step 1), so every arm starts on its fallback phi
+            assert float(r["phi_first"]) == fallback
             if exponent == 0:  # a fixed arm: phi = scale from the first step to the last
                 assert float(r["phi_first"]) == float(r["phi_last"]) == scale
             elif r["source_last"] == "CURVATURE":  # a kappa arm: phi = clamp(scale * (2 kappa)^exponent)
