@@ -112,7 +112,8 @@ public final class ExperimentCommand implements Callable<Integer> {
   int lanczosSteps;
 
   @Option(names = "--probes", defaultValue = "8", paramLabel = "N",
-      description = "Probes per run after warmup (plus steps 0 and W-1; default ${DEFAULT-VALUE}).")
+      description = "Probe spacing: after steps 0 and W-1, a probe every ceil((T-W)/N) steps within the budget, "
+          + "so at most N more (default ${DEFAULT-VALUE}).")
   int probes;
 
   @Option(names = "--threads", defaultValue = "2", paramLabel = "N",
@@ -199,9 +200,10 @@ public final class ExperimentCommand implements Callable<Integer> {
     }
     String description = String.format(Locale.ROOT, "Grid: workloads %s; optimizers %s (lr_max SGD %s, AdamW %s, "
         + "lr_min 0); budgets %s%% of %d steps; %d seeds; batch %d; MLP with %d tanh units, L2 %s; warmup 5%% of T "
-        + "for every arm; %d probes of m = %d Lanczos steps per UBA run (steps 0, W-1, then every (T-W)/%d).",
+        + "for every arm; probes of m = %d Lanczos steps per UBA run at steps 0, W-1, then every ceil((T-W)/%d) "
+        + "within the budget (probes.csv lists them).",
         String.join(", ", workloads), String.join(", ", optimizers), lrSgd, lrAdamw, budgets, maxSteps, seeds,
-        batchSize, hidden, Workloads.L2, probes, lanczosSteps, probes);
+        batchSize, hidden, Workloads.L2, lanczosSteps, probes);
     ResultsWriter.writeAll(out, results, description);
     if (!noPlots) {
       Plots.writeAll(out, results);
