@@ -32,6 +32,29 @@ ARMS = [
     ("phi=2 kappa (literal)", 1.0, 1.0, 5.0),
 ]
 BUDGETS = (0.25, 0.5, 1.0)
+DEFAULT_ARM = "phi=0.2 kappa (default)"
+ACC_TIE = 0.005  # test accuracy within this is a tie
+LOSS_TIE = 0.01  # training loss within this fraction of the other arm's is a tie
+
+
+def win_tie_loss(rows, arm=DEFAULT_ARM):
+    """Markdown: ``arm`` against every other arm, win-tie-loss over the (budget, seed) pairs."""
+    by = {(r["arm"], float(r["budget"]), int(r["seed"])): r for r in rows}
+    out = [f"| {arm} against | accuracy | training loss |", "|---|---|---|"]
+    for other, *_ in ARMS:
+        if other == arm:
+            continue
+        acc, loss = [0, 0, 0], [0, 0, 0]
+        for (a, budget, seed), mine in by.items():
+            theirs = by.get((other, budget, seed))
+            if a != arm or theirs is None:
+                continue
+            d = float(mine["test_acc"]) - float(theirs["test_acc"])
+            acc[0 if d > ACC_TIE else 2 if d < -ACC_TIE else 1] += 1
+            m, t = float(mine["train_loss_tail"]), float(theirs["train_loss_tail"])
+            loss[0 if t - m > LOSS_TIE * t else 2 if m - t > LOSS_TIE * t else 1] += 1
+        out.append(f"| {other} | {'-'.join(map(str, acc))} | {'-'.join(map(str, loss))} |")
+    return "\n".join(out) + "\n"
 
 
 def main(argv=None):
@@ -44,7 +67,13 @@ def main(argv=None):
     ap.add_argument("--test-limit", type=int, default=2000)
     ap.add_argument("--lr-max", type=float, default=0.1)
     ap.add_argument("--probes", type=int, default=8, help="probes per run")
+    ap.add_argument("--compare", metavar="RUNS_CSV",
+                    help="only print the win-tie-loss table of an earlier run's runs.csv, and exit")
     args = ap.parse_args(argv)
+    if args.compare:
+        with open(args.compare) as f:
+            print(win_tie_loss(list(csv.DictReader(f))), end="")
+        return
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
@@ -102,6 +131,9 @@ def main(argv=None):
             f.write(f"| {label} | " + " | ".join(cells) + f" | {statistics.median(k):.3g} |\n" if k else
                     f"| {label} | " + " | ".join(cells) + " | – |\n")
     print(open(os.path.join(args.out, "summary.md")).read())
+    with open(os.path.join(args.out, "comparison.md"), "w") as f:
+        f.write(win_tie_loss(rows))
+    print(win_tie_loss(rows))
 
 
 if __name__ == "__main__":

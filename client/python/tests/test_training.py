@@ -146,3 +146,9 @@ def test_phi_experiment_smoke(service, tmp_path):
     summary = (out / "summary.md").read_text()
     for label, *_ in phi_experiment.ARMS:
         assert f"| {label} |" in summary
+    # the win-tie-loss table: one row per other arm, each counting every (budget, seed) pair once
+    rows = [line.split(" | ") for line in (out / "comparison.md").read_text().splitlines()[2:]]
+    assert len(rows) == len(phi_experiment.ARMS) - 1
+    for row in rows:
+        for counts in row[1:]:
+            assert sum(int(c) for c in counts.strip(" |").split("-")) == len(phi_experiment.BUDGETS) * 2
