@@ -9,7 +9,6 @@ import io.prometheus.metrics.model.snapshots.Unit;
 import io.stepsize.service.view.LocalViews;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.List;
 
 /**
  * The metrics of one replica in their own registry (not the JVM-global default, so two nodes in
@@ -57,18 +56,14 @@ public final class StepsizeMetrics implements AutoCloseable {
         .name("stepsize_job_kappa")
         .help("latest condition number estimate per job (the most recently updated jobs only)")
         .labelNames("job_id")
-        .callback(cb -> recent(views, maxJobSeries).forEach(j -> cb.call(j.kappa(), j.jobId())))
+        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> cb.call(j.kappa(), j.jobId())))
         .register(registry);
     GaugeWithCallback.builder()
         .name("stepsize_job_phi")
         .help("phi in force per job (the most recently updated jobs only)")
         .labelNames("job_id")
-        .callback(cb -> recent(views, maxJobSeries).forEach(j -> cb.call(j.phi(), j.jobId())))
+        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> cb.call(j.phi(), j.jobId())))
         .register(registry);
-  }
-
-  private static List<LocalViews.JobCurvature> recent(LocalViews views, int max) {
-    return views.recentlyUpdated(max);
   }
 
   public PrometheusRegistry registry() {

@@ -38,8 +38,16 @@ public final class LocalViews {
   private final Map<String, JobEntry> jobs = new ConcurrentHashMap<>();
   private final Map<String, CurvatureEntry> curvature = new ConcurrentHashMap<>();
   private final Map<String, CopyOnWriteArrayList<Consumer<CurvatureEntry>>> watchers = new ConcurrentHashMap<>();
-  // job ids by the time of their last estimate, oldest first (guarded by itself)
-  private final LinkedHashMap<String, Boolean> updateOrder = new LinkedHashMap<>();
+  /** How many recently updated jobs {@link #recentlyUpdated} can name (monitoring keeps fewer). */
+  static final int RECENT = 1024;
+  // the RECENT job ids with the latest estimates, oldest first (guarded by itself): bounded, so a
+  // replica serving millions of jobs neither holds nor copies all their ids for a metrics scrape
+  private final LinkedHashMap<String, Boolean> updateOrder = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      return size() > RECENT;
+    }
+  };
 
   public JobEntry job(String jobId) {
     return jobs.get(jobId);
@@ -84,8 +92,8 @@ public final class LocalViews {
   }
 
   /**
-   * The {@code max} jobs whose estimate changed last, with their kappa and the phi their policy
-   * gives from the step the estimate applies from (newest first).
+   * The {@code max} (at most {@link #RECENT}) jobs whose estimate changed last, with their kappa
+   * and the phi their policy gives from the step the estimate applies from (newest first).
    */
   public List<JobCurvature> recentlyUpdated(int max) {
     List<String> ids;
