@@ -48,17 +48,14 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Require bearer tokens: a properties file of 'token = tenant' lines; a tenant sees only its jobs.")
   Path tokensFile;
 
-  @Option(names = "--max-message-bytes", defaultValue = "4194304",
-      description = "Largest inbound gRPC message (default ${DEFAULT-VALUE}).")
-  int maxMessageBytes;
+  @Option(names = "--max-message-bytes", description = "Largest inbound gRPC message (default ${DEFAULT-VALUE}).")
+  int maxMessageBytes = Limits.DEFAULT.maxMessageBytes();
 
-  @Option(names = "--max-probe-steps", defaultValue = "1000",
-      description = "Largest Lanczos m accepted by ReportProbes (default ${DEFAULT-VALUE}).")
-  int maxProbeSteps;
+  @Option(names = "--max-probe-steps", description = "Largest Lanczos m accepted by ReportProbes (default ${DEFAULT-VALUE}).")
+  int maxProbeSteps = Limits.DEFAULT.maxProbeSteps();
 
-  @Option(names = "--max-window", defaultValue = "100000",
-      description = "Largest GetLearningRates count (default ${DEFAULT-VALUE}).")
-  int maxWindow;
+  @Option(names = "--max-window", description = "Largest GetLearningRates count (default ${DEFAULT-VALUE}).")
+  int maxWindow = Limits.DEFAULT.maxWindow();
 
   @Option(names = "--rate-limit", defaultValue = "0", paramLabel = "PER_SECOND",
       description = "Requests per second per job over all RPCs; 0 = unlimited (default ${DEFAULT-VALUE}).")
