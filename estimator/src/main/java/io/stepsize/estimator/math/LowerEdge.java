@@ -43,6 +43,12 @@ public final class LowerEdge {
     }
 
     static double smallestPositive(SpectralDensity d, LowerEdgeSettings s) {
+        double t = smallestConverged(d, s);
+        return Double.isNaN(t) ? floor(d, s) : t;
+    }
+
+    /** The smallest θ_i > τ whose r_i ≤ tol·|θ_i|; NaN when none qualifies (smallest_positive then falls to floor). */
+    public static double smallestConverged(SpectralDensity d, LowerEdgeSettings s) {
         double tau = tau(d, s);
         for (int i = 0; i < d.size(); i++) { // ascending: the first that qualifies is the smallest
             double t = d.theta(i);
@@ -50,7 +56,7 @@ public final class LowerEdge {
                 return t;
             }
         }
-        return floor(d, s);
+        return Double.NaN;
     }
 
     static double quantile(SpectralDensity d, LowerEdgeSettings s) {

@@ -2,7 +2,8 @@ package io.stepsize.service.experiment;
 
 import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.estimator.math.RitzSpectrum;
-import java.util.Arrays;
+import io.stepsize.estimator.math.LowerEdge;
+import io.stepsize.estimator.math.LowerEdgeSettings;
 
 /**
  * What one probe saw before any smoothing, computed here from the same (alpha, beta) the service
@@ -12,11 +13,10 @@ import java.util.Arrays;
  *
  * @param lambdaMin smallest Ritz value (signed)
  * @param lambdaMax largest Ritz value
- * @param smallestConvergedPositive the smallest θ_i > 1e-6·λ_max with r_i ≤ 1e-2·|θ_i|, NaN if none
+ * @param smallestConvergedPositive the smallest θ_i > 1e-6·λ_max with r_i ≤ 1e-2·|θ_i| (the default
+ *     lower-edge settings), NaN if none
  */
 public record RitzStats(double lambdaMin, double lambdaMax, double smallestConvergedPositive) {
-  static final double FLOOR_RATIO = 1e-6;
-  static final double TOL = 1e-2;
 
   public boolean indefinite() {
     return lambdaMin < 0;
@@ -28,16 +28,8 @@ public record RitzStats(double lambdaMin, double lambdaMax, double smallestConve
 
   public static RitzStats of(LanczosResult r) {
     // the estimator's own Ritz values and residual bounds (EJML), so the report and the service agree
-    RitzSpectrum spectrum = RitzSpectrum.of(Arrays.copyOf(r.alpha(), r.steps()), Arrays.copyOf(r.beta(), r.steps()));
-    double[] theta = spectrum.theta();
-    double[] bound = spectrum.residualBounds();
-    double floor = FLOOR_RATIO * spectrum.lambdaMax();
-    double best = Double.NaN;
-    for (int i = 0; i < theta.length; i++) {
-      if (theta[i] > floor && bound[i] <= TOL * Math.abs(theta[i]) && (Double.isNaN(best) || theta[i] < best)) {
-        best = theta[i];
-      }
-    }
-    return new RitzStats(spectrum.lambdaMin(), spectrum.lambdaMax(), best);
+    RitzSpectrum spectrum = RitzSpectrum.of(r.alpha(), r.beta());
+    return new RitzStats(spectrum.lambdaMin(), spectrum.lambdaMax(),
+        LowerEdge.smallestConverged(spectrum.density(), LowerEdgeSettings.defaults()));
   }
 }
