@@ -8,7 +8,7 @@ import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LearningRates;
 import io.stepsize.spec.JobSpecs;
 import java.time.Duration;
-import java.util.Arrays;
+import io.stepsize.service.experiment.Summary;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -122,17 +122,17 @@ public final class ClientBench implements Callable<Integer> {
           System.err.printf("round %d: tight local %.1f ns/step, remote %.1f; paced local %.1f, remote %.1f%n",
               r + 1, tl[r], tr[r], pl[r], pr[r]);
         }
-        double tightRatio = median(tr) / median(tl);
-        double pacedRatio = median(pr) / median(pl);
+        double tightRatio = Summary.median(tr) / Summary.median(tl);
+        double pacedRatio = Summary.median(pr) / Summary.median(pl);
         new BenchLine("client").put("lang", "java").put("window", window).put("steps", steps)
             .put("paced_steps", pacedSteps).put("work_us", workUs).put("work", workMode.name().toLowerCase(java.util.Locale.ROOT)).put("rounds", rounds)
-            .put("paced_local_ns_per_step", median(pl)).put("paced_remote_ns_per_step", median(pr))
+            .put("paced_local_ns_per_step", Summary.median(pl)).put("paced_remote_ns_per_step", Summary.median(pr))
             .put("paced_ratio", pacedRatio)
             .put("paced_remote_p50_ns", (double) pacedRemote.getValueAtPercentile(50))
             .put("paced_remote_p999_ns", (double) pacedRemote.getValueAtPercentile(99.9))
             .put("paced_remote_max_us", pacedRemote.getMaxValue() / 1e3)
             .put("paced_local_p50_ns", (double) pacedLocal.getValueAtPercentile(50))
-            .put("tight_local_ns_per_step", median(tl)).put("tight_remote_ns_per_step", median(tr))
+            .put("tight_local_ns_per_step", Summary.median(tl)).put("tight_remote_ns_per_step", Summary.median(tr))
             .put("tight_ratio", tightRatio).put("first_fetch_us", firstFetchUs)
             .put("remote_answers", remote.remoteAnswers()).put("local_answers", remote.localAnswers())
             .put("mismatches", mismatches)
@@ -196,11 +196,5 @@ public final class ClientBench implements Callable<Integer> {
     }
     sink = acc;
     return h;
-  }
-
-  static double median(double[] xs) {
-    double[] c = xs.clone();
-    Arrays.sort(c);
-    return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
   }
 }

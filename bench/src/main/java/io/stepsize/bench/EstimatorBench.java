@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.stepsize.client.StepsizeClient;
 import io.stepsize.client.lanczos.LanczosResult;
+import io.stepsize.service.experiment.Summary;
 import io.stepsize.estimator.CurvatureTopology;
 import io.stepsize.estimator.EstimatorApp;
 import io.stepsize.estimator.ProtoSerde;
@@ -199,8 +200,8 @@ public final class EstimatorBench implements Callable<Integer> {
           }
         }
         Histogram freshness = freshness(server, bootstrap, topics, shapes[0]);
-        double estRate = ClientBench.median(est);
-        double ptRate = ClientBench.median(pt);
+        double estRate = Summary.median(est);
+        double ptRate = Summary.median(pt);
         double p50 = freshness.getValueAtPercentile(50) / 1e6;
         double p99 = freshness.getValueAtPercentile(99) / 1e6;
         new BenchLine("estimator").put("m", m).put("jobs", jobs).put("probes_per_round", probes)

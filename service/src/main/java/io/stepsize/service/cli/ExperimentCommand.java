@@ -12,7 +12,7 @@ import io.stepsize.service.experiment.Run;
 import io.stepsize.service.experiment.Workload;
 import io.stepsize.service.experiment.Workloads;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,7 +125,7 @@ public final class ExperimentCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PrintStream stdout = spec.commandLine().getOut() == null ? System.out : new PrintStream(System.out, true);
+    PrintWriter stdout = spec.commandLine().getOut();
     List<Arm> armList = new ArrayList<>();
     for (String a : arms == null ? List.of(DEFAULT_ARMS.split(",")) : arms) {
       try {

@@ -1,7 +1,7 @@
 package io.stepsize.service.experiment;
 
 import io.stepsize.client.StepsizeClient;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -57,7 +57,7 @@ public final class Grid {
   }
 
   /** Runs every cell; progress lines go to {@code progress}. A failed run fails the grid. */
-  public static List<Run.Result> run(Config c, StepsizeClient client, PrintStream progress)
+  public static List<Run.Result> run(Config c, StepsizeClient client, PrintWriter progress)
       throws InterruptedException {
     List<Run.Spec> specs = specs(c);
     RunExecutor executor = new RunExecutor(client, c.lanczosSteps(), c.probesPerRun());

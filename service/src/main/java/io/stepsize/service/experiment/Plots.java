@@ -85,7 +85,7 @@ public final class Plots {
       }
       data.addSeries(series);
     }
-    return write(file, title, data, "loss", true);
+    return write(file, title, data, "loss");
   }
 
   static Path phi(Path file, String title, List<Run.Result> runs) throws IOException {
@@ -103,7 +103,7 @@ public final class Plots {
       }
       data.addSeries(series);
     }
-    return write(file, title, data, "phi", true);
+    return write(file, title, data, "phi");
   }
 
   static Path kappa(Path file, String title, List<Run.Result> runs) throws IOException {
@@ -117,7 +117,7 @@ public final class Plots {
       r.probes().stream().filter(p -> p.kappa() > 0).forEach(p -> series.add(p.step(), p.kappa()));
       data.addSeries(series);
     }
-    return write(file, title, data, "kappa_eff = lambda_max / lambda_low", true);
+    return write(file, title, data, "kappa_eff = lambda_max / lambda_low");
   }
 
   static Path spectrum(Path file, String title, List<Run.Result> runs) throws IOException {
@@ -148,14 +148,14 @@ public final class Plots {
       }
       title = title + " (" + r.spec().arm().label() + ")";
     }
-    return write(file, title, data, "eigenvalue", true);
+    return write(file, title, data, "eigenvalue");
   }
 
-  private static Path write(Path file, String title, XYSeriesCollection data, String yLabel, boolean log)
+  private static Path write(Path file, String title, XYSeriesCollection data, String yLabel)
       throws IOException {
     XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
     for (int i = 0; i < data.getSeriesCount(); i++) {
-      renderer.setSeriesStroke(i, new BasicStroke(i < 8 ? 1.6f : 1.6f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND,
+      renderer.setSeriesStroke(i, new BasicStroke(1.6f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND,
           10f, i < 8 ? null : new float[] {6f, 3f}, 0f));
     }
     boolean positive = true;
@@ -163,7 +163,8 @@ public final class Plots {
       positive &= data.getSeries(i).getItemCount() == 0 || data.getSeries(i).getMinY() > 0;
     }
     ValueAxis y;
-    if (log && positive && data.getSeriesCount() > 0) {
+    // log scale when every value allows it
+    if (positive && data.getSeriesCount() > 0) {
       LogAxis axis = new LogAxis(yLabel);
       axis.setSmallestValue(1e-12);
       y = axis;
