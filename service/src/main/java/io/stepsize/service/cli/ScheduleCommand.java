@@ -117,9 +117,6 @@ public final class ScheduleCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw usage(e.getMessage());
     }
-    if (totalSteps > Integer.MAX_VALUE - 8 && plot != null) {
-      throw usage("--plot: at most " + (Integer.MAX_VALUE - 8) + " steps can be plotted");
-    }
 
     printCsv(job, curves.get(0));
     if (plot != null) {
@@ -147,11 +144,7 @@ public final class ScheduleCommand implements Callable<Integer> {
     SchedulePlot chart = new SchedulePlot("Learning rate over " + totalSteps + " steps");
     for (Curve c : curves) {
       LongFunction<LrValue> rates = c.on(job);
-      double[] lr = new double[(int) totalSteps];
-      for (int s = 0; s < lr.length; s++) {
-        lr[s] = rates.apply(s).lr();
-      }
-      chart.add(c.label(), lr);
+      chart.add(c.label(), totalSteps, s -> rates.apply(s).lr());
     }
     if (warmupSteps > 0) {
       chart.marker(warmupSteps);
@@ -174,7 +167,8 @@ public final class ScheduleCommand implements Callable<Integer> {
     List<Curve> curves = new ArrayList<>();
     int nextPhi = 0;
     int nextBaseline = 0;
-    for (String arg : spec.commandLine().getParseResult().originalArgs()) {
+    // expanded: the arguments after picocli read any @file among them
+    for (String arg : spec.commandLine().getParseResult().expandedArgs()) {
       if (arg.equals("--")) {
         break;
       }

@@ -6,6 +6,7 @@ import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongToDoubleFunction;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
@@ -30,14 +31,15 @@ public final class SchedulePlot {
   }
 
   /** Adds one schedule: lr[s] for s = 0..lr.length-1. */
-  public SchedulePlot add(String name, double[] lr) {
+  public SchedulePlot add(String name, long steps, LongToDoubleFunction lr) {
     XYSeries s = new XYSeries(name, false, false);
-    int stride = Math.max(1, (lr.length + MAX_POINTS_PER_SERIES - 1) / MAX_POINTS_PER_SERIES);
-    for (int i = 0; i < lr.length; i += stride) {
-      s.add(i, lr[i]);
+    // only the sampled steps are evaluated: a budget of billions of steps costs MAX_POINTS_PER_SERIES
+    long stride = Math.max(1, (steps + MAX_POINTS_PER_SERIES - 1) / MAX_POINTS_PER_SERIES);
+    for (long i = 0; i < steps; i += stride) {
+      s.add(i, lr.applyAsDouble(i));
     }
-    if ((lr.length - 1) % stride != 0) {
-      s.add(lr.length - 1, lr[lr.length - 1]); // always show the last step
+    if ((steps - 1) % stride != 0) {
+      s.add(steps - 1, lr.applyAsDouble(steps - 1)); // always show the last step
     }
     series.add(s);
     return this;

@@ -126,6 +126,21 @@ class ScheduleCommandTest {
     assertThat(image.getHeight()).isEqualTo(600);
   }
 
+  /** Arguments in an @file are expanded by picocli; the first schedule among them is the CSV's. */
+  @Test
+  void argumentsFromAnAtFileKeepTheirOrder(@TempDir Path dir) throws Exception {
+    Path args = dir.resolve("args");
+    Files.writeString(args, "--total-steps 50 --lr-max 0.1 --lr-min 0.001 --baseline cosine --phi 5 --plot "
+        + dir.resolve("two.png") + "\n");
+    assertThat(run("@" + args)).as(err.toString()).isZero();
+    JobSchedule job = new JobSchedule(new Budget(50, 0, new long[] {50}, 0), 0.1, 0.001, List.of(),
+        new PhiPolicy.Fixed(1), 1, 0);
+    List<String> lines = lines();
+    assertThat(lines).hasSize(51);
+    assertThat(Double.parseDouble(lines.get(11).split(",")[1]))
+        .isEqualTo(LearningRates.evaluate(job, Baseline.COSINE, 10).lr());
+  }
+
   @Test
   void helpExitsZero() {
     assertThat(run("--help")).isZero();
