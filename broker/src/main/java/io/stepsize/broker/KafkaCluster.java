@@ -1,8 +1,5 @@
 package io.stepsize.broker;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,9 +9,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
-import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -194,18 +189,9 @@ public final class KafkaCluster implements AutoCloseable {
     Properties props = nodeProperties(node + 1, ports[node], controllerPorts[node], quorumVoters(), logDir,
         Math.min(3, servers.length));
     props.putAll(overrides);
-    try {
-      Files.createDirectories(logDir);
-      if (!Files.exists(logDir.resolve("meta.properties"))) {
-        KraftStorage.format(props, logDir.resolveSibling(logDir.getFileName() + "-format.properties"), CLUSTER_ID,
-            "Stepsize test cluster node");
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    KafkaRaftServer s = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
     long t0 = System.nanoTime();
-    s.startup();
+    KafkaRaftServer s = KraftStorage.formatAndStart(props, logDir,
+        logDir.resolveSibling(logDir.getFileName() + "-format.properties"), CLUSTER_ID, "Stepsize test cluster node");
     log.info("Kafka node {} started in {} ms", node + 1, (System.nanoTime() - t0) / 1_000_000);
     synchronized (this) {
       servers[node] = s;
@@ -222,52 +208,26 @@ public final class KafkaCluster implements AutoCloseable {
   }
 
   /**
-   * The properties of one combined node of a replicated cluster: {@code replication} replicas for
-   * every topic, internal ones included, and {@code replication - 1} (at least 1) in sync for a write.
+   * The properties of one node of the test cluster: {@link KraftStorage#combinedNode} with
+   * {@code replication} replicas (3 and 2 in sync: losing one node loses no acknowledged write), and
+   * the tuning that lets three nodes share a test JVM and fail over in seconds.
    * deploy/local/start-cluster.sh writes the same settings for separate processes.
    */
-  public static Properties nodeProperties(int nodeId, int port, int controllerPort, String quorumVoters, Path logDir,
+  static Properties nodeProperties(int nodeId, int port, int controllerPort, String quorumVoters, Path logDir,
       int replication) {
-    String rf = String.valueOf(replication);
-    String minIsr = String.valueOf(Math.max(1, replication - 1));
-    Properties p = new Properties();
-    p.put("process.roles", "broker,controller");
-    p.put("node.id", String.valueOf(nodeId));
-    p.put("controller.quorum.voters", quorumVoters);
-    p.put("listeners", "PLAINTEXT://localhost:" + port + ",CONTROLLER://localhost:" + controllerPort);
-    p.put("advertised.listeners", "PLAINTEXT://localhost:" + port);
-    p.put("controller.listener.names", "CONTROLLER");
-    p.put("inter.broker.listener.name", "PLAINTEXT");
-    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    p.put("log.dirs", logDir.toAbsolutePath().toString());
-    // losing one node loses no acknowledged write: RF 3 and 2 in sync, internal topics too
-    p.put("default.replication.factor", rf);
-    p.put("min.insync.replicas", minIsr);
-    p.put("offsets.topic.replication.factor", rf);
-    p.put("offsets.topic.num.partitions", "4");
-    p.put("transaction.state.log.replication.factor", rf);
-    p.put("transaction.state.log.min.isr", minIsr);
-    p.put("transaction.state.log.num.partitions", "4");
-    p.put("share.coordinator.state.topic.replication.factor", rf);
-    p.put("share.coordinator.state.topic.min.isr", minIsr);
+    Properties p = KraftStorage.combinedNode(nodeId, port, controllerPort, quorumVoters, logDir, replication);
     p.put("unclean.leader.election.enable", "false");
-    p.put("num.partitions", "1");
-    p.put("group.initial.rebalance.delay.ms", "0");
     // a stopped node is fenced, and a restarted one registered, within seconds (defaults 9 s / 2 s)
     p.put("broker.session.timeout.ms", "4000");
     p.put("broker.heartbeat.interval.ms", "500");
-    // three nodes share one small test heap: one cleaner with an 8 MiB buffer (default 128 MiB each)
-    p.put("log.cleaner.dedupe.buffer.size", "8388608");
+    // three nodes share one small test heap: one cleaner thread, few I/O threads
     p.put("log.cleaner.threads", "1");
-    p.put("log.cleaner.backoff.ms", "1000");
-    p.put("log.segment.bytes", "16777216");
     p.put("num.network.threads", "2");
     p.put("num.io.threads", "2");
     p.put("num.replica.fetchers", "1");
     p.put("background.threads", "2");
     // a restarted node takes its leaderships back within seconds, not after the default 5 minutes
     p.put("leader.imbalance.check.interval.seconds", "5");
-    p.put("auto.create.topics.enable", "false");
     return p;
   }
 }
