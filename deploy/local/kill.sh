@@ -14,11 +14,6 @@ if ! running "$name"; then
   exit 1
 fi
 pid="$(cat "$RUN_DIR/$name.pid")"
-kill "-${3:-KILL}" "$pid"
 # gone for good before returning, so a start script right after does start it again
-waited=0
-while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 600 ]; do
-  sleep 0.1; waited=$(( waited + 1 ))
-done
-rm -f "$RUN_DIR/$name.pid"
+stop_all_of "${3:-KILL}" "$name" >/dev/null
 echo "$name (pid $pid) killed with SIG${3:-KILL}"
