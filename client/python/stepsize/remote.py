@@ -71,7 +71,7 @@ class RemoteSchedule:
         self._generation = 0
         self._current: Optional[_Window] = None
         self._next: Optional[_Window] = None
-        self._prefetching = False
+        self._inflight = None  # (first step, future, generation) of the prefetch under way
         self._timeline = CurvatureTimeline.EMPTY
         self._timeline_changed = threading.Condition(self._lock)
         self._offline_until = 0.0
@@ -93,7 +93,7 @@ class RemoteSchedule:
         # the hot path of every training step: attribute reads and one comparison chain, no calls
         # unless the window is 3/4 used and nothing is being prefetched yet
         if w is not None and w.start <= step < w.end:
-            if step >= w.start + ((w.end - w.start) * 3 >> 2) and self._next is None and not self._prefetching:
+            if step >= w.start + ((w.end - w.start) * 3 >> 2) and self._next is None and self._inflight is None:
                 self._maybe_prefetch(w, step)
             self.remote_answers += 1
             return w.rates[step - w.start]
@@ -105,23 +105,33 @@ class RemoteSchedule:
                 return n.rates[step - n.start]
         if time.monotonic() < self._offline_until:
             return self._local(step)
-        gen = self._generation
-        try:
-            self._ensure_created()
-            rates = self.client.learning_rates(self.job_id, step, self.window, timeout=self.deadline)
-        except grpc.RpcError as e:
-            if not is_transient(e):
-                raise
-            self._go_offline(e)
-            return self._local(step)
-        fresh = self._to_window(rates, gen)
-        if not fresh.rates:  # cannot happen for 0 <= step < T; answer locally rather than fail
-            return self._local(step)
-        with self._lock:
-            if self._generation == gen:
-                self._current, self._next = fresh, None
+        fresh = None
+        for _ in range(3):
+            gen = self._generation
+            inflight = self._inflight
+            try:
+                if inflight is not None and inflight[2] == gen and inflight[0] <= step < inflight[0] + self.window:
+                    # the trainer outran the prefetch: wait for it (its own deadline bounds the wait)
+                    # rather than ask for the same window twice
+                    rates = inflight[1].result()
+                else:
+                    self._ensure_created()
+                    rates = self.client.learning_rates(self.job_id, step, self.window, timeout=self.deadline)
+            except grpc.RpcError as e:
+                if not is_transient(e):
+                    raise
+                self._go_offline(e)
+                return self._local(step)
+            fresh = self._to_window(rates, gen)
+            if not fresh.covers(step):  # cannot happen for 0 <= step < T; answer locally rather than fail
+                return self._local(step)
+            with self._lock:
+                if self._generation == gen:
+                    self._current, self._next = fresh, None
+                    break
+            # an estimate arrived while this window was fetched: it may predate it, so ask again
         self.remote_answers += 1
-        return fresh.rates[0]
+        return fresh.rates[step - fresh.start]
 
     def wait_for_estimate(self, probe_step: int, timeout: float) -> bool:
         """Waits until an estimate from a probe at probe_step or later is known here; for trainers
@@ -165,13 +175,13 @@ class RemoteSchedule:
         """Called by value() once step is 3/4 into w with no next window and no prefetch running."""
         if w.end >= self.total_steps or time.monotonic() < self._offline_until:
             return
-        self._prefetching = True
         gen = self._generation
         try:
             future = self.client.learning_rates_future(self.job_id, w.end, self.window, timeout=self.deadline)
         except grpc.RpcError:
-            self._prefetching = False
             return
+        entry = (w.end, future, gen)
+        self._inflight = entry
 
         def done(f):
             try:
@@ -185,7 +195,8 @@ class RemoteSchedule:
                     # left alone like a failed step, or each later step would start another prefetch
                     self._go_offline(error)
             finally:
-                self._prefetching = False
+                if self._inflight is entry:
+                    self._inflight = None
 
         future.add_done_callback(done)
 
