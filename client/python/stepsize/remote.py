@@ -48,6 +48,7 @@ class RemoteSchedule:
         self.retry_after = retry_after
         self.deadline = client.deadline if deadline is None else deadline
         self._needs_create = False
+        unavailable = False
         if isinstance(job, str):
             spec = client.get_job(job, timeout=self.deadline).spec
         else:
@@ -59,6 +60,7 @@ class RemoteSchedule:
                     raise
                 # created later, when the service answers (CreateJob is idempotent)
                 self._needs_create = True
+                unavailable = True
                 log.warning("Stepsize service unavailable at %s (%s): job %s starts on the local formula",
                             client.target, e.code().name, spec.job_id)
         self.spec = spec
@@ -77,7 +79,11 @@ class RemoteSchedule:
         self._offline_until = 0.0
         self._closed = threading.Event()
         self._watch_call = None
-        self._load_timeline()
+        if unavailable:
+            # one failed CreateJob is enough: the first steps answer locally without asking again
+            self._offline_until = time.monotonic() + retry_after
+        else:
+            self._load_timeline()
         self._watcher = threading.Thread(target=self._follow, name=f"stepsize-watch-{self.job_id}", daemon=True)
         self._watcher.start()
 
