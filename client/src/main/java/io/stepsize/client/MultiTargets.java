@@ -103,14 +103,7 @@ public final class MultiTargets {
    * SERVING the calls fail UNAVAILABLE, after the retries.
    */
   public static Map<String, Object> serviceConfig() {
-    Map<String, Object> retry = Map.of(
-        "maxAttempts", 5.0,
-        "initialBackoff", "0.05s",
-        "maxBackoff", "0.5s",
-        "backoffMultiplier", 2.0,
-        "retryableStatusCodes", List.of("UNAVAILABLE"));
-    Map<String, Object> method = Map.of("name", List.of(Map.of("service", StepsizeGrpc.SERVICE_NAME)),
-        "retryPolicy", retry);
+    Map<String, Object> method = StepsizeClient.retryUnavailable(5);
     return Map.of(
         "loadBalancingConfig", List.of(Map.of("round_robin", Map.of())),
         "healthCheckConfig", Map.of("serviceName", StepsizeGrpc.SERVICE_NAME),

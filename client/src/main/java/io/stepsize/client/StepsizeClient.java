@@ -2,7 +2,6 @@ package io.stepsize.client;
 
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.stepsize.proto.v1.CreateJobRequest;
 import io.stepsize.proto.v1.Curvature;
@@ -38,18 +37,18 @@ public final class StepsizeClient implements AutoCloseable {
 
   /** A plaintext channel to {@code target} ("host:port" or any gRPC target URI). */
   public static StepsizeClient connect(String target, Duration deadline) {
-    ManagedChannel channel = ManagedChannelBuilder.forTarget(target)
-        .usePlaintext()
-        .defaultServiceConfig(serviceConfig())
-        .enableRetry()
-        .build();
-    return new StepsizeClient(channel, true, deadline);
+    return connect(target, deadline, ClientSecurity.PLAINTEXT);
   }
 
   /** A channel to {@code target} with TLS, mutual TLS and a bearer token as {@code security} says. */
   public static StepsizeClient connect(String target, Duration deadline, ClientSecurity security) {
+    return open(target, serviceConfig(), deadline, security);
+  }
+
+  private static StepsizeClient open(String target, Map<String, ?> serviceConfig, Duration deadline,
+      ClientSecurity security) {
     var builder = Grpc.newChannelBuilder(target, security.channelCredentials())
-        .defaultServiceConfig(serviceConfig())
+        .defaultServiceConfig(serviceConfig)
         .enableRetry();
     if (security.authority() != null) {
       builder.overrideAuthority(security.authority());
@@ -73,14 +72,18 @@ public final class StepsizeClient implements AutoCloseable {
 
   /** Retry UNAVAILABLE a few times with backoff, for every method of the service. */
   static Map<String, Object> serviceConfig() {
+    return Map.of("methodConfig", List.of(retryUnavailable(3)));
+  }
+
+  /** The method config that retries UNAVAILABLE up to {@code maxAttempts} times (every RPC is idempotent). */
+  static Map<String, Object> retryUnavailable(int maxAttempts) {
     Map<String, Object> retry = Map.of(
-        "maxAttempts", 3.0,
+        "maxAttempts", (double) maxAttempts,
         "initialBackoff", "0.05s",
         "maxBackoff", "0.5s",
         "backoffMultiplier", 2.0,
         "retryableStatusCodes", List.of("UNAVAILABLE"));
-    Map<String, Object> method = Map.of("name", List.of(Map.of("service", StepsizeGrpc.SERVICE_NAME)), "retryPolicy", retry);
-    return Map.of("methodConfig", List.of(method));
+    return Map.of("name", List.of(Map.of("service", StepsizeGrpc.SERVICE_NAME)), "retryPolicy", retry);
   }
 
   public Duration deadline() {
@@ -161,12 +164,6 @@ public final class StepsizeClient implements AutoCloseable {
    * replica's certificate.
    */
   public static StepsizeClient connect(List<String> targets, Duration deadline, ClientSecurity security) {
-    var builder = Grpc.newChannelBuilder(MultiTargets.target(targets), security.channelCredentials())
-        .defaultServiceConfig(MultiTargets.serviceConfig())
-        .enableRetry();
-    if (security.authority() != null) {
-      builder.overrideAuthority(security.authority());
-    }
-    return new StepsizeClient(builder.build(), true, deadline);
+    return open(MultiTargets.target(targets), MultiTargets.serviceConfig(), deadline, security);
   }
 }
