@@ -37,7 +37,7 @@ from stepsize.v1 import stepsize_pb2 as pb  # noqa: E402
 
 
 def start_service(data_dir, log_path):
-    jar = os.path.join(REPO, "service", "target", "stepsize.jar")
+    jar = os.path.join(REPO, "cli", "target", "stepsize.jar")
     if not os.path.isfile(jar):
         sys.exit(f"{jar} is missing: run `mvn -B -q -DskipTests install` first")
     log = open(log_path, "ab")

@@ -2,7 +2,7 @@
 
 A line-by-line port of the Java schedule library (io.stepsize.schedule: Budget, Uba,
 CurvatureTimeline, PhiPolicy, LearningRates) and of the proto defaults of
-io.stepsize.spec.JobSpecs, so the client's fallback gives the service's answer (to a few ulps:
+io.stepsize.wire.JobSpecs, so the client's fallback gives the service's answer (to a few ulps:
 only cos/sin may differ in the last bit). DESIGN.md §1.1-1.3 is the contract. No I/O, no torch,
 no protobuf import: ``JobSchedule.from_spec`` reads any object shaped like the proto JobSpec.
 """
@@ -246,7 +246,7 @@ class JobSchedule:
 
     @classmethod
     def from_spec(cls, spec) -> "JobSchedule":
-        """From a proto JobSpec, as io.stepsize.spec.JobSpecs.toSchedule reads it."""
+        """From a proto JobSpec, as io.stepsize.wire.JobSpecs.toSchedule reads it."""
         if not spec.job_id.strip():
             raise ValueError("job_id: must not be empty")
         budget = Budget(spec.total_steps, spec.warmup_steps, list(spec.phase_boundaries), spec.phase_offset)

@@ -17,7 +17,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_ROOT = os.path.dirname(HERE)
 REPO_ROOT = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
-JAR = os.path.join(REPO_ROOT, "service", "target", "stepsize.jar")
+JAR = os.path.join(REPO_ROOT, "cli", "target", "stepsize.jar")
 EXAMPLES = os.path.join(PACKAGE_ROOT, "examples")
 
 sys.path.insert(0, PACKAGE_ROOT)

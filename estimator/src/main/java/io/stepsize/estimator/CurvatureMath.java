@@ -22,7 +22,7 @@ public interface CurvatureMath {
       long probes, byte[] ewmaAfter) {}
 
   /**
-   * Rejects a malformed probe: throws {@link io.stepsize.estimator.math.InvalidProbeException}
+   * Rejects a malformed probe: throws {@link io.stepsize.wire.InvalidProbeException}
    * whose message is the reason (finite numbers, 1 ≤ m ≤ 1000, beta ≥ 0, equal lengths).
    */
   void check(double[] alpha, double[] beta);

@@ -1,9 +1,9 @@
 package io.stepsize.estimator;
 
-import io.stepsize.spec.JobSpecs;
-import io.stepsize.estimator.math.InvalidProbeException;
-import io.stepsize.estimator.math.ProbeValidation;
-import io.stepsize.spec.CurvatureRecords;
+import io.stepsize.wire.JobSpecs;
+import io.stepsize.wire.InvalidProbeException;
+import io.stepsize.wire.ProbeValidation;
+import io.stepsize.wire.CurvatureRecords;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;

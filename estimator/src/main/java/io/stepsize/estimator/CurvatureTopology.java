@@ -1,9 +1,12 @@
 package io.stepsize.estimator;
 
+import io.stepsize.wire.Topics;
+import io.stepsize.wire.ProtoSerde;
+
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
-import io.stepsize.spec.CurvatureRecords;
+import io.stepsize.wire.CurvatureRecords;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

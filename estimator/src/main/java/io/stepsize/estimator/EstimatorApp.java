@@ -1,5 +1,7 @@
 package io.stepsize.estimator;
 
+import io.stepsize.wire.Topics;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;

@@ -6,7 +6,7 @@ import io.stepsize.estimator.math.EwmaState;
 import io.stepsize.estimator.math.LogEwma;
 import io.stepsize.estimator.math.LowerEdgeSettings;
 import io.stepsize.estimator.math.ProbeMerge;
-import io.stepsize.estimator.math.ProbeValidation;
+import io.stepsize.wire.ProbeValidation;
 import io.stepsize.estimator.math.RitzSpectrum;
 import io.stepsize.schedule.PhiPolicy;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package io.stepsize.estimator;
 
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
-import io.stepsize.spec.CurvatureRecords;
+import io.stepsize.wire.CurvatureRecords;
 import java.nio.ByteBuffer;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serde;

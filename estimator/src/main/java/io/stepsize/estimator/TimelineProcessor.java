@@ -1,7 +1,7 @@
 package io.stepsize.estimator;
 
 import io.stepsize.proto.v1.Curvature;
-import io.stepsize.spec.CurvatureRecords;
+import io.stepsize.wire.CurvatureRecords;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package io.stepsize.estimator;
 
+import io.stepsize.wire.Topics;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,7 +14,7 @@ import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import io.stepsize.spec.CurvatureAssembly;
+import io.stepsize.wire.CurvatureAssembly;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -219,7 +221,7 @@ class EstimatorBrokerTest {
       ConsumerRecord<String, byte[]> invalid = byValue.get(new String(nan.toByteArray(), StandardCharsets.ISO_8859_1));
       assertThat(invalid).as("the NaN probe, bytes unchanged").isNotNull();
       assertThat(header(invalid, "__streams.errors.exception"))
-          .isEqualTo("io.stepsize.estimator.math.InvalidProbeException");
+          .isEqualTo("io.stepsize.wire.InvalidProbeException");
       assertThat(header(invalid, "__streams.errors.message")).isEqualTo("lanczos.alpha[1] must be finite, got NaN");
       assertThat(header(invalid, "__streams.errors.offset")).isNotNull();
 

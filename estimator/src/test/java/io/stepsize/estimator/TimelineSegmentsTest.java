@@ -1,14 +1,16 @@
 package io.stepsize.estimator;
 
-import static io.stepsize.spec.CurvatureRecords.CAPACITY;
-import static io.stepsize.spec.CurvatureRecords.RETAINED_SEGMENTS;
-import static io.stepsize.spec.CurvatureRecords.SEGMENT;
+import io.stepsize.wire.Topics;
+
+import static io.stepsize.wire.CurvatureRecords.CAPACITY;
+import static io.stepsize.wire.CurvatureRecords.RETAINED_SEGMENTS;
+import static io.stepsize.wire.CurvatureRecords.SEGMENT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
-import io.stepsize.spec.CurvatureAssembly;
-import io.stepsize.spec.CurvatureRecords;
+import io.stepsize.wire.CurvatureAssembly;
+import io.stepsize.wire.CurvatureRecords;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -163,7 +165,7 @@ class TimelineSegmentsTest {
     assertThat(CurvatureTopology.partitionOfJob("t", key, null, 6))
         .isEqualTo(CurvatureTopology.partitionOfJob("t", "a\u0000b", null, 6));
     org.assertj.core.api.Assertions.assertThatThrownBy(
-            () -> io.stepsize.spec.JobSpecs.toSchedule(Probes.job("\u00001\u0000x", 10)))
+            () -> io.stepsize.wire.JobSpecs.toSchedule(Probes.job("\u00001\u0000x", 10)))
         .hasMessage("job_id: must not start with the NUL character");
   }
 }

@@ -1,5 +1,7 @@
 package io.stepsize.estimator;
 
+import io.stepsize.wire.Topics;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -10,7 +12,7 @@ import io.stepsize.proto.v1.LowerEdge;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.ProbeReport;
 import java.nio.charset.StandardCharsets;
-import io.stepsize.spec.CurvatureAssembly;
+import io.stepsize.wire.CurvatureAssembly;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

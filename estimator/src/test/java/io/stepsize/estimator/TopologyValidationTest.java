@@ -1,5 +1,7 @@
 package io.stepsize.estimator;
 
+import io.stepsize.wire.Topics;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stepsize.proto.v1.ProbeReport;
@@ -60,7 +62,7 @@ class TopologyValidationTest {
     assertThat(dead.get(0).value()).as("the original bytes").isEqualTo(probe.toByteArray());
     assertThat(header(dead.get(0), "__streams.errors.topic")).isEqualTo(topics.probes());
     assertThat(header(dead.get(0), "__streams.errors.exception"))
-        .isEqualTo("io.stepsize.estimator.math.InvalidProbeException");
+        .isEqualTo("io.stepsize.wire.InvalidProbeException");
     return header(dead.get(0), "__streams.errors.message");
   }
 

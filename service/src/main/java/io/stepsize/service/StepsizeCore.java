@@ -1,9 +1,9 @@
 package io.stepsize.service;
 
-import io.stepsize.estimator.Topics;
-import io.stepsize.estimator.math.ProbeValidation;
-import io.stepsize.spec.JobSpecs;
-import io.stepsize.spec.LearningRateProtos;
+import io.stepsize.wire.Topics;
+import io.stepsize.wire.ProbeValidation;
+import io.stepsize.wire.JobSpecs;
+import io.stepsize.wire.LearningRateProtos;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.JobSpec;

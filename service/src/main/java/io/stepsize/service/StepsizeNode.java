@@ -3,7 +3,7 @@ package io.stepsize.service;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.stepsize.broker.EmbeddedKafka;
 import io.stepsize.estimator.EstimatorApp;
-import io.stepsize.estimator.Topics;
+import io.stepsize.wire.Topics;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;

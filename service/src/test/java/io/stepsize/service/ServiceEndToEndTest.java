@@ -25,7 +25,7 @@ import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.Source;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.LrValue;
-import io.stepsize.spec.JobSpecs;
+import io.stepsize.wire.JobSpecs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -1,5 +1,8 @@
 package io.stepsize.estimator.math;
 
+import io.stepsize.wire.ProbeValidation;
+import io.stepsize.wire.InvalidProbeException;
+
 /**
  * What one probe says about the Hessian: the Ritz values θ_1 ≤ … ≤ θ_m of T_m, their SLQ
  * weights w_i = s_{1,i}² (the Gauss quadrature of the spectral measure seen from the start

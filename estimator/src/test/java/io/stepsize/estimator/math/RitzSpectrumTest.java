@@ -1,5 +1,7 @@
 package io.stepsize.estimator.math;
 
+import io.stepsize.wire.InvalidProbeException;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

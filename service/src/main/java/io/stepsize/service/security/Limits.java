@@ -1,6 +1,6 @@
 package io.stepsize.service.security;
 
-import io.stepsize.estimator.math.ProbeValidation;
+import io.stepsize.wire.ProbeValidation;
 
 /**
  * What one request may ask of a replica.

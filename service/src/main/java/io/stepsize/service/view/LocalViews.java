@@ -1,6 +1,6 @@
 package io.stepsize.service.view;
 
-import io.stepsize.spec.JobSpecs;
+import io.stepsize.wire.JobSpecs;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.schedule.CurvatureTimeline;

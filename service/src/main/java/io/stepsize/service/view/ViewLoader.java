@@ -1,10 +1,10 @@
 package io.stepsize.service.view;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.stepsize.estimator.Topics;
+import io.stepsize.wire.Topics;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
-import io.stepsize.spec.CurvatureAssembly;
+import io.stepsize.wire.CurvatureAssembly;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

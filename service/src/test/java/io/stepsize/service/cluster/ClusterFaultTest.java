@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.stepsize.broker.KafkaCluster;
 import io.stepsize.client.StepsizeClient;
 import io.stepsize.estimator.EstimatorApp;
-import io.stepsize.estimator.Topics;
+import io.stepsize.wire.Topics;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;
@@ -61,7 +61,7 @@ class ClusterFaultTest {
   private static final int PARTITIONS = 2;
   private static final List<String> JOBS = List.of("job-0", "job-1", "job-2");
   private static final String CONTROL = "control";
-  private static final long STRIDE = 10;
+  private static final long STRIDE = ClusterJobs.STRIDE;
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   @TempDir static Path dir;
@@ -71,19 +71,6 @@ class ClusterFaultTest {
   static final int[] ports = new int[2];
   static EstimatorApp estimator;
   static final Topics topics = Topics.unprefixed();
-
-  static JobSpec spec(String jobId) {
-    return JobSpec.newBuilder().setJobId(jobId).setTotalSteps(1_000_000).setLrMax(0.3).setLrMin(0.003)
-        .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(PhiPolicy.ConditionNumber.getDefaultInstance()))
-        .build();
-  }
-
-  /** The k-th probe of a job: Ritz values exactly lambdaMax(k) and 1 (beta = 0), so kappa moves with k. */
-  static ProbeReport probe(String jobId, int k) {
-    double lambdaMax = 10 + 7 * (k % 5) + k * 0.25;
-    return ProbeReport.newBuilder().setJobId(jobId).setStep(k * STRIDE).setWorkerId("w")
-        .setLanczos(LanczosProbe.newBuilder().addAlpha(lambdaMax).addAlpha(1.0).addBeta(0.0).addBeta(0.0)).build();
-  }
 
   static StepsizeNode.Config replicaConfig(int i, int port) {
     return new StepsizeNode.Config(cluster.bootstrapServers(), port, dir.resolve("replica-" + i), "", 0, PARTITIONS,
@@ -114,9 +101,9 @@ class ClusterFaultTest {
     // jobs exist before the estimator starts, so no probe can meet an unknown job
     try (StepsizeClient c = StepsizeClient.connect(replicas[0].target(), Duration.ofSeconds(30))) {
       for (String job : JOBS) {
-        c.createJob(spec(job));
+        c.createJob(ClusterJobs.spec(job));
       }
-      c.createJob(spec(CONTROL));
+      c.createJob(ClusterJobs.spec(CONTROL));
     }
     estimator = startEstimator();
     log.info("cluster, two replicas and the estimator up in {} ms", (System.nanoTime() - t0) / 1_000_000);
@@ -176,7 +163,7 @@ class ClusterFaultTest {
           int k = sent.get();
           for (String job : JOBS) {
             // waiting for each ack keeps a job's probes in step order whatever the cluster does
-            producer.send(new ProducerRecord<>(topics.probes(), job, probe(job, k).toByteArray())).get();
+            producer.send(new ProducerRecord<>(topics.probes(), job, ClusterJobs.probe(job, k).toByteArray())).get();
           }
           sent.incrementAndGet();
           Thread.sleep(40);
@@ -328,9 +315,9 @@ class ClusterFaultTest {
       for (StepsizeNode r : replicas) {
         try (StepsizeClient c = StepsizeClient.connect(r.target(), Duration.ofSeconds(20))) {
           for (String job : JOBS) {
-            assertThat(c.getJob(job).getSpec()).as("%s on %s %s", job, r.target(), when).isEqualTo(spec(job));
+            assertThat(c.getJob(job).getSpec()).as("%s on %s %s", job, r.target(), when).isEqualTo(ClusterJobs.spec(job));
           }
-          assertThat(c.getJob(CONTROL).getSpec()).isEqualTo(spec(CONTROL));
+          assertThat(c.getJob(CONTROL).getSpec()).isEqualTo(ClusterJobs.spec(CONTROL));
         }
       }
       // every estimate exactly once in the compacted view
@@ -419,7 +406,7 @@ class ClusterFaultTest {
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
       for (int k = 0; k < rounds; k++) {
-        producer.send(new ProducerRecord<>(topics.probes(), CONTROL, probe(CONTROL, k).toByteArray()));
+        producer.send(new ProducerRecord<>(topics.probes(), CONTROL, ClusterJobs.probe(CONTROL, k).toByteArray()));
       }
       producer.flush();
     }

@@ -3,7 +3,7 @@ package io.stepsize.service.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stepsize.proto.v1.Curvature;
-import io.stepsize.spec.CurvatureAssembly;
+import io.stepsize.wire.CurvatureAssembly;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,10 +20,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** The compacted curvature topic as a reader sees it: read_committed, to its end, each job's records folded. */
-final class CompactedView {
+public final class CompactedView {
   private CompactedView() {}
 
-  static Map<String, Curvature> read(String bootstrapServers, String topic) {
+  public static Map<String, Curvature> read(String bootstrapServers, String topic) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -1,0 +1,127 @@
+package io.stepsize.cli;
+
+import io.stepsize.service.StepsizeNode;
+import io.stepsize.service.security.Limits;
+import io.stepsize.service.security.Security;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code stepsize serve}: the embedded default, or one replica of a cluster with --bootstrap-servers. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Run the Stepsize gRPC service (with an embedded Kafka broker unless --bootstrap-servers is given).")
+public final class ServeCommand implements Callable<Integer> {
+  @Option(names = "--bootstrap-servers", description = "Kafka cluster to join; omit for the embedded broker.")
+  String bootstrapServers;
+
+  @Option(names = "--grpc-port", defaultValue = "50051", description = "gRPC port (default ${DEFAULT-VALUE}; 0 = any free port).")
+  int grpcPort;
+
+  @Option(names = "--data-dir", defaultValue = "./stepsize-data", description = "Broker and Streams state (default ${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(names = "--kafka-port", defaultValue = "9092", description = "Embedded broker's loopback port (default ${DEFAULT-VALUE}).")
+  int kafkaPort;
+
+  @Option(names = "--no-estimator", negatable = false, description = "Do not run the estimator in this process.")
+  boolean noEstimator;
+
+  @CommandLine.Mixin KafkaOptions kafka;
+
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve gRPC over TLS with this certificate chain.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key of --tls-cert (PKCS#8 PEM).")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "PEM",
+      description = "Require client certificates signed by this CA (mutual TLS).")
+  Path tlsClientCa;
+
+  @Option(names = "--tokens-file", paramLabel = "FILE",
+      description = "Require bearer tokens: a properties file of 'token = tenant' lines; a tenant sees only its jobs.")
+  Path tokensFile;
+
+  @Option(names = "--max-message-bytes", description = "Largest inbound gRPC message (default ${DEFAULT-VALUE}).")
+  int maxMessageBytes = Limits.DEFAULT.maxMessageBytes();
+
+  @Option(names = "--max-probe-steps", description = "Largest Lanczos m accepted by ReportProbes (default ${DEFAULT-VALUE}).")
+  int maxProbeSteps = Limits.DEFAULT.maxProbeSteps();
+
+  @Option(names = "--max-window", description = "Largest GetLearningRates count (default ${DEFAULT-VALUE}).")
+  int maxWindow = Limits.DEFAULT.maxWindow();
+
+  @Option(names = "--rate-limit", defaultValue = "0", paramLabel = "PER_SECOND",
+      description = "Requests per second per job over all RPCs; 0 = unlimited (default ${DEFAULT-VALUE}).")
+  int rateLimit;
+
+  @Option(names = "--metrics-port", defaultValue = "-1",
+      description = "Serve Prometheus metrics at http://HOST:PORT/metrics; -1 = off (default ${DEFAULT-VALUE}).")
+  int metricsPort;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    if (grpcPort < 0 || grpcPort > 65535) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--grpc-port: must be in [0, 65535] (got " + grpcPort + ")");
+    }
+    Properties clientProps = kafka.clientProperties(spec.commandLine());
+    int partitions = kafka.partitions(spec.commandLine());
+    String topicPrefix = kafka.topics(spec.commandLine()).prefix();
+    Security security;
+    Limits limits;
+    try {
+      security = new Security(tlsCert, tlsKey, tlsClientCa, tokensFile);
+      limits = new Limits(maxMessageBytes, maxProbeSteps, maxWindow, rateLimit);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), flagged(e.getMessage()));
+    }
+    for (Path file : new Path[] {tlsCert, tlsKey, tlsClientCa, tokensFile}) {
+      if (file != null && !Files.isReadable(file)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), flagOf(file) + ": cannot read " + file);
+      }
+    }
+    if (metricsPort < -1 || metricsPort > 65535) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port: must be -1 or in [0, 65535] (got "
+          + metricsPort + ")");
+    }
+    Files.createDirectories(dataDir);
+    StepsizeNode node = StepsizeNode.start(new StepsizeNode.Config(bootstrapServers, grpcPort, dataDir, topicPrefix,
+        kafkaPort, partitions, !noEstimator, clientProps, security, limits, metricsPort));
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      node.close();
+      stopped.countDown();
+    }, "stepsize-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  private String flagOf(Path file) {
+    return file == tlsCert ? "--tls-cert" : file == tlsKey ? "--tls-key" : file == tlsClientCa ? "--tls-client-ca"
+        : "--tokens-file";
+  }
+
+  /** "max_window: …" → "--max-window: …": the user typed flags, not record fields. */
+  private static String flagged(String message) {
+    int colon = message.indexOf(':');
+    if (colon < 0) {
+      return message;
+    }
+    String field = message.substring(0, colon);
+    String flag = switch (field) {
+      case "tls" -> "--tls-cert/--tls-key/--tls-client-ca";
+      case "requests_per_second_per_job" -> "--rate-limit";
+      default -> "--" + field.replace('_', '-');
+    };
+    return flag + message.substring(colon);
+  }
+
+}

@@ -1,0 +1,181 @@
+package io.stepsize.lab.demo;
+
+import io.stepsize.proto.v1.LearningRate;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The demo's outputs: the comparison table (stdout), the live run and its probes as CSV (doubles
+ * in full precision, shortest round-trip form, as every Stepsize CSV), the table as CSV, and the
+ * four charts of lr, φ, κ and loss against step.
+ */
+public final class DemoReport {
+  public static final int WIDTH = 1000;
+  public static final int HEIGHT = 560;
+  /** Smoothing of the mini-batch loss in loss.png: an EMA with a memory of about 1/ALPHA steps. */
+  static final double LOSS_EMA_ALPHA = 0.05;
+
+  private DemoReport() {}
+
+  /** Writes every file of {@link DemoRun#FILES} into {@code out}; returns their paths in that order. */
+  static List<Path> write(Path out, DemoSettings settings, LiveTrace live, List<RunResult> runs) throws IOException {
+    List<Path> files = new ArrayList<>();
+    for (String name : DemoRun.FILES) {
+      files.add(out.resolve(name));
+    }
+    DemoRun.writeText(files.get(0), liveCsv(live));
+    DemoRun.writeText(files.get(1), probesCsv(live));
+    DemoRun.writeText(files.get(2), resultsCsv(runs));
+    String about = about(settings);
+    double[] probeSteps = live.probes().stream().mapToDouble(LiveTrace.ProbeRecord::step).toArray();
+
+    DemoCharts lr = new DemoCharts("Learning rate per step", about, "learning rate", false);
+    for (RunResult r : runs) {
+      lr.line(r.name(), r.lr());
+    }
+    lr.writePng(files.get(3).toFile(), WIDTH, HEIGHT);
+
+    double[] phi = DemoRun.phis(live.served());
+    double[] fixedPhi = new double[phi.length];
+    java.util.Arrays.fill(fixedPhi, settings.fixedPhi());
+    DemoCharts phiChart = new DemoCharts("UBA shape phi per step, as Stepsize served it", String.format(Locale.ROOT,
+        "phi = clamp(%s * (2 kappa)^%s, 0.1, 1000) once an estimate applies, fallback phi before; grey lines: probes",
+        DemoRun.format(settings.phiScale()), DemoRun.format(settings.phiExponent())), "phi", true);
+    phiChart.line(runs.get(0).name(), phi).line("UBA, fixed phi=" + DemoRun.format(settings.fixedPhi()), fixedPhi);
+    probeSteps(phiChart, live);
+    phiChart.writePng(files.get(4).toFile(), WIDTH, HEIGHT);
+
+    double[] kappa = new double[phi.length];
+    for (int s = 0; s < kappa.length; s++) {
+      kappa[s] = live.served()[s].getKappa();
+    }
+    double[] single = live.probes().stream().mapToDouble(p -> p.ritzLow() > 0 ? p.ritzMax() / p.ritzLow() : Double.NaN)
+        .toArray();
+    DemoCharts kappaChart = new DemoCharts("Condition number kappa = lambda_max / lambda_low",
+        "line: the estimate each step's phi used (EWMA over probes); dots: each Lanczos probe alone (m = "
+            + settings.lanczosSteps() + ")", "kappa", true);
+    kappaChart.line("kappa used at the step (Stepsize)", kappa).dots("kappa of one probe", probeSteps, single);
+    probeSteps(kappaChart, live);
+    kappaChart.writePng(files.get(5).toFile(), WIDTH, HEIGHT);
+
+    // the first tenth of the run falls steeply and alike for every schedule; the axis shows the rest,
+    // where the schedules differ
+    int from = runs.get(0).batchLoss().length / 10;
+    double low = Double.POSITIVE_INFINITY;
+    double high = 0;
+    List<double[]> smoothed = new ArrayList<>();
+    for (RunResult r : runs) {
+      double[] e = ema(r.batchLoss(), LOSS_EMA_ALPHA);
+      smoothed.add(e);
+      for (int s = from; s < e.length; s++) {
+        low = Math.min(low, e[s]);
+        high = Math.max(high, e[s]);
+      }
+    }
+    DemoCharts loss = new DemoCharts("Training loss per step (mini-batch, EMA over ~"
+        + Math.round(1 / LOSS_EMA_ALPHA) + " steps)", about + "; y axis fitted to steps " + from + " on",
+        "loss (cross-entropy + L2)", false);
+    for (int i = 0; i < runs.size(); i++) {
+      loss.line(runs.get(i).name(), smoothed.get(i));
+    }
+    if (high > low) {
+      double pad = 0.05 * (high - low);
+      loss.yRange(Math.max(0, low - pad), high + pad);
+    }
+    loss.writePng(files.get(6).toFile(), WIDTH, HEIGHT);
+    return files;
+  }
+
+  private static void probeSteps(DemoCharts chart, LiveTrace live) {
+    for (LiveTrace.ProbeRecord p : live.probes()) {
+      chart.marker(p.step());
+    }
+  }
+
+  static double[] ema(double[] v, double alpha) {
+    double[] out = new double[v.length];
+    double m = v.length == 0 ? 0 : v[0];
+    for (int i = 0; i < v.length; i++) {
+      m = i == 0 ? v[0] : (1 - alpha) * m + alpha * v[i];
+      out[i] = m;
+    }
+    return out;
+  }
+
+  /** One line on what was trained, for chart subtitles and the table's heading. */
+  static String about(DemoSettings s) {
+    Model model = s.newModel();
+    String what = s.model().equals("mlp") ? "MLP (64-" + s.hidden() + "-10, tanh)" : "softmax regression";
+    return String.format(Locale.ROOT, "%s, %,d parameters, L2 %s; digits %,d train / %,d test; %,d SGD steps "
+        + "(batch %d, momentum %s), lr in [%s, %s]", what, model.dimension(), DemoRun.format(s.l2()),
+        Digits.SIZE - DemoSettings.TEST_SIZE, DemoSettings.TEST_SIZE, s.steps(), s.batchSize(),
+        DemoRun.format(s.momentum()), DemoRun.format(s.lrMin()), DemoRun.format(s.lrMax()));
+  }
+
+  /** The lines above the table: what was trained and how the live run went. */
+  public static String heading(DemoRun.Result r) {
+    LiveTrace live = r.live();
+    return "Stepsize demo: " + about(r.settings()) + System.lineSeparator()
+        + String.format(Locale.ROOT, "live run (job %s): %,d steps answered by the service over gRPC, %,d by the "
+            + "client's local fallback; %d Lanczos probes reported", live.spec().getJobId(), live.remoteAnswers(),
+            live.localAnswers(), live.probes().size())
+        + (live.lateEstimates() == 0 ? "" : "; " + live.lateEstimates() + " estimates arrived late");
+  }
+
+  /** The comparison table as printed by {@code stepsize demo}: one row per schedule, live run first. */
+  public static String table(List<RunResult> runs) {
+    int nameWidth = "schedule".length();
+    for (RunResult r : runs) {
+      nameWidth = Math.max(nameWidth, r.name().length());
+    }
+    StringBuilder t = new StringBuilder();
+    String header = String.format(Locale.ROOT, "%-" + nameWidth + "s  %16s  %10s  %13s%n", "schedule",
+        "final train loss", "test loss", "test accuracy");
+    t.append(header);
+    t.append("-".repeat(header.strip().length())).append('\n');
+    for (RunResult r : runs) {
+      t.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %16.4f  %10.4f  %12.2f%%%n", r.name(),
+          r.finalTrainLoss(), r.testLoss(), 100 * r.testAccuracy()));
+    }
+    return t.toString();
+  }
+
+  static String liveCsv(LiveTrace live) {
+    StringBuilder csv = new StringBuilder(64 * live.served().length + 100);
+    csv.append("step,lr,phi,factor,phase,kappa,lambda_low,lambda_max,curvature_step,source,batch_loss,probed\n");
+    java.util.Set<Long> probed = new java.util.HashSet<>();
+    live.probes().forEach(p -> probed.add(p.step()));
+    double[] loss = live.run().batchLoss();
+    for (int s = 0; s < live.served().length; s++) {
+      LearningRate a = live.served()[s];
+      csv.append(s).append(',').append(a.getLr()).append(',').append(a.getPhi()).append(',').append(a.getFactor())
+          .append(',').append(a.getPhase()).append(',').append(a.getKappa()).append(',').append(a.getLambdaLow())
+          .append(',').append(a.getLambdaMax()).append(',').append(a.getCurvatureStep()).append(',')
+          .append(a.getSource().name().substring("SOURCE_".length()).toLowerCase(Locale.ROOT)).append(',')
+          .append(loss[s]).append(',').append(probed.contains((long) s) ? 1 : 0).append('\n');
+    }
+    return csv.toString();
+  }
+
+  static String probesCsv(LiveTrace live) {
+    StringBuilder csv = new StringBuilder("step,lanczos_steps,ritz_max,ritz_min,ritz_low,visible_after_ms\n");
+    for (LiveTrace.ProbeRecord p : live.probes()) {
+      csv.append(p.step()).append(',').append(p.lanczosSteps()).append(',').append(p.ritzMax()).append(',')
+          .append(p.ritzMin()).append(',').append(p.ritzLow()).append(',')
+          .append(String.format(Locale.ROOT, "%.1f", p.visibleAfterMillis())).append('\n');
+    }
+    return csv.toString();
+  }
+
+  static String resultsCsv(List<RunResult> runs) {
+    StringBuilder csv = new StringBuilder("schedule,final_train_loss,test_loss,test_accuracy\n");
+    for (RunResult r : runs) {
+      csv.append('"').append(r.name()).append("\",").append(r.finalTrainLoss()).append(',').append(r.testLoss())
+          .append(',').append(r.testAccuracy()).append('\n');
+    }
+    return csv.toString();
+  }
+}

@@ -1,0 +1,163 @@
+package io.stepsize.lab.demo;
+
+import io.stepsize.proto.v1.LearningRate;
+import io.stepsize.schedule.Baseline;
+import io.stepsize.schedule.CurvatureTimeline;
+import io.stepsize.schedule.JobSchedule;
+import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.PhiPolicy;
+import io.stepsize.service.StepsizeNode;
+import io.stepsize.wire.JobSpecs;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.function.LongToDoubleFunction;
+import java.util.stream.Stream;
+
+/**
+ * The whole {@code stepsize demo}: an embedded Stepsize node on ephemeral ports, the live run
+ * ({@link LiveRun}), the same training under local baselines (same seed, so the same batches in
+ * the same order: the runs differ only by their learning rates), then the table, the CSVs and the
+ * PNGs in the output directory.
+ */
+public final class DemoRun {
+  /** The baselines every demo compares with, besides fixed-φ UBA. */
+  public static final List<Baseline> BASELINES = List.of(Baseline.COSINE, Baseline.STEP, Baseline.LINEAR);
+  /** Files written into the output directory. */
+  public static final List<String> FILES =
+      List.of("live.csv", "probes.csv", "results.csv", "lr.png", "phi.png", "kappa.png", "loss.png");
+
+  /**
+   * What the demo produced.
+   *
+   * @param settings what ran
+   * @param live the service-driven run
+   * @param runs every run of the table, the live one first
+   * @param files the files written, in {@link #FILES} order
+   * @param startupMillis time to start the embedded node until it served
+   */
+  public record Result(DemoSettings settings, LiveTrace live, List<RunResult> runs, List<Path> files,
+      long startupMillis) {}
+
+  private DemoRun() {}
+
+  /**
+   * Runs the demo. {@code dataDir} holds the embedded broker's data; null means a fresh temporary
+   * directory, deleted at the end.
+   */
+  public static Result run(DemoSettings settings, Path out, Path dataDir, Progress progress) throws IOException {
+    Files.createDirectories(out);
+    Dataset.Split split = Digits.load().split(DemoSettings.SPLIT_SEED, DemoSettings.TEST_SIZE);
+    boolean temporary = dataDir == null;
+    Path dir = temporary ? Files.createTempDirectory("stepsize-demo-") : Files.createDirectories(dataDir);
+    LiveTrace live;
+    long startupMillis;
+    try {
+      progress.note("starting the embedded Stepsize service (Kafka broker, estimator, gRPC) ...");
+      long t0 = System.nanoTime();
+      try (StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir))) {
+        try {
+          if (!node.awaitServing(Duration.ofSeconds(60))) {
+            throw new IllegalStateException("the embedded service did not start serving within 60 s");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while starting the embedded service", e);
+        }
+        startupMillis = (System.nanoTime() - t0) / 1_000_000;
+        progress.note(String.format(Locale.ROOT, "  serving gRPC on %s after %.1f s", node.target(),
+            startupMillis / 1e3));
+        String jobId = "demo-" + settings.model() + "-" + UUID.randomUUID().toString().substring(0, 8);
+        live = LiveRun.run(settings, split, node.target(), jobId, progress);
+        progress.note("stopping the embedded service ...");
+      }
+    } finally {
+      if (temporary) {
+        deleteRecursively(dir);
+      }
+    }
+
+    List<RunResult> runs = new ArrayList<>();
+    runs.add(live.run());
+    JobSchedule job = JobSpecs.toSchedule(live.spec());
+    JobSchedule fixed = new JobSchedule(job.budget(), job.lrMax(), job.lrMin(), job.groups(),
+        new PhiPolicy.Fixed(settings.fixedPhi()), settings.fixedPhi(), job.applyDelaySteps());
+    progress.start("training the same model under local baselines", (BASELINES.size() + 1) * settings.steps());
+    long[] done = {0};
+    for (Baseline b : BASELINES) {
+      runs.add(local(b.label(), settings, split, s -> LearningRates.evaluate(job, b, s).lr(), progress, done));
+    }
+    runs.add(local("UBA, fixed phi=" + format(settings.fixedPhi()), settings, split,
+        s -> LearningRates.evaluate(fixed, s, CurvatureTimeline.EMPTY).lr(), progress, done));
+    progress.finish("");
+
+    List<Path> files = DemoReport.write(out, settings, live, runs);
+    return new Result(settings, live, List.copyOf(runs), files, startupMillis);
+  }
+
+  /** The same training (same seed, batches and start) with a locally computed schedule. */
+  public static RunResult local(String name, DemoSettings settings, Dataset.Split split, LongToDoubleFunction lr,
+      Progress progress, long[] done) {
+    Model model = settings.newModel();
+    Trainer trainer = new Trainer(model, split.train(), settings.trainerConfig());
+    int steps = (int) settings.steps();
+    double[] lrUsed = new double[steps];
+    double[] loss = new double[steps];
+    double[] params = trainer.train(lr, new Trainer.Listener() {
+      @Override
+      public void afterStep(long step, double rate, double batchLoss) {
+        lrUsed[(int) step] = rate;
+        loss[(int) step] = batchLoss;
+        progress.update(++done[0], name);
+      }
+    });
+    return RunResult.score(name, model, split, params, lrUsed, loss);
+  }
+
+  /** A setting as a person writes it: 5, 0.9, 0.0001 (not 5.0 or 1.0E-4). */
+  static String format(double v) {
+    if (v == 0 || Math.abs(v) >= 1e-6 && Math.abs(v) < 1e15) {
+      return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+    }
+    return Double.toString(v);
+  }
+
+  /** The service's φ of each step of the live run. */
+  static double[] phis(LearningRate[] served) {
+    double[] phi = new double[served.length];
+    for (int s = 0; s < phi.length; s++) {
+      phi[s] = served[s].getPhi();
+    }
+    return phi;
+  }
+
+  private static void deleteRecursively(Path dir) {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // best effort: a temp dir left behind is harmless
+        }
+      });
+    } catch (IOException | UncheckedIOException e) {
+      // best effort, as above
+    }
+  }
+
+  /** Writes UTF-8 text. */
+  static void writeText(Path file, String text) throws IOException {
+    try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      w.write(text);
+    }
+  }
+}

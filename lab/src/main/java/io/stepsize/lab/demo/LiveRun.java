@@ -1,0 +1,184 @@
+package io.stepsize.lab.demo;
+
+import io.stepsize.client.GrpcProbePublisher;
+import io.stepsize.client.ProbePublisher;
+import io.stepsize.client.RemoteSchedule;
+import io.stepsize.client.StepsizeClient;
+import io.stepsize.client.lanczos.LanczosResult;
+import io.stepsize.estimator.math.LowerEdge;
+import io.stepsize.estimator.math.LowerEdgeSettings;
+import io.stepsize.estimator.math.RitzSpectrum;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.LearningRate;
+import io.stepsize.proto.v1.Optimizer;
+import io.stepsize.proto.v1.PhiPolicy;
+import io.stepsize.schedule.JobSchedule;
+import io.stepsize.wire.JobSpecs;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Trains with every learning rate taken from a Stepsize service over gRPC under the
+ * {@code condition_number} policy: CreateJob, then per step {@link RemoteSchedule#value}, and every
+ * {@code probeEvery} steps a Lanczos probe at the current weights sent with ReportProbes.
+ *
+ * <p>The estimator is asynchronous: a probe of step p reaches the service's view some hundred
+ * milliseconds after ReportProbes, while SGD on digits takes microseconds a step. Were the trainer
+ * not to wait, the step an estimate first shows up in would depend on the machine's speed. So the
+ * first step the estimate applies to (p + apply_delay_steps) waits until the client has seen it,
+ * and its answer is checked against the schedule library on the client's timeline; the run is then
+ * the one DESIGN.md §1.4 defines: each step's rate is a function of the step and the probes before it.
+ */
+public final class LiveRun {
+  /** The worker id of the demo's probes (one trainer, no data parallelism). */
+  public static final String WORKER = "demo-trainer";
+
+  private LiveRun() {}
+
+  /** The job the live run creates: the settings' budget and range, condition_number, SGD. */
+  public static JobSpec jobSpec(DemoSettings settings, String jobId) {
+    return JobSpec.newBuilder()
+        .setJobId(jobId)
+        .setTotalSteps(settings.steps())
+        .setLrMax(settings.lrMax())
+        .setLrMin(settings.lrMin())
+        .setOptimizer(Optimizer.OPTIMIZER_SGD)
+        .setApplyDelaySteps(JobSpecs.DEFAULT_APPLY_DELAY_STEPS)
+        .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(PhiPolicy.ConditionNumber.newBuilder()
+            .setScale(settings.phiScale()).setExponent(settings.phiExponent())))
+        .build();
+  }
+
+  /** Runs the whole budget against the service at {@code target} ("host:port"). */
+  public static LiveTrace run(DemoSettings settings, Dataset.Split split, String target, String jobId,
+      Progress progress) {
+    Model model = settings.newModel();
+    Trainer trainer = new Trainer(model, split.train(), settings.trainerConfig());
+    CurvatureProbe probe = new CurvatureProbe(model,
+        Trainer.probeBatch(split.train(), settings.probeBatch(), settings.seed()), settings.lanczosSteps());
+    JobSpec spec = jobSpec(settings, jobId);
+    JobSchedule schedule = JobSpecs.toSchedule(spec);
+    int steps = (int) settings.steps();
+    try (StepsizeClient client = StepsizeClient.connect(target, Duration.ofSeconds(10));
+        ProbePublisher publisher = new GrpcProbePublisher(client)) {
+      client.createJob(spec);
+      try (RemoteSchedule remote = RemoteSchedule.open(client, spec, RemoteSchedule.Options.defaults())) {
+        Loop loop = new Loop(settings, spec, schedule, remote, publisher, probe, progress, steps);
+        progress.start("training " + model.name() + " under condition_number (lr from Stepsize)", steps);
+        double[] params = trainer.train(loop::lr, loop);
+        if (loop.pendingStep >= 0) {
+          loop.awaitEstimate(); // a probe whose estimate would apply past the budget: still record it
+        }
+        RunResult result = RunResult.score("UBA, phi from kappa (Stepsize)", model, split, params,
+            loop.lrUsed, loop.batchLoss);
+        progress.finish(String.format(Locale.ROOT, "%d probes; estimates reached the trainer after %.0f ms (median)",
+            loop.probes.size(), loop.medianWaitMillis()));
+        return new LiveTrace(spec, result, loop.served, List.copyOf(loop.probes), remote.timeline(),
+            remote.remoteAnswers(), remote.localAnswers(), loop.lateEstimates);
+      }
+    }
+  }
+
+  /** The per-step state of the live run; runs on the training thread only. */
+  private static final class Loop implements Trainer.Listener {
+    final DemoSettings settings;
+    final JobSpec spec;
+    final JobSchedule schedule;
+    final RemoteSchedule remote;
+    final ProbePublisher publisher;
+    final CurvatureProbe probe;
+    final Progress progress;
+    final LearningRate[] served;
+    final double[] lrUsed;
+    final double[] batchLoss;
+    final List<LiveTrace.ProbeRecord> probes = new ArrayList<>();
+    long pendingStep = -1;
+    long pendingSince;
+    LanczosResult pendingResult;
+    int lateEstimates;
+
+    Loop(DemoSettings settings, JobSpec spec, JobSchedule schedule, RemoteSchedule remote, ProbePublisher publisher,
+        CurvatureProbe probe, Progress progress, int steps) {
+      this.settings = settings;
+      this.spec = spec;
+      this.schedule = schedule;
+      this.remote = remote;
+      this.publisher = publisher;
+      this.probe = probe;
+      this.progress = progress;
+      this.served = new LearningRate[steps];
+      this.lrUsed = new double[steps];
+      this.batchLoss = new double[steps];
+    }
+
+    @Override
+    public void beforeStep(long step, double[] params) {
+      if (!settings.probesAt(step)) {
+        return;
+      }
+      if (pendingStep >= 0) {
+        // the previous estimate never applied (apply delay longer than the probe interval)
+        awaitEstimate();
+      }
+      // each probe its own start vector, reproducible from the seed
+      LanczosResult result = probe.run(params, settings.seed() * 1_000_003L + step);
+      publisher.publish(List.of(result.toProbe(spec.getJobId(), step, WORKER)));
+      pendingStep = step;
+      pendingSince = System.nanoTime();
+      pendingResult = result;
+    }
+
+    /** The service's rate for the step, once every estimate that applies to it has reached the client. */
+    double lr(long step) {
+      if (pendingStep >= 0 && schedule.appliesFrom(pendingStep) <= step) {
+        awaitEstimate();
+      }
+      // RemoteSchedule drops windows older than an estimate before it publishes the estimate, so
+      // once awaitEstimate has seen it, this answer includes it
+      LearningRate answer = remote.value(step);
+      served[(int) step] = answer;
+      return answer.getLr();
+    }
+
+    void awaitEstimate() {
+      long left = pendingSince + settings.estimateTimeoutMillis() * 1_000_000L - System.nanoTime();
+      boolean seen;
+      try {
+        seen = remote.awaitEstimate(pendingStep, Duration.ofNanos(Math.max(0, left)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        seen = false;
+      }
+      if (!seen) {
+        lateEstimates++;
+        progress.note("estimate of the probe at step " + pendingStep + " not seen within "
+            + settings.estimateTimeoutMillis() + " ms; continuing with the last one");
+      }
+      RitzSpectrum ritz = RitzSpectrum.of(pendingResult.alpha(), pendingResult.beta());
+      double low = LowerEdge.lambdaLow(ritz, LowerEdgeSettings.from(JobSpecs.lowerEdgeSettings(spec)));
+      probes.add(new LiveTrace.ProbeRecord(pendingStep, pendingResult.steps(), ritz.lambdaMax(), ritz.lambdaMin(), low,
+          (System.nanoTime() - pendingSince) / 1e6));
+      pendingStep = -1;
+      pendingResult = null;
+    }
+
+    @Override
+    public void afterStep(long step, double lr, double loss) {
+      lrUsed[(int) step] = lr;
+      batchLoss[(int) step] = loss;
+      LearningRate a = served[(int) step];
+      progress.update(step + 1, String.format(Locale.ROOT, "lr=%.4g phi=%.4g kappa=%s loss=%.4f",
+          lr, a.getPhi(), a.getKappa() > 0 ? String.format(Locale.ROOT, "%.4g", a.getKappa()) : "-", loss));
+    }
+
+    double medianWaitMillis() {
+      if (probes.isEmpty()) {
+        return 0;
+      }
+      double[] w = probes.stream().mapToDouble(LiveTrace.ProbeRecord::visibleAfterMillis).sorted().toArray();
+      return w[w.length / 2];
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package io.stepsize.lab.demo;
+
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.LearningRate;
+import io.stepsize.schedule.CurvatureTimeline;
+import java.util.List;
+
+/**
+ * The run whose learning rates came from the service: the job it created, the service's answer
+ * for every step, the probes it reported and the curvature timeline it saw.
+ *
+ * @param spec the job, as created with CreateJob
+ * @param run the training run itself (its lr[s] is served[s].lr)
+ * @param served the service's LearningRate for each step, as the trainer used it
+ * @param probes the Lanczos probes reported, in step order
+ * @param timeline the job's curvature estimates as the client knew them at the end
+ * @param remoteAnswers steps answered from the service's windows
+ * @param localAnswers steps answered by the client's local formula (the service did not answer in time)
+ * @param lateEstimates probes whose estimate did not reach the client within the timeout
+ */
+public record LiveTrace(JobSpec spec, RunResult run, LearningRate[] served, List<ProbeRecord> probes,
+    CurvatureTimeline timeline, long remoteAnswers, long localAnswers, int lateEstimates) {
+
+  /**
+   * One probe as the trainer made it.
+   *
+   * @param step the step whose starting weights were probed
+   * @param lanczosSteps m' done (m unless Lanczos broke down early)
+   * @param ritzMax the largest Ritz value of this probe alone
+   * @param ritzMin the smallest Ritz value of this probe alone
+   * @param ritzLow λ_low of this probe alone by the job's lower-edge rule (the service smooths across probes)
+   * @param visibleAfterMillis from ReportProbes to the estimate reaching the client's schedule
+   */
+  public record ProbeRecord(long step, int lanczosSteps, double ritzMax, double ritzMin,
+      double ritzLow, double visibleAfterMillis) {}
+}

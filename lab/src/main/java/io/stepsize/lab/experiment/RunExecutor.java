@@ -1,0 +1,205 @@
+package io.stepsize.lab.experiment;
+
+import io.stepsize.client.StepsizeClient;
+import io.stepsize.client.lanczos.LanczosResult;
+import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.LearningRate;
+import io.stepsize.proto.v1.LearningRates;
+import io.stepsize.proto.v1.Source;
+import io.stepsize.schedule.Budget;
+import io.stepsize.schedule.JobSchedule;
+import io.stepsize.schedule.PhiPolicy;
+import io.stepsize.lab.demo.CurvatureProbe;
+import io.stepsize.lab.demo.Dataset;
+import io.stepsize.lab.demo.Model;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Trains one run of the grid. A UBA arm is a service job: its rates come from GetLearningRates in
+ * windows that end where the next probe's estimate applies, and after each probe the run waits
+ * until the service shows that probe's estimate. So every rate is the one the service gives for
+ * that step given all earlier probes (DESIGN.md §1.4's apply rule), independent of timing:
+ * the same grid gives the same numbers on a fast or a loaded machine.
+ */
+final class RunExecutor {
+  /** An estimate the estimator has not produced by then is a failure, not a reason to guess. */
+  static final Duration ESTIMATE_TIMEOUT = Duration.ofSeconds(60);
+
+  private final StepsizeClient client;
+  private final int lanczosSteps;
+  private final int probesPerRun;
+
+  RunExecutor(StepsizeClient client, int lanczosSteps, int probesPerRun) {
+    this.client = client;
+    this.lanczosSteps = lanczosSteps;
+    this.probesPerRun = probesPerRun;
+  }
+
+  /** Warmup shared by every arm: 5% of T, at least 2 steps so a probe before it can latch phi. */
+  static long warmup(long totalSteps) {
+    return Math.min(totalSteps - 1, Math.max(2, Math.round(0.05 * totalSteps)));
+  }
+
+  /**
+   * Probe steps: 0 (the starting weights), W − 1 (the estimate that a latched phase 1 reads), then
+   * every K = ceil((T − W)/probesPerRun) steps after it.
+   */
+  static long[] probeSteps(long totalSteps, long warmupSteps, int probesPerRun) {
+    List<Long> steps = new ArrayList<>();
+    steps.add(0L);
+    long last = warmupSteps - 1;
+    if (last > 0) {
+      steps.add(last);
+    }
+    long every = Math.max(1, (totalSteps - warmupSteps + probesPerRun - 1) / probesPerRun);
+    for (long s = Math.max(last, 0) + every; s < totalSteps; s += every) {
+      steps.add(s);
+    }
+    return steps.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  JobSpec jobSpec(Run.Spec spec) {
+    return JobSpec.newBuilder().setJobId(spec.jobId()).setTotalSteps(spec.totalSteps())
+        .setWarmupSteps(spec.warmupSteps()).setLrMax(spec.workload().lrMax(spec.optimizer())).setLrMin(0)
+        .setOptimizer(spec.optimizer().proto()).setPhiPolicy(spec.arm().policy(spec.optimizer())).build();
+  }
+
+  Run.Result run(Run.Spec spec) throws InterruptedException {
+    long started = System.nanoTime();
+    Workload w = spec.workload();
+    Model model = w.model();
+    int n = model.dimension();
+    long total = spec.totalSteps();
+    boolean service = !spec.arm().isBaseline();
+    // the baselines' job: same budget, warmup and peak as the UBA jobs (phi is not read by a baseline)
+    JobSchedule local = JobSchedule.of(Budget.of(total, spec.warmupSteps()), w.lrMax(spec.optimizer()), 0,
+        new PhiPolicy.Fixed(spec.optimizer().paperPhi()), io.stepsize.schedule.Optimizer.SGD);
+    if (service) {
+      client.createJob(jobSpec(spec));
+    }
+    long[] probes = service ? probeSteps(total, spec.warmupSteps(), probesPerRun) : new long[0];
+    CurvatureProbe prober = new CurvatureProbe(model, w.probeBatch(), lanczosSteps);
+
+    double[] lr = new double[(int) total];
+    double[] phi = new double[(int) total];
+    double[] kappa = new double[(int) total];
+    double[] batchLoss = new double[(int) total];
+    Arrays.fill(phi, Double.NaN);
+    Arrays.fill(batchLoss, Double.NaN);
+    List<Run.Probe> probeLog = new ArrayList<>();
+
+    double[] params = model.initialParameters(spec.seed());
+    double[] gradient = new double[n];
+    OptimizerKind.Update update = spec.optimizer().create(n);
+    int perEpoch = w.train().size() / w.batchSize();
+    int[] order = null;
+    long epoch = -1;
+    int[] indices = new int[w.batchSize()];
+    int nextProbe = 0;
+    LearningRate[] window = new LearningRate[0];
+    long windowFrom = 0;
+    long windowEnd = 0;
+    boolean diverged = false;
+    long s = 0;
+    for (; s < total; s++) {
+      long e = s / perEpoch;
+      if (e != epoch) {
+        epoch = e;
+        order = Dataset.permutation(w.train().size(), new SplittableRandom(spec.seed() * 1_000_003L + e));
+      }
+      int from = (int) (s % perEpoch) * w.batchSize();
+      System.arraycopy(order, from, indices, 0, indices.length);
+      Dataset batch = w.train().subset(indices);
+
+      if (nextProbe < probes.length && probes[nextProbe] == s) {
+        probeLog.add(probe(spec, prober, params, s));
+        nextProbe++;
+      }
+      double rate;
+      if (service) {
+        if (s >= windowEnd) {
+          // rates up to the step the next probe's estimate applies from are final now
+          long end = Math.min(total, (nextProbe < probes.length ? probes[nextProbe] : total) + 1);
+          LearningRates got = client.learningRates(spec.jobId(), s, end - s);
+          window = got.getRatesList().toArray(new LearningRate[0]);
+          windowFrom = s;
+          windowEnd = s + window.length;
+          if (window.length == 0 || window[0].getStep() != s) {
+            throw new IllegalStateException("service answered no rate for step " + s + " of " + spec.jobId());
+          }
+        }
+        LearningRate answer = window[(int) (s - windowFrom)];
+        rate = answer.getLr();
+        if (answer.getSource() != Source.SOURCE_WARMUP) {
+          phi[(int) s] = answer.getPhi();
+        }
+        kappa[(int) s] = answer.getKappa();
+      } else {
+        rate = io.stepsize.schedule.LearningRates.evaluate(local, spec.arm().baseline(), s).lr();
+      }
+      lr[(int) s] = rate;
+      double loss = model.lossAndGradient(params, batch, gradient);
+      batchLoss[(int) s] = loss;
+      if (!Double.isFinite(loss) || !allFinite(gradient)) {
+        diverged = true;
+        break;
+      }
+      update.apply(params, gradient, rate);
+    }
+    double trainLoss = Double.NaN;
+    double testLoss = Double.NaN;
+    double accuracy = Double.NaN;
+    if (!diverged && allFinite(params)) {
+      trainLoss = model.lossAndGradient(params, w.trainEval(), null);
+      Model.Evaluation test = model.evaluate(params, w.test());
+      testLoss = test.loss();
+      accuracy = test.accuracy();
+      diverged = !Double.isFinite(trainLoss) || !Double.isFinite(testLoss);
+    } else {
+      diverged = true;
+    }
+    long millis = (System.nanoTime() - started) / 1_000_000;
+    return new Run.Result(spec, lr, phi, kappa, batchLoss, List.copyOf(probeLog), trainLoss, testLoss, accuracy,
+        diverged, diverged ? s : total, millis);
+  }
+
+  /** One Lanczos probe through ReportProbes, then waits until the service's estimate includes it. */
+  private Run.Probe probe(Run.Spec spec, CurvatureProbe prober, double[] params, long step)
+      throws InterruptedException {
+    if (!allFinite(params)) {
+      throw new IllegalStateException("weights not finite at probe step " + step);
+    }
+    LanczosResult result = prober.run(params, spec.seed() * 7_919L + step);
+    RitzStats raw = RitzStats.of(result);
+    client.reportProbes(List.of(result.toProbe(spec.jobId(), step, "experiment")));
+    long deadline = System.nanoTime() + ESTIMATE_TIMEOUT.toNanos();
+    long sleep = 2;
+    while (true) {
+      Curvature c = client.curvature(spec.jobId());
+      if (c.getProbes() > 0 && c.getStep() >= step) {
+        return new Run.Probe(step, raw, c.getLambdaMin(), c.getLambdaLow(), c.getLambdaMax(), c.getKappa(),
+            c.getPhase());
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("no curvature estimate for probe step " + step + " of job " + spec.jobId()
+            + " within " + ESTIMATE_TIMEOUT.toSeconds() + " s: is the estimator running?");
+      }
+      Thread.sleep(sleep);
+      sleep = Math.min(20, sleep * 2);
+    }
+  }
+
+  static boolean allFinite(double[] v) {
+    for (double x : v) {
+      if (!Double.isFinite(x)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,7 +1,0 @@
-/**
- * The wire-to-domain translation of job specs and curvature records ({@link io.stepsize.spec.JobSpecs}),
- * and the layout of the compacted curvature topic ({@link io.stepsize.spec.CurvatureRecords}: job
- * records and timeline segments, folded by {@link io.stepsize.spec.CurvatureAssembly}), shared by the
- * estimator, the service and the Java client so all read a job alike. Depends on proto and schedule only.
- */
-package io.stepsize.spec;

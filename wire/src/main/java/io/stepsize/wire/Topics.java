@@ -1,0 +1,185 @@
+package io.stepsize.wire;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+
+/**
+ * The topic names of DESIGN.md §2, each behind an optional prefix, and their creation.
+ *
+ * <p>A non-empty prefix is joined with a dot unless it already ends in {@code .}, {@code -} or
+ * {@code _}: {@code dev} and {@code dev.} both give {@code dev.stepsize.jobs}.
+ *
+ * @param prefix "" for none
+ */
+public record Topics(String prefix) {
+  public static final String JOBS = "stepsize.jobs";
+  public static final String PROBES = "stepsize.probes";
+  public static final String CURVATURE = "stepsize.curvature";
+  public static final String CURVATURE_HISTORY = "stepsize.curvature.history";
+  public static final String PROBES_DLQ = "stepsize.probes.dlq";
+
+  /** Kafka's legal topic characters; the longest name must stay within 249. */
+  private static final Pattern LEGAL = Pattern.compile("[a-zA-Z0-9._-]*");
+  private static final long DAY_MS = Duration.ofDays(1).toMillis();
+  /** How long a just-created topic may stay unknown to the broker describing it. */
+  static final Duration METADATA_WAIT = Duration.ofSeconds(15);
+
+  public Topics {
+    prefix = prefix == null ? "" : prefix;
+    if (!LEGAL.matcher(prefix).matches() || prefix.length() > 180) {
+      throw new IllegalArgumentException(
+          "topic_prefix: must use only letters, digits, '.', '_' and '-' (at most 180) (got '" + prefix + "')");
+    }
+    if (!prefix.isEmpty() && !prefix.endsWith(".") && !prefix.endsWith("-") && !prefix.endsWith("_")) {
+      prefix = prefix + ".";
+    }
+  }
+
+  /** No prefix. */
+  public static Topics unprefixed() {
+    return new Topics("");
+  }
+
+  /** {@code name} behind this prefix. */
+  public String name(String name) {
+    return prefix + name;
+  }
+
+  public String jobs() {
+    return name(JOBS);
+  }
+
+  public String probes() {
+    return name(PROBES);
+  }
+
+  public String curvature() {
+    return name(CURVATURE);
+  }
+
+  public String curvatureHistory() {
+    return name(CURVATURE_HISTORY);
+  }
+
+  public String probesDlq() {
+    return name(PROBES_DLQ);
+  }
+
+  /** The Streams application id: one consumer group (and internal-topic namespace) per prefix. */
+  public String applicationId() {
+    return name("stepsize-estimator");
+  }
+
+  /** The five topics with their configurations, {@code partitions} each, replication by broker default. */
+  public List<NewTopic> newTopics(int partitions) {
+    if (partitions < 1) {
+      throw new IllegalArgumentException("partitions: must be >= 1 (got " + partitions + ")");
+    }
+    List<NewTopic> topics = new ArrayList<>();
+    // jobs: the latest spec per job_id forever; segments roll hourly so the cleaner can run
+    topics.add(topic(jobs(), partitions, compacted(Duration.ofHours(1))));
+    // probes and history: raw measurements, kept a week for replays and dashboards
+    topics.add(topic(probes(), partitions, retained(Duration.ofDays(7))));
+    // curvature: latest estimate + timeline per job, rewritten often, so small segments
+    topics.add(topic(curvature(), partitions, compacted(Duration.ofMinutes(10))));
+    topics.add(topic(curvatureHistory(), partitions, retained(Duration.ofDays(7))));
+    // dead letters wait a month for a person to look at them
+    topics.add(topic(probesDlq(), partitions, retained(Duration.ofDays(30))));
+    return topics;
+  }
+
+  /**
+   * Creates the topics that do not exist yet and checks that jobs and probes have the same
+   * partition count: the estimator reads a job's spec from the store of the probe's own task,
+   * which only works when both topics are partitioned alike by job_id.
+   *
+   * @throws IllegalStateException when jobs and probes exist with different partition counts
+   */
+  public void createIfMissing(Admin admin, int partitions) {
+    CreateTopicsResult result = admin.createTopics(newTopics(partitions));
+    for (Map.Entry<String, KafkaFuture<Void>> e : result.values().entrySet()) {
+      try {
+        e.getValue().get();
+      } catch (ExecutionException ex) {
+        if (!(ex.getCause() instanceof TopicExistsException)) {
+          throw new IllegalStateException("creating topic " + e.getKey() + " failed: " + ex.getCause(), ex.getCause());
+        }
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while creating topics", ex);
+      }
+    }
+    checkCopartitioned(admin);
+  }
+
+  /**
+   * Throws unless jobs and probes exist and have the same number of partitions. A topic created a
+   * moment ago may not be known to the broker that answers yet (the controller's metadata reaches
+   * the brokers asynchronously): "unknown topic" is retried for up to {@link #METADATA_WAIT}.
+   */
+  public void checkCopartitioned(Admin admin) {
+    Map<String, TopicDescription> d;
+    long deadline = System.nanoTime() + METADATA_WAIT.toNanos();
+    while (true) {
+      try {
+        d = admin.describeTopics(List.of(jobs(), probes())).allTopicNames().get();
+        break;
+      } catch (ExecutionException ex) {
+        if (!(ex.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+          throw new IllegalStateException("describing " + jobs() + " and " + probes() + " failed: " + ex.getCause(),
+              ex.getCause());
+        }
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while describing topics", ex);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while describing topics", ex);
+      }
+    }
+    int jobParts = d.get(jobs()).partitions().size();
+    int probeParts = d.get(probes()).partitions().size();
+    if (jobParts != probeParts) {
+      throw new IllegalStateException(jobs() + " has " + jobParts + " partitions but " + probes() + " has "
+          + probeParts + ": they must be co-partitioned by job_id (same count)");
+    }
+  }
+
+  private static NewTopic topic(String name, int partitions, Map<String, String> configs) {
+    return new NewTopic(name, Optional.of(partitions), Optional.empty()).configs(configs);
+  }
+
+  private static Map<String, String> compacted(Duration segment) {
+    return Map.of(
+        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+        // a reader catching up sees every value of the last minute, not only the newest
+        TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, String.valueOf(Duration.ofMinutes(1).toMillis()),
+        // only closed segments are compacted: roll them by time, not only at 1 GiB
+        TopicConfig.SEGMENT_MS_CONFIG, String.valueOf(segment.toMillis()),
+        TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, "0.1",
+        TopicConfig.DELETE_RETENTION_MS_CONFIG, String.valueOf(DAY_MS));
+  }
+
+  private static Map<String, String> retained(Duration retention) {
+    return Map.of(
+        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+        TopicConfig.RETENTION_MS_CONFIG, String.valueOf(retention.toMillis()),
+        TopicConfig.SEGMENT_MS_CONFIG, String.valueOf(DAY_MS));
+  }
+}
