@@ -5,7 +5,7 @@ import io.stepsize.client.StepsizeClient;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.wire.JobSpecs;
 import java.time.Duration;
 import io.stepsize.lab.experiment.Summary;
@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 
 /**
  * What a trainer pays per step for asking the service instead of computing the schedule itself:
- * {@link RemoteSchedule#lr(long)} against {@link LearningRates#evaluate} with the same job and the
+ * {@link RemoteSchedule#lr(long)} against {@link LrEvaluator#evaluate} with the same job and the
  * same curvature timeline, in interleaved rounds.
  *
  * <p>Two regimes. <b>Paced</b>: between steps the caller spends {@code --work-us} as a trainer's
@@ -77,7 +77,7 @@ public final class ClientBench implements Callable<Integer> {
         // steps against the local formula with the timeline the client holds
         long mismatches = 0;
         for (long s = 0; s < total; s += total / 200) {
-          if (client.learningRate(spec.getJobId(), s).getLr() != LearningRates.evaluate(schedule, s, timeline).lr()) {
+          if (client.learningRate(spec.getJobId(), s).getLr() != LrEvaluator.evaluate(schedule, s, timeline).lr()) {
             mismatches++;
           }
         }
@@ -148,7 +148,7 @@ public final class ClientBench implements Callable<Integer> {
     long end = from + steps;
     long t0 = System.nanoTime();
     for (long s = from; s < end; s++) {
-      acc += LearningRates.evaluate(schedule, s, timeline).lr();
+      acc += LrEvaluator.evaluate(schedule, s, timeline).lr();
     }
     long t1 = System.nanoTime();
     localStep = end;
@@ -178,7 +178,7 @@ public final class ClientBench implements Callable<Integer> {
     long from = remote != null ? remoteStep : localStep;
     for (long s = from; s < from + n; s++) {
       long t0 = System.nanoTime();
-      acc += remote != null ? remote.lr(s) : LearningRates.evaluate(schedule, s, timeline).lr();
+      acc += remote != null ? remote.lr(s) : LrEvaluator.evaluate(schedule, s, timeline).lr();
       long t1 = System.nanoTime();
       h.recordValue(t1 - t0);
       if (workMode == Work.SLEEP) {

@@ -126,7 +126,7 @@ public final class EstimatorBench implements Callable<Integer> {
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerProps(bootstrap, 5), new StringSerializer(),
             new ByteArraySerializer())) {
           for (int j = 0; j < jobs; j++) {
-            p.send(new ProducerRecord<>(throughputTopics.jobs(), prefix + j,
+            p.send(new ProducerRecord<>(throughputTopics.jobs().name(), prefix + j,
                 Workloads.conditionNumberJob(prefix + j, TOTAL_STEPS).toByteArray()));
           }
         }
@@ -146,7 +146,7 @@ public final class EstimatorBench implements Callable<Integer> {
       try (KafkaStreams passthrough = passthrough(bootstrap, stateDir);
           KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(bootstrap, 5),
               new StringSerializer(), new ByteArraySerializer());
-          KafkaConsumer<byte[], byte[]> estOut = counter(bootstrap, throughputTopics.curvatureHistory());
+          KafkaConsumer<byte[], byte[]> estOut = counter(bootstrap, throughputTopics.curvatureHistory().name());
           KafkaConsumer<byte[], byte[]> ptOut = counter(bootstrap, PT_OUT)) {
         awaitRunning(passthrough);
         LanczosResult[] shapes = new LanczosResult[16];
@@ -156,7 +156,7 @@ public final class EstimatorBench implements Callable<Integer> {
         long[] nextStep = new long[jobs];
         // warmup round of each, not recorded
         int warm = Math.max(jobs, probes / 5);
-        burst(producer, throughputTopics.probes(), estOut, batch(prefix, shapes, nextStep, warm));
+        burst(producer, throughputTopics.probes().name(), estOut, batch(prefix, shapes, nextStep, warm));
         burst(producer, PT_IN, ptOut, batch(prefix, shapes, nextStep, warm));
         Map<String, Long> sizesBefore = topicBytes(bootstrap);
         long probesIn = 0;
@@ -171,7 +171,7 @@ public final class EstimatorBench implements Callable<Integer> {
           long estCpu0 = cpuNanos(estApp);
           long ptCpu0 = cpuNanos(PT_APP);
           if (r % 2 == 0) {
-            est[r] = burst(producer, throughputTopics.probes(), estOut, b);
+            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b);
             estCpu += cpuNanos(estApp) - estCpu0;
             ptCpu0 = cpuNanos(PT_APP);
             pt[r] = burst(producer, PT_IN, ptOut, b);
@@ -180,7 +180,7 @@ public final class EstimatorBench implements Callable<Integer> {
             pt[r] = burst(producer, PT_IN, ptOut, b);
             ptCpu += cpuNanos(PT_APP) - ptCpu0;
             estCpu0 = cpuNanos(estApp);
-            est[r] = burst(producer, throughputTopics.probes(), estOut, b);
+            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b);
             estCpu += cpuNanos(estApp) - estCpu0;
           }
           System.err.printf("round %d: estimator %.0f probes/s, passthrough %.0f probes/s (ratio %.3f)%n", r + 1,
@@ -195,7 +195,7 @@ public final class EstimatorBench implements Callable<Integer> {
           long delta = e.getValue() - sizesBefore.getOrDefault(t, 0L);
           if (t.equals(PT_OUT) || t.startsWith("bench-passthrough")) {
             ptBytes += delta;
-          } else if (!t.equals(PT_IN) && !t.equals(throughputTopics.probes()) && !t.startsWith("__")) {
+          } else if (!t.equals(PT_IN) && !t.equals(throughputTopics.probes().name()) && !t.startsWith("__")) {
             estBytes += delta;
           }
         }
@@ -279,7 +279,7 @@ public final class EstimatorBench implements Callable<Integer> {
         GetLearningRateRequest ask = GetLearningRateRequest.newBuilder().setJobId(spec.getJobId())
             .setStep(step + 1).build();
         long t0 = System.nanoTime();
-        producer.send(new ProducerRecord<>(topics.probes(), spec.getJobId(), bytes));
+        producer.send(new ProducerRecord<>(topics.probes().name(), spec.getJobId(), bytes));
         long deadline = t0 + TimeUnit.SECONDS.toNanos(30);
         while (stub.getLearningRate(ask).getCurvatureStep() != step) {
           if (System.nanoTime() > deadline) {

@@ -1,6 +1,5 @@
 package io.stepsize.cli;
 
-import io.stepsize.estimator.EstimatorApp;
 import io.stepsize.wire.Topics;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +15,7 @@ final class KafkaOptions {
   @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
   String topicPrefix;
 
-  @Option(names = "--partitions", defaultValue = "" + EstimatorApp.DEFAULT_PARTITIONS,
+  @Option(names = "--partitions", defaultValue = "" + Topics.DEFAULT_PARTITIONS,
       description = "Partitions of topics that do not exist yet; the estimator's parallelism (default ${DEFAULT-VALUE}).")
   int partitions;
 

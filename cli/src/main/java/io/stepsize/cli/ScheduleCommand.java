@@ -4,7 +4,7 @@ import io.stepsize.schedule.Baseline;
 import io.stepsize.schedule.Budget;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.LrValue;
 import io.stepsize.schedule.PhiPolicy;
 import io.stepsize.lab.plot.SchedulePlot;
@@ -84,11 +84,11 @@ public final class ScheduleCommand implements Callable<Integer> {
     /** The rate of each step on the job's budget, warmup and range. */
     LongFunction<LrValue> on(JobSchedule job) {
       if (baseline != null) {
-        return s -> LearningRates.evaluate(job, baseline, s);
+        return s -> LrEvaluator.evaluate(job, baseline, s);
       }
       JobSchedule uba = new JobSchedule(job.budget(), job.lrMax(), job.lrMin(), job.groups(),
           new PhiPolicy.Fixed(phi), phi, 0);
-      return s -> LearningRates.evaluate(uba, s, CurvatureTimeline.EMPTY);
+      return s -> LrEvaluator.evaluate(uba, s, CurvatureTimeline.EMPTY);
     }
   }
 

@@ -12,7 +12,7 @@ import io.stepsize.proto.v1.Source;
 import io.stepsize.schedule.Baseline;
 import io.stepsize.schedule.Budget;
 import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.Optimizer;
 import io.stepsize.schedule.PhiPolicy;
 import io.stepsize.service.StepsizeNode;
@@ -145,7 +145,7 @@ class ExperimentSmokeTest {
             double lrMax = r.get("optimizer").equals("sgd") ? 0.1 : 0.01;
             JobSchedule local = JobSchedule.of(Budget.of(t, w), lrMax, 0, new PhiPolicy.Fixed(5), Optimizer.SGD);
             for (double[] s : rs) {
-              assertThat(s[1]).isEqualTo(LearningRates.evaluate(local, arm.baseline(), (long) s[0]).lr());
+              assertThat(s[1]).isEqualTo(LrEvaluator.evaluate(local, arm.baseline(), (long) s[0]).lr());
             }
             continue;
           }

@@ -150,7 +150,7 @@ class ProcessCrashTest {
       while (running) {
         ProbeReport probe = ClusterJobs.probe(JOB, published.get());
         try {
-          producer.send(new ProducerRecord<>(new Topics("").probes(), JOB, probe.toByteArray())).get();
+          producer.send(new ProducerRecord<>(new Topics("").probes().name(), JOB, probe.toByteArray())).get();
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
@@ -257,7 +257,7 @@ class ProcessCrashTest {
   }
 
   private static Curvature compacted() {
-    return CompactedView.read(broker.bootstrapServers(), new Topics("").curvature()).get(JOB);
+    return CompactedView.read(broker.bootstrapServers(), new Topics("").curvature().name()).get(JOB);
   }
 
   private static void await(String what, BooleanSupplier condition) throws InterruptedException {

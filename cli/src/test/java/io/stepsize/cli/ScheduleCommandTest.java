@@ -6,7 +6,7 @@ import io.stepsize.schedule.Baseline;
 import io.stepsize.schedule.Budget;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.LrValue;
 import io.stepsize.schedule.PhiPolicy;
 import java.awt.image.BufferedImage;
@@ -45,7 +45,7 @@ class ScheduleCommandTest {
     assertThat(lines.get(0)).isEqualTo("step,lr,factor,phase");
     JobSchedule job = new JobSchedule(BUDGET, 0.1, 0.001, List.of(), new PhiPolicy.Fixed(5), 5, 0);
     for (int s : new int[] {0, 9, 10, 37, 59, 60, 99}) {
-      LrValue v = LearningRates.evaluate(job, s, CurvatureTimeline.EMPTY);
+      LrValue v = LrEvaluator.evaluate(job, s, CurvatureTimeline.EMPTY);
       String[] row = lines.get(s + 1).split(",");
       assertThat(row[0]).isEqualTo(Integer.toString(s));
       assertThat(Double.parseDouble(row[1])).isEqualTo(v.lr());
@@ -65,7 +65,7 @@ class ScheduleCommandTest {
     assertThat(lines).hasSize(51);
     for (int s = 0; s < 50; s++) {
       assertThat(Double.parseDouble(lines.get(s + 1).split(",")[1]))
-          .isEqualTo(LearningRates.evaluate(job, Baseline.ONECYCLE, s).lr());
+          .isEqualTo(LrEvaluator.evaluate(job, Baseline.ONECYCLE, s).lr());
     }
   }
 
@@ -118,7 +118,7 @@ class ScheduleCommandTest {
     List<String> lines = lines();
     assertThat(lines).hasSize(301);
     assertThat(Double.parseDouble(lines.get(151).split(",")[1]))
-        .isEqualTo(LearningRates.evaluate(job, Baseline.COSINE, 150).lr());
+        .isEqualTo(LrEvaluator.evaluate(job, Baseline.COSINE, 150).lr());
     assertThat(Files.size(png)).isGreaterThan(5_000);
     BufferedImage image = ImageIO.read(png.toFile());
     assertThat(image).isNotNull();
@@ -138,7 +138,7 @@ class ScheduleCommandTest {
     List<String> lines = lines();
     assertThat(lines).hasSize(51);
     assertThat(Double.parseDouble(lines.get(11).split(",")[1]))
-        .isEqualTo(LearningRates.evaluate(job, Baseline.COSINE, 10).lr());
+        .isEqualTo(LrEvaluator.evaluate(job, Baseline.COSINE, 10).lr());
   }
 
   @Test

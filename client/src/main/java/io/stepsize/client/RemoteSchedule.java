@@ -1,5 +1,7 @@
 package io.stepsize.client;
 
+import io.stepsize.schedule.LrEvaluator;
+
 import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.MoreExecutors;
@@ -231,7 +233,7 @@ public final class RemoteSchedule implements AutoCloseable {
 
   private LearningRate local(long step) {
     localAnswers.incrementAndGet();
-    return LearningRateProtos.learningRate(jobId, io.stepsize.schedule.LearningRates.evaluate(schedule, step, timeline));
+    return LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(schedule, step, timeline));
   }
 
   private void maybePrefetch(Window w, long step) {

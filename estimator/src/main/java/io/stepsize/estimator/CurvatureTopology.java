@@ -1,5 +1,8 @@
 package io.stepsize.estimator;
 
+import io.stepsize.wire.Topic;
+import io.stepsize.wire.JobPartitioner;
+
 import io.stepsize.wire.Topics;
 import io.stepsize.wire.ProtoSerde;
 
@@ -68,43 +71,42 @@ public final class CurvatureTopology {
   }
 
   static Topology build(StreamsBuilder builder, Topics topics, CurvatureMath math) {
-    Serde<String> keys = Serdes.String();
-    Serde<Curvature> curvature = ProtoSerde.curvature();
+    Topic<String, JobSpec> jobs = topics.jobs();
+    Topic<String, ProbeReport> probes = topics.probes();
+    Topic<String, Curvature> history = topics.curvatureHistory();
+    Topic<String, Curvature> curvature = topics.curvature();
+    Serde<String> keys = jobs.keySerde();
 
-    builder.table(topics.jobs(), Consumed.with(keys, ProtoSerde.jobSpec()).withName("jobs"),
+    builder.table(jobs.name(), Consumed.with(keys, jobs.valueSerde()).withName("jobs"),
         Materialized.<String, JobSpec, KeyValueStore<Bytes, byte[]>>as(JOB_STORE)
-            .withKeySerde(keys).withValueSerde(ProtoSerde.jobSpec()));
+            .withKeySerde(keys).withValueSerde(jobs.valueSerde()));
     // cached: a job's state is rewritten by every probe, and only the last write before a commit
     // needs to reach the changelog
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE), keys,
         JobState.serde()).withCachingEnabled());
 
     KStream<String, Curvature> estimates = builder
-        .stream(topics.probes(), Consumed.with(keys, ProtoSerde.probeReport()).withName("probes"))
+        .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
         // processValues keeps the key: the per-job timeline below reads the same task's store, no repartition
         .processValues(() -> new CurvatureProcessor(math, JOB_STORE, STATE_STORE), Named.as("estimate"),
             JOB_STORE, STATE_STORE);
 
-    estimates.to(topics.curvatureHistory(), Produced.with(keys, curvature).withName("history"));
+    estimates.to(history.name(), Produced.with(history.keySerde(), history.valueSerde()).withName("history"));
 
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
         Timeline.serde()).withCachingEnabled());
     estimates
         .process(() -> new TimelineProcessor(TIMELINE_STORE, Duration.ofMillis(EMIT_INTERVAL_MS)),
             Named.as("timeline"), TIMELINE_STORE)
-        .to(topics.curvature(), Produced.with(keys, curvature).withName("curvature")
+        .to(curvature.name(), Produced.with(curvature.keySerde(), curvature.valueSerde()).withName("curvature")
             .withStreamPartitioner(CurvatureTopology::partitionOfJob));
 
     return builder.build();
   }
 
-  /**
-   * A job's records, segments included, all on the partition the default partitioner gives its id,
-   * so a reader sees them in the order they were written (see {@link CurvatureRecords}).
-   */
+  /** Every record of a job, timeline segments included, on its job's partition. */
   static Optional<Set<Integer>> partitionOfJob(String topic, String key, Curvature value, int partitions) {
-    byte[] job = CurvatureRecords.jobIdOf(key).getBytes(StandardCharsets.UTF_8);
-    return Optional.of(Set.of(Utils.toPositive(Utils.murmur2(job)) % partitions));
+    return Optional.of(Set.of(JobPartitioner.partitionOf(CurvatureRecords.jobIdOf(key), partitions)));
   }
 
   /**
@@ -122,7 +124,7 @@ public final class CurvatureTopology {
     p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, "classic");
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(COMMIT_INTERVAL_MS));
     // KIP-1034: both handlers write the failing record with __streams.errors.* headers and go on
-    p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.probesDlq());
+    p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.probesDlq().name());
     p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class.getName());
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
         LogAndContinueProcessingExceptionHandler.class.getName());

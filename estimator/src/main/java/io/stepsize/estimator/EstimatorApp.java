@@ -24,7 +24,6 @@ public final class EstimatorApp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EstimatorApp.class);
   public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
   public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
-  public static final int DEFAULT_PARTITIONS = 6;
 
   private final KafkaStreams streams;
 
@@ -33,13 +32,13 @@ public final class EstimatorApp implements AutoCloseable {
   }
 
   /**
-   * Starts with {@link CurvatureTopology#config}, the prefix's application id, {@link #DEFAULT_PARTITIONS}
+   * Starts with {@link CurvatureTopology#config}, the prefix's application id, {@link Topics#DEFAULT_PARTITIONS}
    * for topics that do not exist yet and {@link #DEFAULT_START_TIMEOUT}.
    *
    * @param clientProperties extra Kafka client settings (security, …) for every client; may be empty
    */
   public static EstimatorApp start(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties) {
-    return start(bootstrapServers, topics, stateDir, clientProperties, DEFAULT_PARTITIONS, DEFAULT_START_TIMEOUT);
+    return start(bootstrapServers, topics, stateDir, clientProperties, Topics.DEFAULT_PARTITIONS, DEFAULT_START_TIMEOUT);
   }
 
   public static EstimatorApp start(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties,
@@ -76,7 +75,7 @@ public final class EstimatorApp implements AutoCloseable {
       throw e;
     }
     log.info("estimator RUNNING: application {}, probes from {}, dead letters to {}",
-        config.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), topics.probes(), topics.probesDlq());
+        config.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), topics.probes().name(), topics.probesDlq().name());
     return app;
   }
 

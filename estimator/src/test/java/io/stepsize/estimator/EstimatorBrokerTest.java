@@ -101,7 +101,7 @@ class EstimatorBrokerTest {
   }
 
   private static void sendProbe(Topics topics, ProbeReport p) {
-    send(topics.probes(), p.getJobId(), p.toByteArray());
+    send(topics.probes().name(), p.getJobId(), p.toByteArray());
   }
 
   /** Every committed record of {@code topic} from the beginning, polled until {@code done} holds. */
@@ -169,7 +169,7 @@ class EstimatorBrokerTest {
   void probesFromAPlainProducerBecomeEstimatesAndBadRecordsGoToTheDeadLetterTopic() throws Exception {
     Topics topics = new Topics("e2e");
     try (EstimatorApp app = startApp(topics, "state-e2e")) {
-      send(topics.jobs(), "job", Probes.withDelay(Probes.job("job", 1000), 2).toByteArray());
+      send(topics.jobs().name(), "job", Probes.withDelay(Probes.job("job", 1000), 2).toByteArray());
 
       // 1. a real probe: the trainer's driver on a 2,000-dimensional matrix with an isolated top at 100
       double[] lambda = new double[2000];
@@ -179,7 +179,7 @@ class EstimatorBrokerTest {
       lambda[1999] = 100.0;
       ProbeReport real = LanczosDriver.of(20).run(KnownSpectrumHvp.of(lambda, 3, 5), 2000, 7).toProbe("job", 10, "w0");
       sendProbe(topics, real);
-      Curvature first = lastPerKey(readUntil(topics.curvature(), latestStepIs("job", 10))).get("job");
+      Curvature first = lastPerKey(readUntil(topics.curvature().name(), latestStepIs("job", 10))).get("job");
       assertThat(Math.abs(first.getLambdaMax() - 100.0) / 100.0).isLessThan(1e-8);
       assertThat(first.getLambdaMaxBound()).isGreaterThanOrEqualTo(100.0 - 1e-9);
       assertThat(first.getAppliesFromStep()).isEqualTo(12);
@@ -189,7 +189,7 @@ class EstimatorBrokerTest {
       byte[] garbage = "not a protobuf".getBytes(StandardCharsets.UTF_8);
       assertThatThrownBy(() -> ProbeReport.parseFrom(garbage)).as("the garbage really is undecodable")
           .isInstanceOf(com.google.protobuf.InvalidProtocolBufferException.class);
-      send(topics.probes(), "job", garbage);
+      send(topics.probes().name(), "job", garbage);
       ProbeReport nan = Probes.diagonal("job", 11, "w0", 1.0, Double.NaN);
       sendProbe(topics, nan);
       ProbeReport unknown = Probes.diagonal("ghost", 11, "w0", 1.0, 2.0);
@@ -197,14 +197,14 @@ class EstimatorBrokerTest {
 
       // 3. the next good probe still yields an estimate
       sendProbe(topics, Probes.diagonal("job", 12, "w0", 2.0, 50.0));
-      List<ConsumerRecord<String, byte[]>> curvature = readUntil(topics.curvature(), latestStepIs("job", 12));
+      List<ConsumerRecord<String, byte[]>> curvature = readUntil(topics.curvature().name(), latestStepIs("job", 12));
       Curvature latest = lastPerKey(curvature).get("job");
       assertThat(latest.getTimelineList()).extracting(CurvaturePoint::getStep).containsExactly(10L, 12L);
       assertThat(latest.getProbes()).isEqualTo(2);
       assertThat(latest.getAppliesFromStep()).isEqualTo(14);
       assertThat(app.state()).isEqualTo(KafkaStreams.State.RUNNING);
 
-      List<ConsumerRecord<String, byte[]>> dead = readUntil(topics.probesDlq(), r -> r.size() >= 3);
+      List<ConsumerRecord<String, byte[]>> dead = readUntil(topics.probesDlq().name(), r -> r.size() >= 3);
       assertThat(dead).hasSize(3);
       Map<String, ConsumerRecord<String, byte[]>> byValue = dead.stream().collect(Collectors.toMap(
           r -> new String(r.value(), StandardCharsets.ISO_8859_1), r -> r));
@@ -215,8 +215,8 @@ class EstimatorBrokerTest {
       assertThat(header(undecodable, "__streams.errors.exception"))
           .isEqualTo("org.apache.kafka.common.errors.SerializationException");
       assertThat(header(undecodable, "__streams.errors.message"))
-          .startsWith("value: not a stepsize.v1.ProbeReport protobuf (14 bytes on " + topics.probes() + ")");
-      assertThat(header(undecodable, "__streams.errors.topic")).isEqualTo(topics.probes());
+          .startsWith("value: not a stepsize.v1.ProbeReport protobuf (14 bytes on " + topics.probes().name() + ")");
+      assertThat(header(undecodable, "__streams.errors.topic")).isEqualTo(topics.probes().name());
 
       ConsumerRecord<String, byte[]> invalid = byValue.get(new String(nan.toByteArray(), StandardCharsets.ISO_8859_1));
       assertThat(invalid).as("the NaN probe, bytes unchanged").isNotNull();
@@ -229,7 +229,7 @@ class EstimatorBrokerTest {
       assertThat(noJob).isNotNull();
       assertThat(header(noJob, "__streams.errors.message")).isEqualTo("job_id: must name a known job (got 'ghost')");
 
-      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory(), r -> r.size() >= 2);
+      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(), r -> r.size() >= 2);
       assertThat(history).extracting(r -> parse(r).getStep()).containsExactly(10L, 12L);
     }
   }
@@ -251,7 +251,7 @@ class EstimatorBrokerTest {
     CompletableFuture<Void> feeding = null;
     try {
       app = startApp(topics, "state-restart"); // creates the topics
-      send(topics.jobs(), "job", spec.toByteArray());
+      send(topics.jobs().name(), "job", spec.toByteArray());
       // a producer that never pauses: the estimator is stopped and started under its feet
       AtomicInteger sent = new AtomicInteger();
       feeding = CompletableFuture.runAsync(() -> {
@@ -266,18 +266,18 @@ class EstimatorBrokerTest {
           }
         }
       });
-      readUntil(topics.curvatureHistory(), r -> r.size() >= 15);
+      readUntil(topics.curvatureHistory().name(), r -> r.size() >= 15);
       app.close();
       int sentAtStop = sent.get();
       assertThat(sentAtStop).as("stopped mid-stream").isLessThan(probes.size());
       assertThat(app.state()).isEqualTo(KafkaStreams.State.NOT_RUNNING);
       app = startApp(topics, "state-restart"); // same local state
-      readUntil(topics.curvatureHistory(), r -> r.stream().anyMatch(x -> parse(x).getStep() >= 50));
+      readUntil(topics.curvatureHistory().name(), r -> r.stream().anyMatch(x -> parse(x).getStep() >= 50));
       app.close();
       // a fresh state directory: the stores must come back from their changelogs
       app = startApp(topics, "state-restart-elsewhere");
       feeding.get();
-      List<ConsumerRecord<String, byte[]>> curvature = readUntil(topics.curvature(), latestStepIs("job", steps - 1));
+      List<ConsumerRecord<String, byte[]>> curvature = readUntil(topics.curvature().name(), latestStepIs("job", steps - 1));
 
       // the reference: the same records through the same topology with nothing stopped
       Curvature expected = uninterrupted(spec, probes);
@@ -290,13 +290,13 @@ class EstimatorBrokerTest {
       assertThat(view.getProbes()).isEqualTo(probes.size());
 
       // the append-only history: one estimate per probe, each exactly once, as committed
-      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory(),
+      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(),
           r -> r.stream().anyMatch(x -> parse(x).getStep() == steps - 1));
       assertThat(history).hasSize(probes.size());
       List<String> seen = history.stream().sorted(Comparator.comparingLong(ConsumerRecord::offset))
           .map(r -> parse(r).getStep() + "/" + parse(r).getTimeline(0).getProbes()).toList();
       assertThat(Set.copyOf(seen)).as("no estimate twice").hasSize(seen.size());
-      assertThat(readUntil(topics.probesDlq(), r -> true)).as("nothing rejected").isEmpty();
+      assertThat(readUntil(topics.probesDlq().name(), r -> true)).as("nothing rejected").isEmpty();
       System.out.printf("restart: first stop after %d of %d probes were produced; %d estimates, none twice%n",
           sentAtStop, probes.size(), history.size());
     } finally {
@@ -315,14 +315,14 @@ class EstimatorBrokerTest {
     Path state = Files.createTempDirectory(dir, "driver");
     Properties config = CurvatureTopology.config("unused:9092", topics, state, "reference");
     try (TopologyTestDriver driver = new TopologyTestDriver(CurvatureTopology.topology(config, topics), config)) {
-      driver.createInputTopic(topics.jobs(), new StringSerializer(), new ByteArraySerializer())
+      driver.createInputTopic(topics.jobs().name(), new StringSerializer(), new ByteArraySerializer())
           .pipeInput(spec.getJobId(), spec.toByteArray());
       TestInputTopic<String, byte[]> in =
-          driver.createInputTopic(topics.probes(), new StringSerializer(), new ByteArraySerializer());
+          driver.createInputTopic(topics.probes().name(), new StringSerializer(), new ByteArraySerializer());
       probes.forEach(p -> in.pipeInput(p.getJobId(), p.toByteArray()));
       driver.advanceWallClockTime(Duration.ofMillis(CurvatureTopology.EMIT_INTERVAL_MS));
       CurvatureAssembly view = new CurvatureAssembly();
-      for (var r : driver.createOutputTopic(topics.curvature(), new StringDeserializer(), new ByteArrayDeserializer())
+      for (var r : driver.createOutputTopic(topics.curvature().name(), new StringDeserializer(), new ByteArrayDeserializer())
           .readRecordsToList()) {
         view.apply(r.key(), r.value() == null ? null : Curvature.parseFrom(r.value()));
       }
@@ -337,8 +337,8 @@ class EstimatorBrokerTest {
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     try (Admin admin = Admin.create(p)) {
       topics.createIfMissing(admin, 3);
-      Map<String, Integer> partitions = admin.describeTopics(Stream.of(topics.jobs(), topics.probes(),
-              topics.curvature(), topics.curvatureHistory(), topics.probesDlq()).toList()).allTopicNames().get()
+      Map<String, Integer> partitions = admin.describeTopics(Stream.of(topics.jobs().name(), topics.probes().name(),
+              topics.curvature().name(), topics.curvatureHistory().name(), topics.probesDlq().name()).toList()).allTopicNames().get()
           .entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().partitions().size()));
       assertThat(partitions.values()).containsOnly(3);
       assertThat(partitions).hasSize(5);
@@ -347,26 +347,26 @@ class EstimatorBrokerTest {
           .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList()).all().get();
       java.util.function.BiFunction<String, String, String> value =
           (topic, key) -> configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)).get(key).value();
-      for (String compacted : List.of(topics.jobs(), topics.curvature())) {
+      for (String compacted : List.of(topics.jobs().name(), topics.curvature().name())) {
         assertThat(value.apply(compacted, TopicConfig.CLEANUP_POLICY_CONFIG)).as(compacted).isEqualTo("compact");
       }
       long day = Duration.ofDays(1).toMillis();
-      assertThat(value.apply(topics.probes(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
-      assertThat(value.apply(topics.probes(), TopicConfig.RETENTION_MS_CONFIG)).isEqualTo(String.valueOf(7 * day));
-      assertThat(value.apply(topics.curvatureHistory(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
-      assertThat(value.apply(topics.curvatureHistory(), TopicConfig.RETENTION_MS_CONFIG))
+      assertThat(value.apply(topics.probes().name(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
+      assertThat(value.apply(topics.probes().name(), TopicConfig.RETENTION_MS_CONFIG)).isEqualTo(String.valueOf(7 * day));
+      assertThat(value.apply(topics.curvatureHistory().name(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
+      assertThat(value.apply(topics.curvatureHistory().name(), TopicConfig.RETENTION_MS_CONFIG))
           .isEqualTo(String.valueOf(7 * day));
-      assertThat(value.apply(topics.probesDlq(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
-      assertThat(value.apply(topics.probesDlq(), TopicConfig.RETENTION_MS_CONFIG)).isEqualTo(String.valueOf(30 * day));
+      assertThat(value.apply(topics.probesDlq().name(), TopicConfig.CLEANUP_POLICY_CONFIG)).isEqualTo("delete");
+      assertThat(value.apply(topics.probesDlq().name(), TopicConfig.RETENTION_MS_CONFIG)).isEqualTo(String.valueOf(30 * day));
 
       // a second call is a no-op on existing topics, whatever count it is given
       topics.createIfMissing(admin, 5);
-      assertThat(admin.describeTopics(List.of(topics.probes())).allTopicNames().get().get(topics.probes())
+      assertThat(admin.describeTopics(List.of(topics.probes().name())).allTopicNames().get().get(topics.probes().name())
           .partitions()).hasSize(3);
 
       // jobs and probes partitioned differently cannot be joined per task: refused before Streams starts
       Topics skew = new Topics("skew");
-      admin.createTopics(List.of(new NewTopic(skew.jobs(), 2, (short) 1), new NewTopic(skew.probes(), 3, (short) 1)))
+      admin.createTopics(List.of(new NewTopic(skew.jobs().name(), 2, (short) 1), new NewTopic(skew.probes().name(), 3, (short) 1)))
           .all().get();
       assertThatThrownBy(() -> EstimatorApp.start(kafka.bootstrapServers(), skew, dir.resolve("state-skew"),
           new Properties(), 2, Duration.ofSeconds(30)))

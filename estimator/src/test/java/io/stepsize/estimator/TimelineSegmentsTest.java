@@ -53,14 +53,14 @@ class TimelineSegmentsTest {
     Properties config = CurvatureTopology.config("unused:9092", topics, stateDir, "segments-test");
     int steps = CAPACITY + 3 * SEGMENT + 17;
     try (TopologyTestDriver driver = new TopologyTestDriver(CurvatureTopology.topology(config, topics), config)) {
-      driver.createInputTopic(topics.jobs(), new StringSerializer(), new ByteArraySerializer())
+      driver.createInputTopic(topics.jobs().name(), new StringSerializer(), new ByteArraySerializer())
           .pipeInput("job", Probes.job("job", 1_000_000).toByteArray());
       TestInputTopic<String, byte[]> probes =
-          driver.createInputTopic(topics.probes(), new StringSerializer(), new ByteArraySerializer());
+          driver.createInputTopic(topics.probes().name(), new StringSerializer(), new ByteArraySerializer());
       TestOutputTopic<String, byte[]> out =
-          driver.createOutputTopic(topics.curvature(), new StringDeserializer(), new ByteArrayDeserializer());
+          driver.createOutputTopic(topics.curvature().name(), new StringDeserializer(), new ByteArrayDeserializer());
       TestOutputTopic<String, byte[]> history =
-          driver.createOutputTopic(topics.curvatureHistory(), new StringDeserializer(), new ByteArrayDeserializer());
+          driver.createOutputTopic(topics.curvatureHistory().name(), new StringDeserializer(), new ByteArrayDeserializer());
 
       CurvatureAssembly view = new CurvatureAssembly();
       Map<String, Curvature> compacted = new HashMap<>();

@@ -51,11 +51,11 @@ class TopologyEstimateTest {
   void start() {
     Properties config = CurvatureTopology.config("unused:9092", topics, stateDir, "estimate-test");
     driver = new TopologyTestDriver(CurvatureTopology.topology(config, topics), config);
-    jobs = driver.createInputTopic(topics.jobs(), new StringSerializer(), new ByteArraySerializer());
-    probes = driver.createInputTopic(topics.probes(), new StringSerializer(), new ByteArraySerializer());
-    curvature = driver.createOutputTopic(topics.curvature(), new StringDeserializer(), new ByteArrayDeserializer());
-    history = driver.createOutputTopic(topics.curvatureHistory(), new StringDeserializer(), new ByteArrayDeserializer());
-    dlq = driver.createOutputTopic(topics.probesDlq(), new StringDeserializer(), new ByteArrayDeserializer());
+    jobs = driver.createInputTopic(topics.jobs().name(), new StringSerializer(), new ByteArraySerializer());
+    probes = driver.createInputTopic(topics.probes().name(), new StringSerializer(), new ByteArraySerializer());
+    curvature = driver.createOutputTopic(topics.curvature().name(), new StringDeserializer(), new ByteArrayDeserializer());
+    history = driver.createOutputTopic(topics.curvatureHistory().name(), new StringDeserializer(), new ByteArrayDeserializer());
+    dlq = driver.createOutputTopic(topics.probesDlq().name(), new StringDeserializer(), new ByteArrayDeserializer());
   }
 
   @AfterEach

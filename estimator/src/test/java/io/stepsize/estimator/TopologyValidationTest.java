@@ -37,10 +37,10 @@ class TopologyValidationTest {
   void start() {
     Properties config = CurvatureTopology.config("unused:9092", topics, stateDir, "validation-test");
     driver = new TopologyTestDriver(CurvatureTopology.topology(config, topics), config);
-    jobs = driver.createInputTopic(topics.jobs(), new StringSerializer(), new ByteArraySerializer());
-    probes = driver.createInputTopic(topics.probes(), new StringSerializer(), new ByteArraySerializer());
-    history = driver.createOutputTopic(topics.curvatureHistory(), new StringDeserializer(), new ByteArrayDeserializer());
-    dlq = driver.createOutputTopic(topics.probesDlq(), new StringDeserializer(), new ByteArrayDeserializer());
+    jobs = driver.createInputTopic(topics.jobs().name(), new StringSerializer(), new ByteArraySerializer());
+    probes = driver.createInputTopic(topics.probes().name(), new StringSerializer(), new ByteArraySerializer());
+    history = driver.createOutputTopic(topics.curvatureHistory().name(), new StringDeserializer(), new ByteArrayDeserializer());
+    dlq = driver.createOutputTopic(topics.probesDlq().name(), new StringDeserializer(), new ByteArrayDeserializer());
     jobs.pipeInput("job", Probes.job("job", 100).toByteArray());
   }
 
@@ -60,7 +60,7 @@ class TopologyValidationTest {
     assertThat(dead).hasSize(1);
     assertThat(dead.get(0).key()).isEqualTo(key);
     assertThat(dead.get(0).value()).as("the original bytes").isEqualTo(probe.toByteArray());
-    assertThat(header(dead.get(0), "__streams.errors.topic")).isEqualTo(topics.probes());
+    assertThat(header(dead.get(0), "__streams.errors.topic")).isEqualTo(topics.probes().name());
     assertThat(header(dead.get(0), "__streams.errors.exception"))
         .isEqualTo("io.stepsize.wire.InvalidProbeException");
     return header(dead.get(0), "__streams.errors.message");

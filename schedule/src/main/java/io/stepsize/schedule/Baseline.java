@@ -11,7 +11,7 @@ import java.util.Locale;
  * a formula is written in progress z = t/T (cosine, linear, REX, WSD), it is sampled at t = 0..T'-1,
  * so the end value is reached at t = T', one step past the budget, as in the papers; step, OneCycle,
  * cyclic and exponential say below where they end. Baselines ignore phase boundaries: they span
- * the whole post-warmup budget. Warmup is the job's, shared with UBA ({@link LearningRates#evaluate(JobSchedule, Baseline, long)}).
+ * the whole post-warmup budget. Warmup is the job's, shared with UBA ({@link LrEvaluator#evaluate(JobSchedule, Baseline, long)}).
  */
 public enum Baseline {
   /** g = 1. */

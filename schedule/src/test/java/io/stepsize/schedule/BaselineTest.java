@@ -63,10 +63,10 @@ class BaselineTest {
   void baselinesShareTheJobsWarmupAndGroups() {
     JobSchedule job = new JobSchedule(Budget.of(110, 10), 0.5, 0.1, List.of(new ParamGroup("g", 1.0, 0.0)),
         new PhiPolicy.Fixed(1), 1, 1);
-    LrValue warm = LearningRates.evaluate(job, Baseline.COSINE, 4);
+    LrValue warm = LrEvaluator.evaluate(job, Baseline.COSINE, 4);
     assertThat(warm.source()).isEqualTo(Source.WARMUP);
     assertThat(warm.lr()).isCloseTo(0.25, within(1e-16));
-    LrValue v = LearningRates.evaluate(job, Baseline.LINEAR, 35);
+    LrValue v = LrEvaluator.evaluate(job, Baseline.LINEAR, 35);
     assertThat(v.factor()).isEqualTo(0.75);
     assertThat(v.lr()).isCloseTo(0.1 + 0.4 * 0.75, within(1e-16));
     assertThat(v.groupLrs()[0]).isEqualTo(0.75);

@@ -38,7 +38,7 @@ class ChebyshevPropositionTest {
     double[] eta = new double[totalSteps];
     double[] cosine = new double[totalSteps];
     for (int s = 0; s < totalSteps; s++) {
-      LrValue v = LearningRates.evaluate(job, s, timeline);
+      LrValue v = LrEvaluator.evaluate(job, s, timeline);
       assertThat(v.source()).isEqualTo(Source.CURVATURE);
       assertThat(v.phi()).isEqualTo(2 * kappa);
       eta[s] = v.lr();

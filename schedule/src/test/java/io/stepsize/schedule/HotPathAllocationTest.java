@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * LearningRates.evaluate allocates the LrValue and its group array and nothing else. Measured with
+ * LrEvaluator.evaluate allocates the LrValue and its group array and nothing else. Measured with
  * the JVM's per-thread allocation counter; escape analysis can only lower the count.
  */
 class HotPathAllocationTest {
@@ -27,12 +27,12 @@ class HotPathAllocationTest {
     int calls = 200_000;
     double sink = 0;
     for (int i = 0; i < calls; i++) { // warm up (class loading, JIT)
-      sink += LearningRates.evaluate(job, i % 20_000, timeline).lr();
+      sink += LrEvaluator.evaluate(job, i % 20_000, timeline).lr();
     }
     long id = Thread.currentThread().getId();
     long before = threads.getThreadAllocatedBytes(id);
     for (int i = 0; i < calls; i++) {
-      sink += LearningRates.evaluate(job, i % 20_000, timeline).lr();
+      sink += LrEvaluator.evaluate(job, i % 20_000, timeline).lr();
     }
     long perCall = (threads.getThreadAllocatedBytes(id) - before) / calls;
     // LrValue: header + 8 doubles/longs + int + 3 refs = 96 bytes (compressed oops) or 112; double[2]: 32.

@@ -88,14 +88,14 @@ class IndexingTest {
     JobSchedule job = new JobSchedule(budget, 0.4, 0.004, List.of(new ParamGroup("head", 0.8, 0.0)),
         new PhiPolicy.Fixed(5), 5, 1);
     for (long s = 0; s < 10; s++) {
-      LrValue v = LearningRates.evaluate(job, s, CurvatureTimeline.EMPTY);
+      LrValue v = LrEvaluator.evaluate(job, s, CurvatureTimeline.EMPTY);
       assertThat(v.source()).isEqualTo(Source.WARMUP);
       assertThat(v.phase()).isZero();
       assertThat(v.lr()).isCloseTo(0.4 * (s + 1) / 10, within(1e-15));
       assertThat(v.groupLrs()[0]).isCloseTo(0.8 * (s + 1) / 10, within(1e-15));
     }
-    assertThat(LearningRates.evaluate(job, 9, CurvatureTimeline.EMPTY).lr()).isEqualTo(0.4);
-    LrValue first = LearningRates.evaluate(job, 10, CurvatureTimeline.EMPTY);
+    assertThat(LrEvaluator.evaluate(job, 9, CurvatureTimeline.EMPTY).lr()).isEqualTo(0.4);
+    LrValue first = LrEvaluator.evaluate(job, 10, CurvatureTimeline.EMPTY);
     assertThat(first.source()).isEqualTo(Source.FIXED);
     assertThat(first.factor()).isEqualTo(Uba.factor(5, budget, 10));
     assertThatThrownBy(() -> Uba.theta(budget, 9)).isInstanceOf(IllegalArgumentException.class)
@@ -108,7 +108,7 @@ class IndexingTest {
         new ParamGroup("frozen", 0.0, 0.0));
     JobSchedule job = new JobSchedule(budget, 0.3, 0.01, groups, new PhiPolicy.Fixed(0.8), 0.5, 1);
     for (long s = 10; s < 130; s++) {
-      LrValue v = LearningRates.evaluate(job, s, CurvatureTimeline.EMPTY);
+      LrValue v = LrEvaluator.evaluate(job, s, CurvatureTimeline.EMPTY);
       assertThat((v.lr() - 0.01) / (0.3 - 0.01)).isCloseTo(v.factor(), within(1e-14));
       for (int g = 0; g < 2; g++) {
         ParamGroup group = groups.get(g);

@@ -42,25 +42,25 @@ class PhiPolicyTest {
     JobSchedule latched = new JobSchedule(twoPhases, 1, 0, List.of(),
         PhiPolicy.ConditionNumber.paper().withMode(PhiMode.LATCHED), 0.5, 1);
 
-    LrValue liveAt70 = LearningRates.evaluate(live, 70, timeline);
+    LrValue liveAt70 = LrEvaluator.evaluate(live, 70, timeline);
     assertThat(liveAt70.phi()).isEqualTo(200);
     assertThat(liveAt70.curvatureStep()).isEqualTo(60);
     assertThat(liveAt70.source()).isEqualTo(Source.CURVATURE);
     assertThat(liveAt70.kappa()).isEqualTo(100);
 
     // phase 2 starts at 50: the newest estimate applying to step 50 is the one from step 40
-    LrValue latchedAt70 = LearningRates.evaluate(latched, 70, timeline);
+    LrValue latchedAt70 = LrEvaluator.evaluate(latched, 70, timeline);
     assertThat(latchedAt70.phi()).isEqualTo(20);
     assertThat(latchedAt70.curvatureStep()).isEqualTo(40);
     assertThat(latchedAt70.lr()).isEqualTo(Uba.factor(20, twoPhases, 70));
 
     // phase 1 starts at 0, before any estimate: latched falls back for the whole phase
-    assertThat(LearningRates.evaluate(live, 45, timeline).phi()).isEqualTo(20);
-    LrValue latchedAt45 = LearningRates.evaluate(latched, 45, timeline);
+    assertThat(LrEvaluator.evaluate(live, 45, timeline).phi()).isEqualTo(20);
+    LrValue latchedAt45 = LrEvaluator.evaluate(latched, 45, timeline);
     assertThat(latchedAt45.source()).isEqualTo(Source.FALLBACK);
     assertThat(latchedAt45.phi()).isEqualTo(0.5);
     assertThat(latchedAt45.curvatureStep()).isEqualTo(-1);
-    assertThat(latchedAt45.note()).isEqualTo(LearningRates.NOTE_NO_ESTIMATE);
+    assertThat(latchedAt45.note()).isEqualTo(LrEvaluator.NOTE_NO_ESTIMATE);
   }
 
   @Test
@@ -68,10 +68,10 @@ class PhiPolicyTest {
     JobSchedule job = new JobSchedule(Budget.of(100), 1, 0, List.of(), PhiPolicy.ConditionNumber.paper(), 5, 5);
     assertThat(job.appliesFrom(10)).isEqualTo(15);
     CurvatureTimeline timeline = CurvatureTimeline.of(List.of(point(10, job.appliesFrom(10), 2, 20)));
-    LrValue before = LearningRates.evaluate(job, 14, timeline);
+    LrValue before = LrEvaluator.evaluate(job, 14, timeline);
     assertThat(before.source()).isEqualTo(Source.FALLBACK);
     assertThat(before.phi()).isEqualTo(5);
-    LrValue after = LearningRates.evaluate(job, 15, timeline);
+    LrValue after = LrEvaluator.evaluate(job, 15, timeline);
     assertThat(after.source()).isEqualTo(Source.CURVATURE);
     assertThat(after.phi()).isEqualTo(20);
     assertThat(after.curvatureStep()).isEqualTo(10);
@@ -84,29 +84,29 @@ class PhiPolicyTest {
     JobSchedule job = new JobSchedule(Budget.of(100), 0.2, 0.002, List.of(), new PhiPolicy.Chebyshev(), 0.5, 1);
     for (double lambdaLow : new double[] {-0.5, 0.0, Double.NaN}) {
       CurvatureTimeline timeline = CurvatureTimeline.of(List.of(point(3, 4, lambdaLow, 10)));
-      LrValue v = LearningRates.evaluate(job, 20, timeline);
+      LrValue v = LrEvaluator.evaluate(job, 20, timeline);
       assertThat(v.source()).isEqualTo(Source.FALLBACK);
-      assertThat(v.note()).isEqualTo(LearningRates.NOTE_NO_CONDITION_NUMBER).contains("lambda_low <= 0");
+      assertThat(v.note()).isEqualTo(LrEvaluator.NOTE_NO_CONDITION_NUMBER).contains("lambda_low <= 0");
       assertThat(v.phi()).isEqualTo(0.5);
       assertThat(v.lr()).isEqualTo(0.002 + (0.2 - 0.002) * Uba.factor(0.5, job.budget(), 20));
       assertThat(v.curvatureStep()).isEqualTo(-1);
       assertThat(v.kappa()).isZero();
     }
     // with a positive lower edge the range comes from the spectrum
-    LrValue ok = LearningRates.evaluate(job, 20, CurvatureTimeline.of(List.of(point(3, 4, 0.5, 10))));
+    LrValue ok = LrEvaluator.evaluate(job, 20, CurvatureTimeline.of(List.of(point(3, 4, 0.5, 10))));
     assertThat(ok.source()).isEqualTo(Source.CURVATURE);
     assertThat(ok.phi()).isEqualTo(40);
     assertThat(ok.lr()).isBetween(1 / 10.0, 1 / 0.5);
     // no estimate at all
-    assertThat(LearningRates.evaluate(job, 2, CurvatureTimeline.of(List.of(point(3, 4, 0.5, 10)))).note())
-        .isEqualTo(LearningRates.NOTE_NO_ESTIMATE);
+    assertThat(LrEvaluator.evaluate(job, 2, CurvatureTimeline.of(List.of(point(3, 4, 0.5, 10)))).note())
+        .isEqualTo(LrEvaluator.NOTE_NO_ESTIMATE);
   }
 
   @Test
   void chebyshevGroupsKeepTheirRatioToTheJob() {
     JobSchedule job = new JobSchedule(Budget.of(100), 0.2, 0.0,
         List.of(new ParamGroup("a", 0.1, 0.0), new ParamGroup("b", 0.4, 0.1)), new PhiPolicy.Chebyshev(), 0.5, 1);
-    LrValue v = LearningRates.evaluate(job, 50, CurvatureTimeline.of(List.of(point(0, 1, 1, 8))));
+    LrValue v = LrEvaluator.evaluate(job, 50, CurvatureTimeline.of(List.of(point(0, 1, 1, 8))));
     assertThat(v.groupLrs()[0]).isCloseTo(v.lr() / 2, within(1e-15));
     assertThat(v.groupLrs()[1]).isCloseTo(v.lr() * 2, within(1e-15));
   }
@@ -114,7 +114,7 @@ class PhiPolicyTest {
   @Test
   void fixedIgnoresTheTimeline() {
     JobSchedule job = new JobSchedule(Budget.of(100), 1, 0, List.of(), new PhiPolicy.Fixed(3), 0.5, 1);
-    LrValue v = LearningRates.evaluate(job, 50, CurvatureTimeline.of(List.of(point(0, 1, 1, 8))));
+    LrValue v = LrEvaluator.evaluate(job, 50, CurvatureTimeline.of(List.of(point(0, 1, 1, 8))));
     assertThat(v.source()).isEqualTo(Source.FIXED);
     assertThat(v.phi()).isEqualTo(3);
     assertThat(v.curvatureStep()).isEqualTo(-1);

@@ -71,7 +71,7 @@ class ValidationMessagesTest {
     Budget budget = Budget.of(100);
     rejected(() -> budget.checkStep(100), "step: must be in [0, total_steps = 100) (got 100)");
     rejected(() -> budget.checkStep(-1), "step: must be in [0, total_steps = 100) (got -1)");
-    rejected(() -> LearningRates.evaluate(job(1, 0), 100, CurvatureTimeline.EMPTY),
+    rejected(() -> LrEvaluator.evaluate(job(1, 0), 100, CurvatureTimeline.EMPTY),
         "step: must be in [0, total_steps = 100) (got 100)");
     rejected(() -> Baseline.COSINE.factor(7, 7), "step: must be in [0, total_steps = 7) (got 7)");
   }

@@ -1,5 +1,9 @@
 package io.stepsize.service;
 
+import io.stepsize.wire.RecordHeaders;
+
+import io.stepsize.schedule.LrEvaluator;
+
 import io.stepsize.wire.Topics;
 import io.stepsize.wire.ProbeValidation;
 import io.stepsize.wire.JobSpecs;
@@ -108,9 +112,9 @@ public final class StepsizeCore {
       throw ApiErrors.alreadyExists(spec.getJobId());
     }
     String owner = tenant == null ? "" : tenant;
-    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs(), spec.getJobId(), spec.toByteArray());
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs().name(), spec.getJobId(), spec.toByteArray());
     if (tenant != null) {
-      record.headers().add(ViewLoader.OWNER_HEADER, owner.getBytes(StandardCharsets.UTF_8));
+      record.headers().add(RecordHeaders.OWNER, owner.getBytes(StandardCharsets.UTF_8));
     }
     await(List.of(producer.send(record)), "could not store the job");
     views.putJob(spec, owner);
@@ -151,7 +155,7 @@ public final class StepsizeCore {
     var timeline = views.timeline(jobId);
     LearningRates.Builder b = LearningRates.newBuilder();
     for (long s = fromStep; s < end; s++) {
-      b.addRates(LearningRateProtos.learningRate(jobId, io.stepsize.schedule.LearningRates.evaluate(job.schedule(), s, timeline)));
+      b.addRates(LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(job.schedule(), s, timeline)));
     }
     return b.build();
   }
@@ -183,7 +187,7 @@ public final class StepsizeCore {
     jobs.keySet().forEach(this::acquire);
     List<Future<RecordMetadata>> sent = new ArrayList<>(probes.size());
     for (ProbeReport p : probes) {
-      sent.add(producer.send(new ProducerRecord<>(topics.probes(), p.getJobId(), p.toByteArray())));
+      sent.add(producer.send(new ProducerRecord<>(topics.probes().name(), p.getJobId(), p.toByteArray())));
     }
     await(sent, "could not publish the probes");
     return probes.size();
@@ -229,7 +233,7 @@ public final class StepsizeCore {
   }
 
   private LrValue evaluate(JobEntry job, String jobId, long step) {
-    return io.stepsize.schedule.LearningRates.evaluate(job.schedule(), step, views.timeline(jobId));
+    return LrEvaluator.evaluate(job.schedule(), step, views.timeline(jobId));
   }
 
   private static void checkStep(String field, long step, JobSchedule schedule) {

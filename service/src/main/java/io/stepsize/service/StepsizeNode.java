@@ -65,7 +65,7 @@ public final class StepsizeNode implements AutoCloseable {
     }
 
     public static Config embedded(Path dataDir) {
-      return new Config(null, 0, dataDir, "", 0, 4, true, new Properties());
+      return new Config(null, 0, dataDir, "", 0, Topics.DEFAULT_PARTITIONS, true, new Properties());
     }
 
     public Config withGrpcPort(int port) {

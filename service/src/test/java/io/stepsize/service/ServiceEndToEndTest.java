@@ -1,5 +1,7 @@
 package io.stepsize.service;
 
+import io.stepsize.schedule.LrEvaluator;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -69,7 +71,7 @@ class ServiceEndToEndTest {
     var schedule = JobSpecs.toSchedule(spec);
     for (long s : new long[] {0, 4, 5, 37, 49, 50, 77, 99}) {
       LearningRate lr = client.learningRate("fixed", s);
-      LrValue expected = io.stepsize.schedule.LearningRates.evaluate(schedule, s, CurvatureTimeline.EMPTY);
+      LrValue expected = LrEvaluator.evaluate(schedule, s, CurvatureTimeline.EMPTY);
       assertThat(lr.getLr()).isEqualTo(expected.lr());
       assertThat(lr.getGroupLrsList()).containsExactly(expected.groupLrs()[0], expected.groupLrs()[1]);
       assertThat(lr.getPhase()).isEqualTo(expected.phase());

@@ -1,5 +1,8 @@
 package io.stepsize.wire;
 
+import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.ProbeReport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,9 +18,11 @@ import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.serialization.Serdes;
 
 /**
- * The topic names of DESIGN.md §2, each behind an optional prefix, and their creation.
+ * The topics of DESIGN.md §2, each with its name behind an optional prefix and its serdes, and
+ * their creation.
  *
  * <p>A non-empty prefix is joined with a dot unless it already ends in {@code .}, {@code -} or
  * {@code _}: {@code dev} and {@code dev.} both give {@code dev.stepsize.jobs}.
@@ -30,6 +35,8 @@ public record Topics(String prefix) {
   public static final String CURVATURE = "stepsize.curvature";
   public static final String CURVATURE_HISTORY = "stepsize.curvature.history";
   public static final String PROBES_DLQ = "stepsize.probes.dlq";
+  /** Partitions of a topic created here, unless the operator says otherwise: the estimator's parallelism. */
+  public static final int DEFAULT_PARTITIONS = 6;
 
   /** Kafka's legal topic characters; the longest name must stay within 249. */
   private static final Pattern LEGAL = Pattern.compile("[a-zA-Z0-9._-]*");
@@ -58,24 +65,29 @@ public record Topics(String prefix) {
     return prefix + name;
   }
 
-  public String jobs() {
-    return name(JOBS);
+  /** Job specs, compacted, keyed by job_id; a record's {@link RecordHeaders#OWNER} names its tenant. */
+  public Topic<String, JobSpec> jobs() {
+    return new Topic<>(name(JOBS), Serdes.String(), ProtoSerde.jobSpec());
   }
 
-  public String probes() {
-    return name(PROBES);
+  /** Probes and gradient statistics, keyed by job_id. */
+  public Topic<String, ProbeReport> probes() {
+    return new Topic<>(name(PROBES), Serdes.String(), ProtoSerde.probeReport());
   }
 
-  public String curvature() {
-    return name(CURVATURE);
+  /** Latest estimate and timeline segments per job, compacted; keys and layout in {@link CurvatureRecords}. */
+  public Topic<String, Curvature> curvature() {
+    return new Topic<>(name(CURVATURE), Serdes.String(), ProtoSerde.curvature());
   }
 
-  public String curvatureHistory() {
-    return name(CURVATURE_HISTORY);
+  /** Every estimate, append-only, keyed by job_id. */
+  public Topic<String, Curvature> curvatureHistory() {
+    return new Topic<>(name(CURVATURE_HISTORY), Serdes.String(), ProtoSerde.curvature());
   }
 
-  public String probesDlq() {
-    return name(PROBES_DLQ);
+  /** Rejected records as they arrived, the reason in {@link RecordHeaders}. */
+  public Topic<byte[], byte[]> probesDlq() {
+    return new Topic<>(name(PROBES_DLQ), Serdes.ByteArray(), Serdes.ByteArray());
   }
 
   /** The Streams application id: one consumer group (and internal-topic namespace) per prefix. */
@@ -90,14 +102,14 @@ public record Topics(String prefix) {
     }
     List<NewTopic> topics = new ArrayList<>();
     // jobs: the latest spec per job_id forever; segments roll hourly so the cleaner can run
-    topics.add(topic(jobs(), partitions, compacted(Duration.ofHours(1))));
+    topics.add(topic(jobs().name(), partitions, compacted(Duration.ofHours(1))));
     // probes and history: raw measurements, kept a week for replays and dashboards
-    topics.add(topic(probes(), partitions, retained(Duration.ofDays(7))));
+    topics.add(topic(probes().name(), partitions, retained(Duration.ofDays(7))));
     // curvature: latest estimate + timeline per job, rewritten often, so small segments
-    topics.add(topic(curvature(), partitions, compacted(Duration.ofMinutes(10))));
-    topics.add(topic(curvatureHistory(), partitions, retained(Duration.ofDays(7))));
+    topics.add(topic(curvature().name(), partitions, compacted(Duration.ofMinutes(10))));
+    topics.add(topic(curvatureHistory().name(), partitions, retained(Duration.ofDays(7))));
     // dead letters wait a month for a person to look at them
-    topics.add(topic(probesDlq(), partitions, retained(Duration.ofDays(30))));
+    topics.add(topic(probesDlq().name(), partitions, retained(Duration.ofDays(30))));
     return topics;
   }
 
@@ -135,11 +147,11 @@ public record Topics(String prefix) {
     long deadline = System.nanoTime() + METADATA_WAIT.toNanos();
     while (true) {
       try {
-        d = admin.describeTopics(List.of(jobs(), probes())).allTopicNames().get();
+        d = admin.describeTopics(List.of(jobs().name(), probes().name())).allTopicNames().get();
         break;
       } catch (ExecutionException ex) {
         if (!(ex.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
-          throw new IllegalStateException("describing " + jobs() + " and " + probes() + " failed: " + ex.getCause(),
+          throw new IllegalStateException("describing " + jobs().name() + " and " + probes().name() + " failed: " + ex.getCause(),
               ex.getCause());
         }
       } catch (InterruptedException ex) {
@@ -153,10 +165,10 @@ public record Topics(String prefix) {
         throw new IllegalStateException("interrupted while describing topics", ex);
       }
     }
-    int jobParts = d.get(jobs()).partitions().size();
-    int probeParts = d.get(probes()).partitions().size();
+    int jobParts = d.get(jobs().name()).partitions().size();
+    int probeParts = d.get(probes().name()).partitions().size();
     if (jobParts != probeParts) {
-      throw new IllegalStateException(jobs() + " has " + jobParts + " partitions but " + probes() + " has "
+      throw new IllegalStateException(jobs().name() + " has " + jobParts + " partitions but " + probes().name() + " has "
           + probeParts + ": they must be co-partitioned by job_id (same count)");
     }
   }

@@ -6,7 +6,7 @@ import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.schedule.CurvaturePoint;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.LrValue;
 import io.stepsize.schedule.Uba;
 import io.stepsize.wire.JobSpecs;
@@ -67,16 +67,16 @@ public class UbaBenchmark {
 
   @Benchmark
   public LrValue evaluateFixed() {
-    return LearningRates.evaluate(fixed, next(), CurvatureTimeline.EMPTY);
+    return LrEvaluator.evaluate(fixed, next(), CurvatureTimeline.EMPTY);
   }
 
   @Benchmark
   public LrValue evaluateConditionNumber() {
-    return LearningRates.evaluate(conditionNumber, next(), timeline);
+    return LrEvaluator.evaluate(conditionNumber, next(), timeline);
   }
 
   @Benchmark
   public Object learningRateProto() {
-    return LearningRateProtos.learningRate("jmh", LearningRates.evaluate(conditionNumber, next(), timeline));
+    return LearningRateProtos.learningRate("jmh", LrEvaluator.evaluate(conditionNumber, next(), timeline));
   }
 }

@@ -4,7 +4,7 @@ import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.schedule.Baseline;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.PhiPolicy;
 import io.stepsize.service.StepsizeNode;
 import io.stepsize.wire.JobSpecs;
@@ -94,10 +94,10 @@ public final class DemoRun {
     progress.start("training the same model under local baselines", (BASELINES.size() + 1) * settings.steps());
     long[] done = {0};
     for (Baseline b : BASELINES) {
-      runs.add(local(b.label(), settings, split, s -> LearningRates.evaluate(job, b, s).lr(), progress, done));
+      runs.add(local(b.label(), settings, split, s -> LrEvaluator.evaluate(job, b, s).lr(), progress, done));
     }
     runs.add(local("UBA, fixed phi=" + format(settings.fixedPhi()), settings, split,
-        s -> LearningRates.evaluate(fixed, s, CurvatureTimeline.EMPTY).lr(), progress, done));
+        s -> LrEvaluator.evaluate(fixed, s, CurvatureTimeline.EMPTY).lr(), progress, done));
     progress.finish("");
 
     List<Path> files = DemoReport.write(out, settings, live, runs);

@@ -1,5 +1,7 @@
 package io.stepsize.lab.experiment;
 
+import io.stepsize.schedule.LrEvaluator;
+
 import io.stepsize.client.StepsizeClient;
 import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.proto.v1.Curvature;
@@ -140,7 +142,7 @@ final class RunExecutor {
         }
         kappa[(int) s] = answer.getKappa();
       } else {
-        rate = io.stepsize.schedule.LearningRates.evaluate(local, spec.arm().baseline(), s).lr();
+        rate = LrEvaluator.evaluate(local, spec.arm().baseline(), s).lr();
       }
       lr[(int) s] = rate;
       double loss = model.lossAndGradient(params, batch, gradient);

@@ -13,7 +13,7 @@ import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.proto.v1.Source;
 import io.stepsize.schedule.CurvatureTimeline;
-import io.stepsize.schedule.LearningRates;
+import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.LrValue;
 import io.stepsize.wire.JobSpecs;
 import java.nio.file.Path;
@@ -75,7 +75,7 @@ class RemoteScheduleTest {
     try (RemoteSchedule remote = RemoteSchedule.open(client, spec, new RemoteSchedule.Options(1000, Duration.ofSeconds(2)))) {
       for (long s = 0; s < 3500; s++) {
         assertThat(remote.lr(s)).as("step %d", s)
-            .isEqualTo(LearningRates.evaluate(schedule, s, CurvatureTimeline.EMPTY).lr());
+            .isEqualTo(LrEvaluator.evaluate(schedule, s, CurvatureTimeline.EMPTY).lr());
       }
       assertThat(remote.remoteAnswers()).isEqualTo(3500);
       assertThat(remote.localAnswers()).isZero();
@@ -104,7 +104,7 @@ class RemoteScheduleTest {
       assertThat(remote.awaitEstimate(50, Duration.ofSeconds(30))).isTrue();
       for (long s = 51; s < 400; s++) {
         LearningRate r = remote.value(s);
-        LrValue expected = LearningRates.evaluate(schedule, s, remote.timeline());
+        LrValue expected = LrEvaluator.evaluate(schedule, s, remote.timeline());
         assertThat(r.getLr()).as("step %d", s).isEqualTo(expected.lr());
         assertThat(r.getPhi()).isEqualTo(s < 53 ? 5.0 : 16.0);
       }
@@ -125,7 +125,7 @@ class RemoteScheduleTest {
       admin.reportProbes(List.of(ProbeReport.newBuilder().setJobId("orphan").setStep(10).setWorkerId("w")
           .setLanczos(LanczosProbe.newBuilder().addAllAlpha(List.of(4.0, 1.0)).addAllBeta(List.of(0.0, 0.0))).build()));
       assertThat(remote.awaitEstimate(10, Duration.ofSeconds(30))).isTrue();
-      assertThat(remote.lr(100)).isEqualTo(LearningRates.evaluate(schedule, 100, remote.timeline()).lr());
+      assertThat(remote.lr(100)).isEqualTo(LrEvaluator.evaluate(schedule, 100, remote.timeline()).lr());
 
       // what the fallback must answer, from the estimate known to the test (κ = 4, so φ = 8), not
       // from the schedule's own timeline: the same job with φ fixed at 8
@@ -137,7 +137,7 @@ class RemoteScheduleTest {
         long t0 = System.nanoTime();
         LearningRate r = remote.value(s);
         worstNanos = Math.max(worstNanos, System.nanoTime() - t0);
-        LrValue expected = LearningRates.evaluate(phi8, s, io.stepsize.schedule.CurvatureTimeline.EMPTY);
+        LrValue expected = LrEvaluator.evaluate(phi8, s, io.stepsize.schedule.CurvatureTimeline.EMPTY);
         assertThat(r.getLr()).as("step %d", s).isEqualTo(expected.lr());
         assertThat(r.getPhi()).isEqualTo(8.0); // 2 * kappa = 2 * 4, the last known estimate, not the fallback
       }

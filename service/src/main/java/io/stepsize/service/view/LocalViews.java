@@ -1,5 +1,7 @@
 package io.stepsize.service.view;
 
+import io.stepsize.schedule.LrEvaluator;
+
 import io.stepsize.wire.JobSpecs;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
@@ -144,7 +146,7 @@ public final class LocalViews {
 
   /** The job's answer at {@link #fromStep}: the phi (and source) that {@code entry} brings. */
   public static LrValue inForce(JobEntry job, CurvatureEntry entry) {
-    return io.stepsize.schedule.LearningRates.evaluate(job.schedule(), fromStep(job, entry),
+    return LrEvaluator.evaluate(job.schedule(), fromStep(job, entry),
         entry == null ? CurvatureTimeline.EMPTY : entry.timeline());
   }
 

@@ -1,5 +1,7 @@
 package io.stepsize.service.view;
 
+import io.stepsize.wire.RecordHeaders;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stepsize.wire.Topics;
 import io.stepsize.proto.v1.Curvature;
@@ -45,8 +47,6 @@ public final class ViewLoader implements AutoCloseable {
   private volatile Runnable onDeadLetter = () -> {};
   private volatile java.util.function.DoubleConsumer onEstimate = seconds -> {};
 
-  /** The Kafka header on a job record that names the tenant who created it. */
-  public static final String OWNER_HEADER = "stepsize.tenant";
   private volatile boolean running = true;
 
   public ViewLoader(String bootstrapServers, Topics topics, LocalViews views) {
@@ -99,15 +99,15 @@ public final class ViewLoader implements AutoCloseable {
   private void run() {
     try {
       List<TopicPartition> partitions = new ArrayList<>();
-      for (String topic : List.of(topics.jobs(), topics.curvature())) {
+      for (String topic : List.of(topics.jobs().name(), topics.curvature().name())) {
         for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofMinutes(5))) {
           partitions.add(new TopicPartition(topic, info.partition()));
         }
       }
       // the dead-letter topic is tailed from its end, only to warn about each new bad record
       List<TopicPartition> dlq = new ArrayList<>();
-      for (PartitionInfo info : consumer.partitionsFor(topics.probesDlq(), Duration.ofMinutes(1))) {
-        dlq.add(new TopicPartition(topics.probesDlq(), info.partition()));
+      for (PartitionInfo info : consumer.partitionsFor(topics.probesDlq().name(), Duration.ofMinutes(1))) {
+        dlq.add(new TopicPartition(topics.probesDlq().name(), info.partition()));
       }
       Map<TopicPartition, Long> target = new HashMap<>(consumer.endOffsets(partitions));
       List<TopicPartition> all = new ArrayList<>(partitions);
@@ -140,16 +140,16 @@ public final class ViewLoader implements AutoCloseable {
 
   private void apply(ConsumerRecord<String, byte[]> r) {
     try {
-      if (r.topic().equals(topics.probesDlq())) {
-        Header reason = r.headers().lastHeader("__streams.errors.message");
+      if (r.topic().equals(topics.probesDlq().name())) {
+        Header reason = r.headers().lastHeader(RecordHeaders.DLQ_REASON);
         log.warn("dead-lettered probe for job {}: {}", r.key(),
             reason == null ? "(no reason header)" : new String(reason.value(), StandardCharsets.UTF_8));
         onDeadLetter.run();
-      } else if (r.topic().equals(topics.jobs())) {
+      } else if (r.topic().equals(topics.jobs().name())) {
         if (r.value() == null) {
           views.removeJob(r.key());
         } else {
-          Header owner = r.headers().lastHeader(OWNER_HEADER);
+          Header owner = r.headers().lastHeader(RecordHeaders.OWNER);
           views.putJob(JobSpec.parseFrom(r.value()),
               owner == null ? "" : new String(owner.value(), StandardCharsets.UTF_8));
         }

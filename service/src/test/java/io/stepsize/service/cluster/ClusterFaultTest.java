@@ -163,7 +163,7 @@ class ClusterFaultTest {
           int k = sent.get();
           for (String job : JOBS) {
             // waiting for each ack keeps a job's probes in step order whatever the cluster does
-            producer.send(new ProducerRecord<>(topics.probes(), job, ClusterJobs.probe(job, k).toByteArray())).get();
+            producer.send(new ProducerRecord<>(topics.probes().name(), job, ClusterJobs.probe(job, k).toByteArray())).get();
           }
           sent.incrementAndGet();
           Thread.sleep(40);
@@ -396,7 +396,7 @@ class ClusterFaultTest {
   }
 
   private static Map<String, Curvature> readCompacted() {
-    return CompactedView.read(cluster.bootstrapServers(), topics.curvature());
+    return CompactedView.read(cluster.bootstrapServers(), topics.curvature().name());
   }
 
   private static void publishControl(int rounds) throws Exception {
@@ -406,7 +406,7 @@ class ClusterFaultTest {
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
       for (int k = 0; k < rounds; k++) {
-        producer.send(new ProducerRecord<>(topics.probes(), CONTROL, ClusterJobs.probe(CONTROL, k).toByteArray()));
+        producer.send(new ProducerRecord<>(topics.probes().name(), CONTROL, ClusterJobs.probe(CONTROL, k).toByteArray()));
       }
       producer.flush();
     }

@@ -24,8 +24,8 @@ package io.stepsize.schedule;
  * <p>{@link #evaluate} is the hot path of GetLearningRate: it allocates the LrValue and, when the
  * job has groups, its group array, nothing else (notes are constants; the search is allocation-free).
  */
-public final class LearningRates {
-  private LearningRates() {}
+public final class LrEvaluator {
+  private LrEvaluator() {}
 
   /** Note when no estimate applies to the step yet. */
   public static final String NOTE_NO_ESTIMATE = "no curvature estimate applies to this step yet; fallback_phi used";
