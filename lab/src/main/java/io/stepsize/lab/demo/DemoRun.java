@@ -1,8 +1,8 @@
 package io.stepsize.lab.demo;
 
-import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.lab.train.SgdMomentum;
 import io.stepsize.lab.train.TrainingLoop;
+import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.schedule.Baseline;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
