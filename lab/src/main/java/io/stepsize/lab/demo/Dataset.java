@@ -1,5 +1,6 @@
 package io.stepsize.lab.demo;
 
+import io.stepsize.lab.train.BatchOrder;
 import java.util.SplittableRandom;
 
 /**
@@ -50,7 +51,7 @@ public record Dataset(double[][] x, int[] y, int classes) {
     if (testSize < 1 || testSize >= size()) {
       throw new IllegalArgumentException("testSize must be in [1, " + size() + "), got " + testSize);
     }
-    int[] order = permutation(size(), new SplittableRandom(seed));
+    int[] order = BatchOrder.permutation(size(), new SplittableRandom(seed));
     int[] test = new int[testSize];
     int[] train = new int[size() - testSize];
     System.arraycopy(order, 0, test, 0, testSize);
@@ -58,19 +59,15 @@ public record Dataset(double[][] x, int[] y, int classes) {
     return new Split(subset(train), subset(test));
   }
 
-  /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
-  public static int[] permutation(int n, SplittableRandom random) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
-    return p;
+  /**
+   * A fixed sample of {@code size} examples (all when there are fewer) for curvature probes; its seed
+   * is mixed so the sample is not the first batch a training run of the same seed sees.
+   */
+  public Dataset probeBatch(int size, long seed) {
+    int[] order = BatchOrder.permutation(size(), new SplittableRandom(seed ^ 0x5DEECE66DL));
+    int[] pick = new int[Math.min(size, size())];
+    System.arraycopy(order, 0, pick, 0, pick.length);
+    return subset(pick);
   }
 
   /** The two halves of a split. */

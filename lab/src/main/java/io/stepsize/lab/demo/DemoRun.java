@@ -1,5 +1,7 @@
 package io.stepsize.lab.demo;
 
+import io.stepsize.lab.train.SgdMomentum;
+import io.stepsize.lab.train.TrainingLoop;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.schedule.Baseline;
 import io.stepsize.schedule.CurvatureTimeline;
@@ -108,19 +110,33 @@ public final class DemoRun {
   public static RunResult local(String name, DemoSettings settings, Dataset.Split split, LongToDoubleFunction lr,
       Progress progress, long[] done) {
     Model model = settings.newModel();
-    Trainer trainer = new Trainer(model, split.train(), settings.trainerConfig());
     int steps = (int) settings.steps();
     double[] lrUsed = new double[steps];
     double[] loss = new double[steps];
-    double[] params = trainer.train(lr, new Trainer.Listener() {
-      @Override
-      public void afterStep(long step, double rate, double batchLoss) {
-        lrUsed[(int) step] = rate;
-        loss[(int) step] = batchLoss;
-        progress.update(++done[0], name);
-      }
-    });
+    double[] params = train(settings, model, split.train(), lr::applyAsDouble, TrainingLoop.ProbeHook.NONE,
+        (step, rate, batchLoss) -> {
+          lrUsed[(int) step] = rate;
+          loss[(int) step] = batchLoss;
+          progress.update(++done[0], name);
+        });
     return RunResult.score(name, model, split, params, lrUsed, loss);
+  }
+
+  /**
+   * Every demo run, live or local: the settings' loop from the model's seeded start, SGD with the
+   * settings' momentum. Returns the final parameters.
+   */
+  static double[] train(DemoSettings settings, Model model, Dataset train, TrainingLoop.RateSource rates,
+      TrainingLoop.ProbeHook probe, TrainingLoop.StepObserver observer) {
+    TrainingLoop loop = new TrainingLoop(settings.loopConfig(), train.size());
+    try {
+      return loop.run(model.initialParameters(settings.seed()), model.objective(train),
+          new SgdMomentum(model.dimension(), settings.momentum()), rates, probe, observer).params();
+    } catch (InterruptedException e) {
+      // the demo's hooks wait without being interruptible (LiveRun counts a wait cut short as a late estimate)
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while training " + model.name(), e);
+    }
   }
 
   /** A setting as a person writes it: 5, 0.9, 0.0001 (not 5.0 or 1.0E-4). */

@@ -1,5 +1,6 @@
 package io.stepsize.lab.demo;
 
+import io.stepsize.lab.train.TrainingLoop;
 import java.util.Locale;
 
 /**
@@ -78,8 +79,9 @@ public record DemoSettings(String model, long steps, int batchSize, double momen
         : new SoftmaxRegression(Digits.PIXELS, Digits.CLASSES, l2);
   }
 
-  public Trainer.Config trainerConfig() {
-    return new Trainer.Config(steps, batchSize, momentum, seed);
+  /** The loop of every demo run: the budget, batch and seed; it runs the whole budget whatever the loss. */
+  public TrainingLoop.Config loopConfig() {
+    return new TrainingLoop.Config(steps, batchSize, seed, false);
   }
 
   /** Whether step s is probed. */

@@ -8,6 +8,7 @@ import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.estimator.math.LowerEdge;
 import io.stepsize.estimator.math.LowerEdgeSettings;
 import io.stepsize.estimator.math.RitzSpectrum;
+import io.stepsize.lab.train.TrainingLoop;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.Optimizer;
@@ -55,9 +56,8 @@ public final class LiveRun {
   public static LiveTrace run(DemoSettings settings, Dataset.Split split, String target, String jobId,
       Progress progress) {
     Model model = settings.newModel();
-    Trainer trainer = new Trainer(model, split.train(), settings.trainerConfig());
-    CurvatureProbe probe = new CurvatureProbe(model,
-        Trainer.probeBatch(split.train(), settings.probeBatch(), settings.seed()), settings.lanczosSteps());
+    CurvatureProbe probe = new CurvatureProbe(model, split.train().probeBatch(settings.probeBatch(), settings.seed()),
+        settings.lanczosSteps());
     JobSpec spec = jobSpec(settings, jobId);
     JobSchedule schedule = JobSpecs.toSchedule(spec);
     int steps = (int) settings.steps();
@@ -67,7 +67,7 @@ public final class LiveRun {
       try (RemoteSchedule remote = RemoteSchedule.open(client, spec, RemoteSchedule.Options.defaults())) {
         Loop loop = new Loop(settings, spec, schedule, remote, publisher, probe, progress, steps);
         progress.start("training " + model.name() + " under condition_number (lr from Stepsize)", steps);
-        double[] params = trainer.train(loop::lr, loop);
+        double[] params = DemoRun.train(settings, model, split.train(), loop::lr, loop, loop);
         if (loop.pendingStep >= 0) {
           loop.awaitEstimate(); // a probe whose estimate would apply past the budget: still record it
         }
@@ -82,7 +82,7 @@ public final class LiveRun {
   }
 
   /** The per-step state of the live run; runs on the training thread only. */
-  private static final class Loop implements Trainer.Listener {
+  private static final class Loop implements TrainingLoop.ProbeHook, TrainingLoop.StepObserver {
     final DemoSettings settings;
     final JobSpec spec;
     final JobSchedule schedule;
@@ -165,7 +165,7 @@ public final class LiveRun {
     }
 
     @Override
-    public void afterStep(long step, double lr, double loss) {
+    public void afterLoss(long step, double lr, double loss) {
       lrUsed[(int) step] = lr;
       batchLoss[(int) step] = loss;
       LearningRate a = served[(int) step];

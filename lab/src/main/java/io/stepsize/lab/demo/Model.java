@@ -1,5 +1,7 @@
 package io.stepsize.lab.demo;
 
+import io.stepsize.lab.train.TrainingLoop;
+
 /**
  * A differentiable classifier over a flat parameter vector, with the three things the demo needs
  * from it: the loss and its gradient for SGD, and exact Hessian-vector products of the same loss
@@ -25,6 +27,11 @@ public interface Model {
 
   /** Writes H·v into {@code out}, H the Hessian of {@link #lossAndGradient}'s loss on {@code batch}. */
   void hessianVector(double[] params, Dataset batch, double[] v, double[] out);
+
+  /** This model's loss on batches of {@code train}, as the training loop takes it. */
+  default TrainingLoop.Objective objective(Dataset train) {
+    return (params, batch, gradient) -> lossAndGradient(params, train.subset(batch), gradient);
+  }
 
   /** Class scores (logits) of one example into {@code logits} (length = classes). */
   void logits(double[] params, double[] x, double[] logits);

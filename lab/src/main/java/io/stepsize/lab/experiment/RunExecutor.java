@@ -13,13 +13,12 @@ import io.stepsize.schedule.Budget;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.PhiPolicy;
 import io.stepsize.lab.demo.CurvatureProbe;
-import io.stepsize.lab.demo.Dataset;
 import io.stepsize.lab.demo.Model;
+import io.stepsize.lab.train.TrainingLoop;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * Trains one run of the grid. A UBA arm is a service job: its rates come from GetLearningRates in
@@ -75,7 +74,6 @@ final class RunExecutor {
     long started = System.nanoTime();
     Workload w = spec.workload();
     Model model = w.model();
-    int n = model.dimension();
     long total = spec.totalSteps();
     boolean service = !spec.arm().isBaseline();
     // the baselines' job: same budget, warmup and peak as the UBA jobs (phi is not read by a baseline)
@@ -84,79 +82,20 @@ final class RunExecutor {
     if (service) {
       client.createJob(jobSpec(spec));
     }
-    long[] probes = service ? probeSteps(total, spec.warmupSteps(), probesPerRun) : new long[0];
-    CurvatureProbe prober = new CurvatureProbe(model, w.probeBatch(), lanczosSteps);
+    Trace trace = new Trace(spec, service ? probeSteps(total, spec.warmupSteps(), probesPerRun) : new long[0],
+        new CurvatureProbe(model, w.probeBatch(), lanczosSteps));
+    TrainingLoop.RateSource rates = service ? trace::served : s -> LrEvaluator.evaluate(local, spec.arm().baseline(), s).lr();
+    TrainingLoop loop = new TrainingLoop(new TrainingLoop.Config(total, w.batchSize(), spec.seed(), true),
+        w.train().size());
+    TrainingLoop.Outcome outcome = loop.run(model.initialParameters(spec.seed()), model.objective(w.train()),
+        spec.optimizer().create(model.dimension()), rates, trace::probe, trace::afterLoss);
 
-    double[] lr = new double[(int) total];
-    double[] phi = new double[(int) total];
-    double[] kappa = new double[(int) total];
-    double[] batchLoss = new double[(int) total];
-    Arrays.fill(phi, Double.NaN);
-    Arrays.fill(batchLoss, Double.NaN);
-    List<Run.Probe> probeLog = new ArrayList<>();
-
-    double[] params = model.initialParameters(spec.seed());
-    double[] gradient = new double[n];
-    OptimizerKind.Update update = spec.optimizer().create(n);
-    int perEpoch = w.train().size() / w.batchSize();
-    int[] order = null;
-    long epoch = -1;
-    int[] indices = new int[w.batchSize()];
-    int nextProbe = 0;
-    LearningRate[] window = new LearningRate[0];
-    long windowFrom = 0;
-    long windowEnd = 0;
-    boolean diverged = false;
-    long s = 0;
-    for (; s < total; s++) {
-      long e = s / perEpoch;
-      if (e != epoch) {
-        epoch = e;
-        order = Dataset.permutation(w.train().size(), new SplittableRandom(spec.seed() * 1_000_003L + e));
-      }
-      int from = (int) (s % perEpoch) * w.batchSize();
-      System.arraycopy(order, from, indices, 0, indices.length);
-      Dataset batch = w.train().subset(indices);
-
-      if (nextProbe < probes.length && probes[nextProbe] == s) {
-        probeLog.add(probe(spec, prober, params, s));
-        nextProbe++;
-      }
-      double rate;
-      if (service) {
-        if (s >= windowEnd) {
-          // rates up to the step the next probe's estimate applies from are final now
-          long end = Math.min(total, (nextProbe < probes.length ? probes[nextProbe] : total) + 1);
-          LearningRates got = client.learningRates(spec.jobId(), s, end - s);
-          window = got.getRatesList().toArray(new LearningRate[0]);
-          windowFrom = s;
-          windowEnd = s + window.length;
-          if (window.length == 0 || window[0].getStep() != s) {
-            throw new IllegalStateException("service answered no rate for step " + s + " of " + spec.jobId());
-          }
-        }
-        LearningRate answer = window[(int) (s - windowFrom)];
-        rate = answer.getLr();
-        if (answer.getSource() != Source.SOURCE_WARMUP) {
-          phi[(int) s] = answer.getPhi();
-        }
-        kappa[(int) s] = answer.getKappa();
-      } else {
-        rate = LrEvaluator.evaluate(local, spec.arm().baseline(), s).lr();
-      }
-      lr[(int) s] = rate;
-      double loss = model.lossAndGradient(params, batch, gradient);
-      batchLoss[(int) s] = loss;
-      if (!Double.isFinite(loss) || !allFinite(gradient)) {
-        diverged = true;
-        break;
-      }
-      update.apply(params, gradient, rate);
-    }
+    double[] params = outcome.params();
+    boolean diverged = outcome.diverged();
     double trainLoss = Double.NaN;
     double testLoss = Double.NaN;
     double accuracy = Double.NaN;
-    if (!diverged && allFinite(params)) {
+    if (!diverged && TrainingLoop.allFinite(params)) {
       trainLoss = model.lossAndGradient(params, w.trainEval(), null);
       Model.Evaluation test = model.evaluate(params, w.test());
       testLoss = test.loss();
@@ -166,14 +105,14 @@ final class RunExecutor {
       diverged = true;
     }
     long millis = (System.nanoTime() - started) / 1_000_000;
-    return new Run.Result(spec, lr, phi, kappa, batchLoss, List.copyOf(probeLog), trainLoss, testLoss, accuracy,
-        diverged, diverged ? s : total, millis);
+    return new Run.Result(spec, trace.lr, trace.phi, trace.kappa, trace.batchLoss, List.copyOf(trace.probeLog),
+        trainLoss, testLoss, accuracy, diverged, outcome.stepsRun(), millis);
   }
 
   /** One Lanczos probe through ReportProbes, then waits until the service's estimate includes it. */
   private Run.Probe probe(Run.Spec spec, CurvatureProbe prober, double[] params, long step)
       throws InterruptedException {
-    if (!allFinite(params)) {
+    if (!TrainingLoop.allFinite(params)) {
       throw new IllegalStateException("weights not finite at probe step " + step);
     }
     LanczosResult result = prober.run(params, spec.seed() * 7_919L + step);
@@ -196,12 +135,66 @@ final class RunExecutor {
     }
   }
 
-  static boolean allFinite(double[] v) {
-    for (double x : v) {
-      if (!Double.isFinite(x)) {
-        return false;
+
+  /** What one run records step by step, and its service side: probes and windows of served rates. */
+  private final class Trace {
+    final Run.Spec spec;
+    final long[] probes;
+    final CurvatureProbe prober;
+    final double[] lr;
+    final double[] phi;
+    final double[] kappa;
+    final double[] batchLoss;
+    final List<Run.Probe> probeLog = new ArrayList<>();
+    int nextProbe;
+    LearningRate[] window = new LearningRate[0];
+    long windowFrom;
+    long windowEnd;
+
+    Trace(Run.Spec spec, long[] probes, CurvatureProbe prober) {
+      this.spec = spec;
+      this.probes = probes;
+      this.prober = prober;
+      int total = (int) spec.totalSteps();
+      lr = new double[total];
+      phi = new double[total];
+      kappa = new double[total];
+      batchLoss = new double[total];
+      Arrays.fill(phi, Double.NaN);
+      Arrays.fill(batchLoss, Double.NaN);
+    }
+
+    void probe(long step, double[] params) throws InterruptedException {
+      if (nextProbe < probes.length && probes[nextProbe] == step) {
+        probeLog.add(RunExecutor.this.probe(spec, prober, params, step));
+        nextProbe++;
       }
     }
-    return true;
+
+    /** The service's rate for a UBA arm, fetched in windows that end where the next probe's estimate applies. */
+    double served(long s) {
+      if (s >= windowEnd) {
+        // rates up to the step the next probe's estimate applies from are final now
+        long end = Math.min(spec.totalSteps(), (nextProbe < probes.length ? probes[nextProbe] : spec.totalSteps()) + 1);
+        LearningRates got = client.learningRates(spec.jobId(), s, end - s);
+        window = got.getRatesList().toArray(new LearningRate[0]);
+        windowFrom = s;
+        windowEnd = s + window.length;
+        if (window.length == 0 || window[0].getStep() != s) {
+          throw new IllegalStateException("service answered no rate for step " + s + " of " + spec.jobId());
+        }
+      }
+      LearningRate answer = window[(int) (s - windowFrom)];
+      if (answer.getSource() != Source.SOURCE_WARMUP) {
+        phi[(int) s] = answer.getPhi();
+      }
+      kappa[(int) s] = answer.getKappa();
+      return answer.getLr();
+    }
+
+    void afterLoss(long s, double rate, double loss) {
+      lr[(int) s] = rate;
+      batchLoss[(int) s] = loss;
+    }
   }
 }

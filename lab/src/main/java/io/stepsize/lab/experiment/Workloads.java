@@ -3,7 +3,6 @@ package io.stepsize.lab.experiment;
 import io.stepsize.lab.demo.Dataset;
 import io.stepsize.lab.demo.Digits;
 import io.stepsize.lab.demo.Mlp;
-import io.stepsize.lab.demo.Trainer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -42,7 +41,7 @@ public final class Workloads {
   static Workload build(String name, Dataset.Split split, int hidden, int batchSize, long maxSteps, Rates rates) {
     Dataset train = split.train();
     Mlp model = new Mlp(train.features(), hidden, train.classes(), L2);
-    Dataset probe = Trainer.probeBatch(train, PROBE_BATCH, SPLIT_SEED);
+    Dataset probe = train.probeBatch(PROBE_BATCH, SPLIT_SEED);
     int[] first = new int[Math.min(TRAIN_EVAL, train.size())];
     Arrays.setAll(first, i -> i);
     return new Workload(name, model, train, split.test(), probe, train.subset(first), batchSize, maxSteps,

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.stepsize.client.lanczos.LanczosResult;
+import io.stepsize.lab.train.SgdMomentum;
+import io.stepsize.lab.train.TrainingLoop;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 import org.ejml.data.DMatrixRMaj;
@@ -19,13 +21,15 @@ import org.junit.jupiter.api.Test;
 class LanczosOnSoftmaxTest {
 
   @Test
-  void topRitzValueIsTheDenseHessiansLargestEigenvalue() {
+  void topRitzValueIsTheDenseHessiansLargestEigenvalue() throws InterruptedException {
     double l2 = 1e-3;
     SoftmaxRegression model = new SoftmaxRegression(Digits.PIXELS, Digits.CLASSES, l2);
     Dataset train = Digits.load().split(3, 450).train();
     Dataset batch = train.subset(IntStream.range(0, 32).toArray());
     // trained a little so the predictions are not uniform (the Hessian at zero is a Kronecker product)
-    double[] theta = new Trainer(model, train, new Trainer.Config(40, 32, 0.9, 3)).train(s -> 0.2, new Trainer.Listener() {});
+    double[] theta = new TrainingLoop(new TrainingLoop.Config(40, 32, 3, false), train.size())
+        .run(model.initialParameters(3), model.objective(train), new SgdMomentum(model.dimension(), 0.9), s -> 0.2,
+            TrainingLoop.ProbeHook.NONE, TrainingLoop.StepObserver.NONE).params();
 
     int n = model.dimension();
     DMatrixRMaj h = new DMatrixRMaj(n, n);

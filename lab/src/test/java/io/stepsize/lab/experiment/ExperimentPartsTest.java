@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.proto.v1.PhiMode;
 import io.stepsize.lab.demo.Dataset;
+import io.stepsize.lab.train.Update;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -76,7 +77,7 @@ class ExperimentPartsTest {
 
   @Test
   void sgdMomentumFollowsPytorchsRecurrence() {
-    OptimizerKind.Update sgd = OptimizerKind.SGD.create(1);
+    Update sgd = OptimizerKind.SGD.create(1);
     double[] p = {1.0};
     sgd.apply(p, new double[] {2.0}, 0.1); // buf = 2, p = 1 - 0.2
     assertThat(p[0]).isCloseTo(0.8, within(1e-15));
@@ -86,7 +87,7 @@ class ExperimentPartsTest {
 
   @Test
   void adamwFirstStepIsSignTimesLrPlusDecoupledDecay() {
-    OptimizerKind.Update adam = OptimizerKind.ADAMW.create(2);
+    Update adam = OptimizerKind.ADAMW.create(2);
     double[] p = {1.0, -2.0};
     adam.apply(p, new double[] {3.0, -0.5}, 0.01);
     // bias-corrected m̂ = g, v̂ = g², so the step is lr·g/(|g| + ε); decay multiplies by 1 − lr·wd first
