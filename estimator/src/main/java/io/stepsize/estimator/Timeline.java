@@ -20,13 +20,13 @@ import org.apache.kafka.common.serialization.Serde;
  * @param openIndex index of the open segment: the job's first {@code openIndex·SEGMENT} points are
  *     in closed ones
  * @param dirty true when the job record on the topic is older than this state
- * @param open the open segment's points, oldest first
+ * @param openSegment the open segment's points, oldest first
  */
-public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point> open) {
+public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point> openSegment) {
   private static final Timeline EMPTY = new Timeline(0, 0, false, List.of());
 
   public Timeline {
-    open = List.copyOf(open);
+    openSegment = List.copyOf(openSegment);
   }
 
   /**
@@ -53,11 +53,11 @@ public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point
   }
 
   public int openCount() {
-    return open.size();
+    return openSegment.size();
   }
 
   public Timeline withDirty(boolean dirty) {
-    return this.dirty == dirty ? this : new Timeline(jobProbes, openIndex, dirty, open);
+    return this.dirty == dirty ? this : new Timeline(jobProbes, openIndex, dirty, openSegment);
   }
 
   /** The state after an estimate, and the segment the estimate closed (null if none). */
@@ -72,12 +72,12 @@ public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point
    */
   public Added add(String jobId, Curvature estimate) {
     Point p = Point.of(estimate.getTimeline(0));
-    int count = open.size();
+    int count = openSegment.size();
     long index = openIndex;
     Curvature closed = null;
     List<Point> next;
-    if (count > 0 && open.get(count - 1).step() == p.step()) {
-      next = new ArrayList<>(open);
+    if (count > 0 && openSegment.get(count - 1).step() == p.step()) {
+      next = new ArrayList<>(openSegment);
       next.set(count - 1, p);
     } else if (count == CurvatureRecords.SEGMENT) {
       closed = points(Curvature.newBuilder().setJobId(jobId)).build();
@@ -85,14 +85,14 @@ public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point
       index++;
     } else {
       next = new ArrayList<>(count + 1);
-      next.addAll(open);
+      next.addAll(openSegment);
       next.add(p);
     }
     return new Added(new Timeline(estimate.getProbes(), index, true, next), closed);
   }
 
   private Curvature.Builder points(Curvature.Builder c) {
-    for (Point p : open) {
+    for (Point p : openSegment) {
       c.addTimeline(p.toProto());
     }
     return c;

@@ -40,7 +40,7 @@ final class TimelineCodec {
     b.putLong(t.openIndex());
     b.put(t.dirty() ? (byte) 1 : (byte) 0);
     b.putInt(t.openCount());
-    for (Timeline.Point p : t.open()) {
+    for (Timeline.Point p : t.openSegment()) {
       b.putLong(p.step());
       b.putLong(p.appliesFromStep());
       b.putLong(p.phase());
@@ -61,12 +61,12 @@ final class TimelineCodec {
       long openIndex = b.getLong();
       boolean dirty = b.get() != 0;
       int openCount = StateBytes.count(b, WHAT, "openCount", POINT_BYTES);
-      List<Timeline.Point> open = new ArrayList<>(openCount);
+      List<Timeline.Point> openSegment = new ArrayList<>(openCount);
       for (int i = 0; i < openCount; i++) {
-        open.add(point(b));
+        openSegment.add(point(b));
       }
       StateBytes.end(b, WHAT);
-      return new Timeline(jobProbes, openIndex, dirty, open);
+      return new Timeline(jobProbes, openIndex, dirty, openSegment);
     } catch (BufferUnderflowException e) {
       throw StateBytes.truncated(bytes, WHAT, e);
     }
