@@ -1,12 +1,9 @@
 package io.stepsize.estimator;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * The estimator's state for one job: its current phase and latest processed step, the EWMA state
@@ -26,8 +23,6 @@ import org.apache.kafka.common.serialization.Serdes;
  */
 public record JobState(int phase, long step, long jobProbesBefore, byte[] ewmaBefore,
     byte[] ewmaAfter, List<CurvatureMath.Probe> probes) {
-
-  private static final byte VERSION = 1;
 
   public long jobProbes() {
     return jobProbesBefore + probes.size();
@@ -66,65 +61,8 @@ public record JobState(int phase, long step, long jobProbesBefore, byte[] ewmaBe
     return new JobState(phase, step, jobProbesBefore, ewmaBefore, after, probes);
   }
 
+  /** Its bytes in the store are {@link JobStateCodec}'s. */
   public static Serde<JobState> serde() {
-    return Serdes.serdeFrom((topic, s) -> s == null ? null : s.toBytes(), (topic, b) -> b == null ? null : fromBytes(b));
-  }
-
-  byte[] toBytes() {
-    int size = 1 + 4 + 8 * 2 + 4 + ewmaBefore.length + 4 + ewmaAfter.length + 4;
-    for (CurvatureMath.Probe p : probes) {
-      size += 8 + 8 * (p.alpha().length + p.beta().length);
-    }
-    ByteBuffer b = ByteBuffer.allocate(size);
-    b.put(VERSION).putInt(phase).putLong(step).putLong(jobProbesBefore);
-    b.putInt(ewmaBefore.length).put(ewmaBefore).putInt(ewmaAfter.length).put(ewmaAfter);
-    b.putInt(probes.size());
-    for (CurvatureMath.Probe p : probes) {
-      putDoubles(b, p.alpha());
-      putDoubles(b, p.beta());
-    }
-    return b.array();
-  }
-
-  static JobState fromBytes(byte[] bytes) {
-    try {
-      ByteBuffer b = ByteBuffer.wrap(bytes);
-      if (b.get() != VERSION) {
-        throw new SerializationException("unknown estimator state version " + bytes[0]);
-      }
-      int phase = b.getInt();
-      long step = b.getLong();
-      long jobBefore = b.getLong();
-      byte[] before = new byte[b.getInt()];
-      b.get(before);
-      byte[] after = new byte[b.getInt()];
-      b.get(after);
-      int n = b.getInt();
-      List<CurvatureMath.Probe> probes = new ArrayList<>(n);
-      for (int i = 0; i < n; i++) {
-        probes.add(new CurvatureMath.Probe(getDoubles(b), getDoubles(b)));
-      }
-      return new JobState(phase, step, jobBefore, before, after, List.copyOf(probes));
-    } catch (RuntimeException e) {
-      if (e instanceof SerializationException s) {
-        throw s;
-      }
-      throw new SerializationException("corrupt estimator state (" + bytes.length + " bytes)", e);
-    }
-  }
-
-  private static void putDoubles(ByteBuffer b, double[] values) {
-    b.putInt(values.length);
-    for (double v : values) {
-      b.putDouble(v);
-    }
-  }
-
-  private static double[] getDoubles(ByteBuffer b) {
-    double[] values = new double[b.getInt()];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = b.getDouble();
-    }
-    return values;
+    return JobStateCodec.serde();
   }
 }

@@ -3,10 +3,9 @@ package io.stepsize.estimator;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.wire.CurvatureRecords;
-import java.nio.ByteBuffer;
-import org.apache.kafka.common.errors.SerializationException;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * A job's curvature state for {@code stepsize.curvature} ({@link CurvatureRecords}): its probe
@@ -15,54 +14,50 @@ import org.apache.kafka.common.serialization.Serdes;
  * segments are written once, when they close, and never change, so the estimator does not keep
  * them: a job's state stays small however long its timeline grows.
  *
- * <p>Fixed-width records in one byte array, because the estimator reads and writes this value for
- * every estimate. Immutable: {@link #add} returns a new value, so the array handed to the
- * serializer never changes afterwards.
+ * <p>Immutable: {@link #add} returns a new value. Its bytes in the store are {@link TimelineCodec}'s.
+ *
+ * @param jobProbes probes of the job so far ({@code Curvature.probes})
+ * @param openIndex index of the open segment: the job's first {@code openIndex·SEGMENT} points are
+ *     in closed ones
+ * @param dirty true when the job record on the topic is older than this state
+ * @param openSegment the open segment's points, oldest first
  */
-public final class Timeline {
-  private static final byte VERSION = 2;
-  /** version, job probes, open segment index, dirty, open count. */
-  private static final int HEADER = 1 + 8 + 8 + 1 + 4;
-  /** step, appliesFrom, phase, probes, lambdaMin, lambdaMax, lambdaLow, kappa, lambdaMaxBound. */
-  private static final int RECORD = 9 * 8;
+public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point> openSegment) {
+  private static final Timeline EMPTY = new Timeline(0, 0, false, List.of());
 
-  private final byte[] bytes;
+  public Timeline {
+    openSegment = List.copyOf(openSegment);
+  }
 
-  private Timeline(byte[] bytes) {
-    this.bytes = bytes;
+  /**
+   * One estimate of the timeline: the fields of a {@link CurvaturePoint}, kept as plain values so
+   * that reading a job's state does not build a proto per point.
+   */
+  public record Point(long step, long appliesFromStep, long phase, long probes, double lambdaMin,
+      double lambdaMax, double lambdaLow, double kappa, double lambdaMaxBound) {
+
+    static Point of(CurvaturePoint p) {
+      return new Point(p.getStep(), p.getAppliesFromStep(), p.getPhase(), p.getProbes(), p.getLambdaMin(),
+          p.getLambdaMax(), p.getLambdaLow(), p.getKappa(), p.getLambdaMaxBound());
+    }
+
+    CurvaturePoint toProto() {
+      return CurvaturePoint.newBuilder().setStep(step).setAppliesFromStep(appliesFromStep).setPhase(phase)
+          .setProbes(probes).setLambdaMin(lambdaMin).setLambdaMax(lambdaMax).setLambdaLow(lambdaLow)
+          .setKappa(kappa).setLambdaMaxBound(lambdaMaxBound).build();
+    }
   }
 
   public static Timeline empty() {
-    return new Timeline(ByteBuffer.allocate(HEADER).put(VERSION).putLong(0).putLong(0).put((byte) 0).putInt(0)
-        .array());
-  }
-
-  /** Probes of the job so far ({@code Curvature.probes}). */
-  public long jobProbes() {
-    return ByteBuffer.wrap(bytes).getLong(1);
-  }
-
-  /** Index of the open segment: the job's first {@code openIndex·SEGMENT} points are in closed ones. */
-  public long openIndex() {
-    return ByteBuffer.wrap(bytes).getLong(9);
-  }
-
-  /** True when the job record on the topic is older than this state. */
-  public boolean dirty() {
-    return bytes[17] != 0;
+    return EMPTY;
   }
 
   public int openCount() {
-    return ByteBuffer.wrap(bytes).getInt(18);
+    return openSegment.size();
   }
 
   public Timeline withDirty(boolean dirty) {
-    if (dirty() == dirty) {
-      return this;
-    }
-    byte[] next = bytes.clone();
-    next[17] = (byte) (dirty ? 1 : 0);
-    return new Timeline(next);
+    return this.dirty == dirty ? this : new Timeline(jobProbes, openIndex, dirty, openSegment);
   }
 
   /** The state after an estimate, and the segment the estimate closed (null if none). */
@@ -76,73 +71,41 @@ public final class Timeline {
    * never changes.
    */
   public Added add(String jobId, Curvature estimate) {
-    CurvaturePoint p = estimate.getTimeline(0);
-    int open = openCount();
-    long index = openIndex();
-    boolean replace = open > 0 && ByteBuffer.wrap(bytes).getLong(offset(open - 1)) == p.getStep();
+    Point p = Point.of(estimate.getTimeline(0));
+    int count = openSegment.size();
+    long index = openIndex;
     Curvature closed = null;
-    byte[] next;
-    if (replace) {
-      next = bytes.clone();
-      put(ByteBuffer.wrap(next), offset(open - 1), p);
-    } else if (open == CurvatureRecords.SEGMENT) {
+    List<Point> next;
+    if (count > 0 && openSegment.get(count - 1).step() == p.step()) {
+      next = new ArrayList<>(openSegment);
+      next.set(count - 1, p);
+    } else if (count == CurvatureRecords.SEGMENT) {
       closed = points(Curvature.newBuilder().setJobId(jobId)).build();
-      next = new byte[HEADER + RECORD];
-      put(ByteBuffer.wrap(next), offset(0), p);
-      open = 1;
+      next = List.of(p);
       index++;
     } else {
-      next = new byte[bytes.length + RECORD];
-      System.arraycopy(bytes, 0, next, 0, bytes.length);
-      put(ByteBuffer.wrap(next), offset(open), p);
-      open++;
+      next = new ArrayList<>(count + 1);
+      next.addAll(openSegment);
+      next.add(p);
     }
-    ByteBuffer.wrap(next).put(0, VERSION).putLong(1, estimate.getProbes()).putLong(9, index).put(17, (byte) 1)
-        .putInt(18, open);
-    return new Added(new Timeline(next), closed);
-  }
-
-  private static void put(ByteBuffer b, int offset, CurvaturePoint p) {
-    b.position(offset);
-    b.putLong(p.getStep()).putLong(p.getAppliesFromStep()).putLong(p.getPhase()).putLong(p.getProbes())
-        .putDouble(p.getLambdaMin()).putDouble(p.getLambdaMax()).putDouble(p.getLambdaLow())
-        .putDouble(p.getKappa()).putDouble(p.getLambdaMaxBound());
+    return new Added(new Timeline(estimate.getProbes(), index, true, next), closed);
   }
 
   private Curvature.Builder points(Curvature.Builder c) {
-    ByteBuffer b = ByteBuffer.wrap(bytes);
-    int n = openCount();
-    for (int i = 0; i < n; i++) {
-      b.position(offset(i));
-      c.addTimeline(CurvaturePoint.newBuilder().setStep(b.getLong()).setAppliesFromStep(b.getLong())
-          .setPhase(b.getLong()).setProbes(b.getLong()).setLambdaMin(b.getDouble()).setLambdaMax(b.getDouble())
-          .setLambdaLow(b.getDouble()).setKappa(b.getDouble()).setLambdaMaxBound(b.getDouble()));
+    for (Point p : openSegment) {
+      c.addTimeline(p.toProto());
     }
     return c;
   }
 
   /** The record under the job's id: the newest estimate's fields and the open segment's points. */
   public Curvature jobRecord(String jobId) {
-    Curvature.Builder c = points(Curvature.newBuilder().setJobId(jobId).setProbes(jobProbes()));
+    Curvature.Builder c = points(Curvature.newBuilder().setJobId(jobId).setProbes(jobProbes));
     int n = c.getTimelineCount();
     return (n == 0 ? c : CurvatureRecords.withLatest(c, c.getTimeline(n - 1))).build();
   }
 
-  private static int offset(int i) {
-    return HEADER + i * RECORD;
-  }
-
   public static Serde<Timeline> serde() {
-    return Serdes.serdeFrom((topic, t) -> t == null ? null : t.bytes, (topic, data) -> {
-      if (data == null) {
-        return null;
-      }
-      if (data.length < HEADER || data[0] != VERSION || (data.length - HEADER) % RECORD != 0) {
-        throw new SerializationException("not a version-" + VERSION + " curvature timeline (" + data.length
-            + " bytes, version " + (data.length > 0 ? data[0] : -1) + "); state from an older Stepsize must be "
-            + "reset (kafka-streams-application-reset, or a fresh data directory)");
-      }
-      return new Timeline(data);
-    });
+    return TimelineCodec.serde();
   }
 }

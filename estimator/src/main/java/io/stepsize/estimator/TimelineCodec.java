@@ -1,0 +1,93 @@
+package io.stepsize.estimator;
+
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+
+/**
+ * The bytes of a {@link Timeline} in the estimator's {@code curvature-timeline} store and its
+ * changelog: every field is written and read here, in this order, and nowhere else.
+ *
+ * <pre>
+ * version      byte   {@link #VERSION}
+ * jobProbes    long
+ * openIndex    long
+ * dirty        byte   0 or 1
+ * openCount    int
+ * openCount points, each: step, appliesFromStep, phase, probes (long),
+ *                         lambdaMin, lambdaMax, lambdaLow, kappa, lambdaMaxBound (double)
+ * </pre>
+ *
+ * Big-endian, fixed width: the estimator reads and writes a job's timeline for every estimate.
+ * This is the layout version 2 has had since segments were introduced, so existing state reads
+ * unchanged; bytes of any other version are rejected ({@link StateBytes#open}).
+ */
+final class TimelineCodec {
+  static final byte VERSION = 2;
+  private static final String WHAT = "curvature timeline";
+  private static final int HEADER_BYTES = Byte.BYTES + Long.BYTES + Long.BYTES + Byte.BYTES + Integer.BYTES;
+  private static final int POINT_BYTES = 4 * Long.BYTES + 5 * Double.BYTES;
+
+  private TimelineCodec() {}
+
+  static byte[] encode(Timeline t) {
+    ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + t.openCount() * POINT_BYTES);
+    b.put(VERSION);
+    b.putLong(t.jobProbes());
+    b.putLong(t.openIndex());
+    b.put(t.dirty() ? (byte) 1 : (byte) 0);
+    b.putInt(t.openCount());
+    for (Timeline.Point p : t.openSegment()) {
+      b.putLong(p.step());
+      b.putLong(p.appliesFromStep());
+      b.putLong(p.phase());
+      b.putLong(p.probes());
+      b.putDouble(p.lambdaMin());
+      b.putDouble(p.lambdaMax());
+      b.putDouble(p.lambdaLow());
+      b.putDouble(p.kappa());
+      b.putDouble(p.lambdaMaxBound());
+    }
+    return b.array();
+  }
+
+  static Timeline decode(byte[] bytes) {
+    ByteBuffer b = StateBytes.open(bytes, WHAT, VERSION);
+    try {
+      long jobProbes = b.getLong();
+      long openIndex = b.getLong();
+      boolean dirty = b.get() != 0;
+      int openCount = StateBytes.count(b, WHAT, "openCount", POINT_BYTES);
+      List<Timeline.Point> openSegment = new ArrayList<>(openCount);
+      for (int i = 0; i < openCount; i++) {
+        openSegment.add(point(b));
+      }
+      StateBytes.end(b, WHAT);
+      return new Timeline(jobProbes, openIndex, dirty, openSegment);
+    } catch (BufferUnderflowException e) {
+      throw StateBytes.truncated(bytes, WHAT, e);
+    }
+  }
+
+  private static Timeline.Point point(ByteBuffer b) {
+    long step = b.getLong();
+    long appliesFromStep = b.getLong();
+    long phase = b.getLong();
+    long probes = b.getLong();
+    double lambdaMin = b.getDouble();
+    double lambdaMax = b.getDouble();
+    double lambdaLow = b.getDouble();
+    double kappa = b.getDouble();
+    double lambdaMaxBound = b.getDouble();
+    return new Timeline.Point(step, appliesFromStep, phase, probes, lambdaMin, lambdaMax, lambdaLow, kappa,
+        lambdaMaxBound);
+  }
+
+  static Serde<Timeline> serde() {
+    return Serdes.serdeFrom((topic, t) -> t == null ? null : encode(t),
+        (topic, bytes) -> bytes == null ? null : decode(bytes));
+  }
+}
