@@ -1,6 +1,6 @@
 /**
- * In-JVM KRaft Kafka: a single node (the embedded default and the tests' real broker) and a
- * replicated multi-node cluster for fault tests. Depends on kafka_2.13 only; knows nothing of
- * Stepsize's topics.
+ * In-JVM KRaft Kafka (DESIGN.md §2): the single-node embedded default (also the tests' real broker)
+ * and the replicated multi-node cluster of the fault tests. Depends on Kafka only and on no other
+ * Stepsize module: it knows nothing of Stepsize's topics (ArchitectureTest in cli checks it).
  */
 package io.stepsize.broker;

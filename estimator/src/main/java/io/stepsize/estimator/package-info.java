@@ -1,7 +1,7 @@
 /**
- * The curvature estimator as a Kafka Streams application: topic names and configs ({@link io.stepsize.wire.Topics}),
- * the topology (probes ⋈ jobs → per-job phase, merge, EWMA → curvature, history, dead letters) and its runner
- * {@link io.stepsize.estimator.EstimatorApp}. Depends on schedule, spec, proto, EJML (via the math package) and
- * kafka-streams; never on the client or the service.
+ * The curvature estimator as a Kafka Streams application (DESIGN.md §1.4, §2): the topology (probes ⋈ jobs →
+ * per-job phase, merge, EWMA → curvature, history, dead letters) and its runner {@link io.stepsize.estimator.EstimatorApp}.
+ * Depends on wire (topics, serdes, validation), schedule, proto, EJML and kafka-streams; never on the service,
+ * the client, the broker, lab or cli (ArchitectureTest in cli checks it).
  */
 package io.stepsize.estimator;

@@ -1,7 +1,7 @@
 /**
- * The wire-to-domain translation of job specs and curvature records ({@link io.stepsize.wire.JobSpecs}),
- * and the layout of the compacted curvature topic ({@link io.stepsize.wire.CurvatureRecords}: job
- * records and timeline segments, folded by {@link io.stepsize.wire.CurvatureAssembly}), shared by the
- * estimator, the service and the Java client so all read a job alike. Depends on proto and schedule only.
+ * The contract between processes (DESIGN.md §2): the proto ↔ schedule mapping ({@link io.stepsize.wire.JobSpecs},
+ * {@link io.stepsize.wire.LearningRateProtos}), each Kafka topic with its key/value serdes ({@link io.stepsize.wire.Topics},
+ * {@link io.stepsize.wire.ProtoSerde}), the curvature topic's record layout, headers, the partitioner and probe validation.
+ * Depends on proto, schedule and kafka-clients only: no Kafka Streams, no gRPC (ArchitectureTest in cli checks it).
  */
 package io.stepsize.wire;
