@@ -10,7 +10,7 @@ on one optimizer over a tiny model. Prints one summary line:
   BENCH python_scheduler regime=tight|paced … stepsize_ns=… lambdalr_uba_ns=… ratio_vs_uba=… (one line per regime)
 in two regimes: a tight loop, and a paced one that sleeps --pace-us between steps like a trainer
 whose GPU work releases the GIL. Only scheduler.step() is timed.
-Run: /usr/bin/python3 bench/python/bench_scheduler.py [--steps 20000] [--rounds 5]   (needs service/target/stepsize.jar)
+Run: /usr/bin/python3 bench/python/bench_scheduler.py [--steps 20000] [--rounds 5]   (needs cli/target/stepsize.jar)
 """
 import argparse
 import math

@@ -6,7 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
 RUN_DIR="${STEPSIZE_RUN_DIR:-./stepsize-cluster}"           # pids, logs, data
-JAR="${STEPSIZE_JAR:-$repo/service/target/stepsize.jar}"   # the project's shaded jar
+JAR="${STEPSIZE_JAR:-$repo/cli/target/stepsize.jar}"   # the project's shaded jar
 BROKERS="${STEPSIZE_BROKERS:-3}"                           # KRaft nodes (broker + controller each)
 REPLICAS="${STEPSIZE_REPLICAS:-2}"                         # stepsize serve processes
 KAFKA_PORT="${STEPSIZE_KAFKA_PORT:-19092}"                 # broker i listens on KAFKA_PORT + i - 1

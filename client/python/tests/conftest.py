@@ -1,5 +1,5 @@
 """Test setup: stubs generated from proto/ now, and a real `stepsize serve` (embedded KRaft broker,
-estimator, gRPC on loopback) started from the service jar, found relative to the repository root.
+estimator, gRPC on loopback) started from the cli jar (cli/target/stepsize.jar), found relative to the repository root.
 
 Nothing here skips: a missing jar, protoc or Python package fails the run, because CI installs them.
 """
