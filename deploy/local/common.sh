@@ -25,7 +25,7 @@ mkdir -p "$RUN_DIR"
 RUN_DIR="$(cd "$RUN_DIR" && pwd)"
 
 if [ ! -f "$JAR" ]; then
-  echo "no $JAR: build it with 'mvn -B -q -pl service -am package -DskipTests'" >&2
+  echo "no $JAR: build it with 'mvn -B -q -pl cli -am package -DskipTests'" >&2
   exit 1
 fi
 

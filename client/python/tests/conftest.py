@@ -49,7 +49,7 @@ class Service:
 
     def start(self, timeout=90.0):
         if not os.path.isfile(JAR):
-            pytest.fail(f"{JAR} is missing: build it with `mvn -B -o -q -pl service -am package -DskipTests`")
+            pytest.fail(f"{JAR} is missing: build it with `mvn -B -o -q -pl cli -am package -DskipTests`")
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             ["java", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", JAR, "serve",
