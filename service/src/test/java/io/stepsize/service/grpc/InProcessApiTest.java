@@ -504,12 +504,19 @@ class InProcessApiTest {
   @Test
   void createJobIsUnavailableWhenKafkaDoesNotAcknowledge() throws Exception {
     start(Limits.DEFAULT, false);
+    // the broker's answer to the one send: the error a KafkaProducer gives when no broker is reachable
     Thread broker = new Thread(() -> {
-      while (producer.history().isEmpty()) {
-        Thread.onSpinWait();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (producer.history().isEmpty() && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          return;
+        }
       }
       producer.errorNext(new TimeoutException("Topic stepsize.jobs not present in metadata after 5000 ms."));
     });
+    broker.setDaemon(true);
     broker.start();
     expect(() -> create(alice, fixed("alice-1")), Status.Code.UNAVAILABLE,
         "could not store the job: Kafka did not acknowledge in time (Topic stepsize.jobs not present in metadata "
