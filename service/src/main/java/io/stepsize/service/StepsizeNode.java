@@ -8,6 +8,9 @@ import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.TlsServerCredentials;
+import io.stepsize.service.core.Intake;
+import io.stepsize.service.core.Jobs;
+import io.stepsize.service.core.Queries;
 import io.stepsize.service.grpc.StepsizeGrpcService;
 import io.stepsize.service.grpc.StepsizeServer;
 import io.stepsize.service.metrics.MetricsInterceptor;
@@ -100,7 +103,7 @@ public final class StepsizeNode implements AutoCloseable {
   private Producer<String, byte[]> producer;
   private ViewLoader loader;
   private StepsizeServer server;
-  private StepsizeCore core;
+  private Queries queries;
   private StepsizeMetrics metrics;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private int metricsPort = -1;
@@ -144,7 +147,9 @@ public final class StepsizeNode implements AutoCloseable {
     }
     producer = new KafkaProducer<>(producerProps(bootstrap), new StringSerializer(), new ByteArraySerializer());
     LocalViews views = new LocalViews();
-    core = new StepsizeCore(views, producer, topics, config.limits());
+    Jobs jobs = new Jobs(views, config.limits());
+    queries = new Queries(jobs);
+    Intake intake = new Intake(jobs, producer, topics);
     metrics = new StepsizeMetrics(views, StepsizeMetrics.DEFAULT_MAX_JOB_SERIES);
     loader = new ViewLoader(bootstrap, topics, views, config.kafkaClientProperties())
         .onDeadLetter(metrics::deadLettered)
@@ -164,7 +169,7 @@ public final class StepsizeNode implements AutoCloseable {
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.grpcPort()), serverCredentials(config.security()))
         .maxInboundMessageSize(config.limits().maxMessageBytes());
-    server = new StepsizeServer(builder, new StepsizeGrpcService(core, metrics::probesReported), interceptors).start();
+    server = new StepsizeServer(builder, new StepsizeGrpcService(queries, intake, metrics::probesReported), interceptors).start();
     if (config.metricsPort() >= 0) {
       metricsPort = metrics.serve(config.metricsPort());
       log.info("Prometheus metrics at http://localhost:{}/metrics", metricsPort);
@@ -223,8 +228,9 @@ public final class StepsizeNode implements AutoCloseable {
     return "localhost:" + server.port();
   }
 
-  public StepsizeCore core() {
-    return core;
+  /** This replica's answers without gRPC, e.g. to compare replicas in tests. */
+  public Queries queries() {
+    return queries;
   }
 
   /** The embedded broker, or null when joined to a cluster. */

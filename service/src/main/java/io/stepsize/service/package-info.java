@@ -1,5 +1,7 @@
 /**
- * The gRPC server, the local views of the jobs and curvature topics, the embedded default wiring and
- * the {@code stepsize} command line. Depends on every module above it; the RPC layer only translates.
+ * The Stepsize server: the gRPC API ({@code grpc}), its transport-free core ({@code core}), the
+ * local views of the jobs and curvature topics ({@code view}), security and limits, metrics, and
+ * {@link io.stepsize.service.StepsizeNode}, one process's wiring. Depends on wire (and through it
+ * schedule and proto); only StepsizeNode touches estimator and broker, to run them in-process.
  */
 package io.stepsize.service;

@@ -1,7 +1,5 @@
 package io.stepsize.service.grpc;
 
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.stepsize.proto.v1.CreateJobRequest;
@@ -18,58 +16,57 @@ import io.stepsize.proto.v1.ReportProbesResponse;
 import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.StepsizeGrpc;
 import io.stepsize.proto.v1.WatchScheduleRequest;
-import io.stepsize.service.StepsizeCore;
+import io.stepsize.service.core.Intake;
+import io.stepsize.service.core.Queries;
 import io.stepsize.service.security.AuthInterceptor;
+import io.stepsize.service.security.Caller;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-/** The RPC layer: translates requests to {@link StepsizeCore} calls and failures to statuses. */
+/**
+ * The RPC layer: each RPC is one call of {@link Queries} or {@link Intake} with the caller that
+ * {@link AuthInterceptor} put in the call's context; refusals become statuses by {@link ApiStatus}.
+ */
 public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
-  private static final Logger log = LoggerFactory.getLogger(StepsizeGrpcService.class);
-  private final StepsizeCore core;
+  private final Queries queries;
+  private final Intake intake;
   private final LongConsumer probesReported;
 
-  public StepsizeGrpcService(StepsizeCore core) {
-    this(core, n -> {});
-  }
-
   /** @param probesReported told how many probes each successful ReportProbes published */
-  public StepsizeGrpcService(StepsizeCore core, LongConsumer probesReported) {
-    this.core = core;
+  public StepsizeGrpcService(Queries queries, Intake intake, LongConsumer probesReported) {
+    this.queries = queries;
+    this.intake = intake;
     this.probesReported = probesReported;
   }
 
-  // The tenant comes from AuthInterceptor's context; null when the service runs without tokens.
-  private static String tenant() {
-    return AuthInterceptor.currentTenant();
+  private static Caller caller() {
+    return AuthInterceptor.currentCaller();
   }
 
   @Override
   public void createJob(CreateJobRequest request, StreamObserver<Job> out) {
-    unary(out, () -> core.createJob(request.getSpec(), tenant()));
+    unary(out, () -> intake.createJob(caller(), request.getSpec()));
   }
 
   @Override
   public void getJob(GetJobRequest request, StreamObserver<Job> out) {
-    unary(out, () -> core.getJob(tenant(), request.getJobId()));
+    unary(out, () -> queries.job(caller(), request.getJobId()));
   }
 
   @Override
   public void getLearningRate(GetLearningRateRequest request, StreamObserver<LearningRate> out) {
-    unary(out, () -> core.learningRate(tenant(), request.getJobId(), request.getStep()));
+    unary(out, () -> queries.learningRate(caller(), request.getJobId(), request.getStep()));
   }
 
   @Override
   public void getLearningRates(GetLearningRatesRequest request, StreamObserver<LearningRates> out) {
-    unary(out, () -> core.learningRates(tenant(), request.getJobId(), request.getFromStep(), request.getCount()));
+    unary(out, () -> queries.learningRates(caller(), request.getJobId(), request.getFromStep(), request.getCount()));
   }
 
   @Override
   public void reportProbes(ReportProbesRequest request, StreamObserver<ReportProbesResponse> out) {
     unary(out, () -> {
-      long accepted = core.reportProbes(request.getProbesList(), tenant());
+      long accepted = intake.reportProbes(caller(), request.getProbesList());
       probesReported.accept(accepted);
       return ReportProbesResponse.newBuilder().setAccepted(accepted).build();
     });
@@ -77,36 +74,23 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
 
   @Override
   public void getCurvature(GetCurvatureRequest request, StreamObserver<Curvature> out) {
-    unary(out, () -> core.curvature(tenant(), request.getJobId()));
+    unary(out, () -> queries.curvature(caller(), request.getJobId()));
   }
 
-  /** Sends the current state at once, then one update per change of the job's estimate. */
+  /** The current state at once, then one update per change of the job's estimate, until cancelled. */
   @Override
   public void watchSchedule(WatchScheduleRequest request, StreamObserver<ScheduleUpdate> out) {
-    String jobId = request.getJobId();
     ServerCallStreamObserver<ScheduleUpdate> call = (ServerCallStreamObserver<ScheduleUpdate>) out;
     try {
-      core.admit(tenant(), jobId);
-    } catch (StatusRuntimeException e) {
-      out.onError(e);
-      return;
-    }
-    Object lock = new Object();
-    Runnable[] unwatch = new Runnable[1];
-    synchronized (lock) {
-      unwatch[0] = core.views().watch(jobId, entry -> {
-        synchronized (lock) {
-          if (!call.isCancelled()) {
-            try {
-              out.onNext(core.update(jobId, entry));
-            } catch (RuntimeException e) {
-              log.debug("watch of {} ended: {}", jobId, e.getMessage());
-            }
-          }
+      Runnable unwatch = queries.watch(caller(), request.getJobId(), update -> {
+        if (!call.isCancelled()) {
+          call.onNext(update);
         }
       });
-      call.setOnCancelHandler(() -> unwatch[0].run());
-      out.onNext(core.update(jobId, core.views().curvature(jobId)));
+      // a cancellation is delivered only after this method returns, so none is missed
+      call.setOnCancelHandler(unwatch);
+    } catch (RuntimeException e) {
+      out.onError(ApiStatus.of(e));
     }
   }
 
@@ -114,12 +98,8 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
     T result;
     try {
       result = body.get();
-    } catch (StatusRuntimeException e) {
-      out.onError(e);
-      return;
     } catch (RuntimeException e) {
-      log.error("internal error", e);
-      out.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+      out.onError(ApiStatus.of(e));
       return;
     }
     out.onNext(result);

@@ -11,13 +11,13 @@ import java.util.Optional;
 
 /**
  * Bearer-token authentication ({@code authorization: Bearer <token>}): an unknown or missing token
- * ends the call with UNAUTHENTICATED before the service sees it; a known one puts its tenant in
+ * ends the call with UNAUTHENTICATED before the service sees it; a known one puts its {@link Caller} in
  * the call's {@link Context} for the ownership checks. Health and reflection are not intercepted,
  * so load balancers and grpcurl need no token.
  */
 public final class AuthInterceptor implements ServerInterceptor {
-  /** The caller's tenant; absent when the service runs without tokens. */
-  public static final Context.Key<String> TENANT = Context.key("stepsize.tenant");
+  /** The caller; {@link Caller#ANONYMOUS} when the service runs without tokens (no interceptor). */
+  public static final Context.Key<Caller> CALLER = Context.keyWithDefault("stepsize.caller", Caller.ANONYMOUS);
 
   static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
   private static final String BEARER = "Bearer ";
@@ -28,9 +28,9 @@ public final class AuthInterceptor implements ServerInterceptor {
     this.tenants = tenants;
   }
 
-  /** The tenant of the current call, or null when authentication is off. */
-  public static String currentTenant() {
-    return TENANT.get();
+  /** The caller of the current call. */
+  public static Caller currentCaller() {
+    return CALLER.get();
   }
 
   @Override
@@ -44,7 +44,7 @@ public final class AuthInterceptor implements ServerInterceptor {
     if (tenant.isEmpty()) {
       return reject(call, "authorization: unknown bearer token");
     }
-    return Contexts.interceptCall(Context.current().withValue(TENANT, tenant.get()), call, headers, next);
+    return Contexts.interceptCall(Context.current().withValue(CALLER, new Caller(tenant.get())), call, headers, next);
   }
 
   private static <Q, R> ServerCall.Listener<Q> reject(ServerCall<Q, R> call, String message) {

@@ -16,6 +16,7 @@ import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.proto.v1.Source;
 import io.stepsize.service.StepsizeNode;
+import io.stepsize.service.security.Caller;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -341,7 +342,7 @@ class ClusterFaultTest {
           assertThat(last.getSource()).isEqualTo(Source.SOURCE_CURVATURE);
           assertThat(last.getCurvatureStep()).isEqualTo((rounds - 1) * STRIDE);
           for (StepsizeNode r : replicas) {
-            assertThat(r.core().learningRate(job, 123)).isEqualTo(a.getRates(123));
+            assertThat(r.queries().learningRate(Caller.ANONYMOUS, job, 123)).isEqualTo(a.getRates(123));
           }
         }
       }

@@ -1,0 +1,72 @@
+package io.stepsize.service.core;
+
+import io.stepsize.proto.v1.Job;
+import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.schedule.JobSchedule;
+import io.stepsize.service.security.Caller;
+import io.stepsize.service.security.JobRateLimiter;
+import io.stepsize.service.security.Limits;
+import io.stepsize.service.view.LocalViews;
+import io.stepsize.service.view.LocalViews.JobEntry;
+import java.util.Optional;
+
+/**
+ * The one way from a request to a job: every lookup takes the {@link Caller} and refuses a job
+ * the caller may not use before any detail of it (its step range, its existence under another
+ * spec) can show, and {@link #admit} also takes a permit of the job's request rate. {@link Queries}
+ * and {@link Intake} reach jobs only through here, and nothing outside this package can call it.
+ */
+public final class Jobs {
+  private final LocalViews views;
+  private final Limits limits;
+  private final JobRateLimiter rate; // null: no limit
+
+  public Jobs(LocalViews views, Limits limits) {
+    this.views = views;
+    this.limits = limits;
+    this.rate = limits.requestsPerSecondPerJob() > 0 ? new JobRateLimiter(limits.requestsPerSecondPerJob()) : null;
+  }
+
+  /** The job named by a request, if the caller may use it and the job is within its request rate. */
+  JobEntry admit(Caller caller, String jobId) {
+    if (jobId.isEmpty()) {
+      throw ApiException.invalid("job_id: must not be empty");
+    }
+    JobEntry job = find(caller, jobId).orElseThrow(() -> ApiException.notFound(jobId));
+    acquire(jobId);
+    return job;
+  }
+
+  /**
+   * The job if there is one, for requests where absence is not NOT_FOUND (CreateJob, one probe of
+   * many); PERMISSION_DENIED if the caller may not use it. Takes no permit: see {@link #acquire}.
+   */
+  Optional<JobEntry> find(Caller caller, String jobId) {
+    JobEntry job = views.job(jobId);
+    if (job != null && !caller.mayUse(job.owner())) {
+      throw ApiException.permissionDenied("job_id: job '" + jobId + "' belongs to another tenant");
+    }
+    return Optional.ofNullable(job);
+  }
+
+  /** Takes one permit of a job's request rate (a job found by {@link #find}, once the request is valid). */
+  void acquire(String jobId) {
+    if (rate != null && !rate.tryAcquire(jobId)) {
+      throw ApiException.resourceExhausted("job_id: more than " + rate.permitsPerSecond()
+          + " requests/s for job '" + jobId + "'; retry later");
+    }
+  }
+
+  LocalViews views() {
+    return views;
+  }
+
+  Limits limits() {
+    return limits;
+  }
+
+  /** The Job message of a spec: what CreateJob and GetJob answer. */
+  static Job describe(JobSpec spec, JobSchedule schedule) {
+    return Job.newBuilder().setSpec(spec).setPhases(schedule.budget().phases()).build();
+  }
+}

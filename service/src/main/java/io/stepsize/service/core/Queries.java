@@ -1,0 +1,124 @@
+package io.stepsize.service.core;
+
+import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.Job;
+import io.stepsize.proto.v1.LearningRate;
+import io.stepsize.proto.v1.LearningRates;
+import io.stepsize.proto.v1.ScheduleUpdate;
+import io.stepsize.schedule.JobSchedule;
+import io.stepsize.schedule.LrEvaluator;
+import io.stepsize.schedule.LrValue;
+import io.stepsize.service.security.Caller;
+import io.stepsize.service.view.LocalViews;
+import io.stepsize.service.view.LocalViews.CurvatureEntry;
+import io.stepsize.service.view.LocalViews.JobEntry;
+import io.stepsize.wire.LearningRateProtos;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a caller may read about its jobs, answered from this replica's local views alone (no Kafka
+ * on this path, so a broker outage does not stop it): the job, learning rates, the curvature and
+ * the stream of schedule updates. Refusals are {@link ApiException}s.
+ */
+public final class Queries {
+  private static final Logger log = LoggerFactory.getLogger(Queries.class);
+
+  private final Jobs jobs;
+  private final LocalViews views;
+  private final int maxWindow;
+
+  public Queries(Jobs jobs) {
+    this.jobs = jobs;
+    this.views = jobs.views();
+    this.maxWindow = jobs.limits().maxWindow();
+  }
+
+  public Job job(Caller caller, String jobId) {
+    JobEntry job = jobs.admit(caller, jobId);
+    return Jobs.describe(job.spec(), job.schedule());
+  }
+
+  public LearningRate learningRate(Caller caller, String jobId, long step) {
+    JobEntry job = jobs.admit(caller, jobId);
+    checkStep("step", step, job.schedule());
+    return LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(job.schedule(), step, views.timeline(jobId)));
+  }
+
+  /** A window that stops at total_steps; OUT_OF_RANGE only when from_step is outside the job. */
+  public LearningRates learningRates(Caller caller, String jobId, long fromStep, long count) {
+    JobEntry job = jobs.admit(caller, jobId);
+    if (count < 1 || count > maxWindow) {
+      throw ApiException.invalid("count: must be in [1, " + maxWindow + "] (got " + count + ")");
+    }
+    checkStep("from_step", fromStep, job.schedule());
+    long end = Math.min(job.schedule().budget().totalSteps(), fromStep + count);
+    var timeline = views.timeline(jobId);
+    LearningRates.Builder b = LearningRates.newBuilder();
+    for (long s = fromStep; s < end; s++) {
+      b.addRates(LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(job.schedule(), s, timeline)));
+    }
+    return b.build();
+  }
+
+  /** The latest estimate and the timeline; probes = 0 before the first estimate. */
+  public Curvature curvature(Caller caller, String jobId) {
+    JobEntry job = jobs.admit(caller, jobId);
+    CurvatureEntry c = views.curvature(jobId);
+    return c == null ? Curvature.newBuilder().setJobId(job.spec().getJobId()).build() : c.curvature();
+  }
+
+  /**
+   * Tells {@code updates} the job's current state at once, then one update per change of its
+   * estimate, until the returned handle is run. Calls of {@code updates} never overlap and come in
+   * order; one that throws is logged and the next change is told all the same.
+   */
+  public Runnable watch(Caller caller, String jobId, Consumer<ScheduleUpdate> updates) {
+    JobEntry admitted = jobs.admit(caller, jobId);
+    Object lock = new Object();
+    // holding the lock while registering keeps a change that arrives meanwhile behind the current state
+    synchronized (lock) {
+      Runnable unwatch = views.watch(jobId, entry -> {
+        synchronized (lock) {
+          try {
+            JobEntry job = jobs.find(caller, jobId).orElseThrow(() -> ApiException.notFound(jobId));
+            updates.accept(update(job, entry));
+          } catch (RuntimeException e) {
+            log.debug("watch of {}: no update for this change ({})", jobId, e.getMessage());
+          }
+        }
+      });
+      try {
+        updates.accept(update(admitted, views.curvature(jobId)));
+      } catch (RuntimeException e) {
+        unwatch.run();
+        throw e;
+      }
+      return unwatch;
+    }
+  }
+
+  /** The update for a curvature entry (null: none yet): the estimate and the phi it brings, from when. */
+  private static ScheduleUpdate update(JobEntry job, CurvatureEntry entry) {
+    LrValue v = LocalViews.inForce(job, entry);
+    ScheduleUpdate.Builder b = ScheduleUpdate.newBuilder().setJobId(job.spec().getJobId()).setPhi(v.phi())
+        .setFromStep(LocalViews.fromStep(job, entry))
+        .setSource(LearningRateProtos.source(v.source()));
+    if (entry != null) {
+      // the latest point only: the timeline can be long and a watcher already knows the past
+      b.setCurvature(entry.curvature().toBuilder().clearTimeline());
+    }
+    return b.build();
+  }
+
+  private static void checkStep(String field, long step, JobSchedule schedule) {
+    if (step < 0) {
+      throw ApiException.invalid(field + ": must be >= 0 (got " + step + ")");
+    }
+    long total = schedule.budget().totalSteps();
+    if (step >= total) {
+      throw ApiException.outOfRange(field + ": must be < total_steps = " + total + " (got " + step + ")");
+    }
+  }
+}
