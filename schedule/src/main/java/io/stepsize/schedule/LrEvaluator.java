@@ -74,12 +74,8 @@ public final class LrEvaluator {
     double factor;
     double lr;
     if (phase == 0) {
-      // linear warmup reaching lr_max at the last warmup step s = W - 1
-      factor = (double) (step + 1) / budget.warmupSteps();
+      factor = warmup(job, step, groupLrs);
       lr = job.lrMax() * factor;
-      for (int g = 0; g < groupLrs.length; g++) {
-        groupLrs[g] = groups.get(g).lrMax() * factor;
-      }
       source = Source.WARMUP;
     } else {
       factor = Uba.factorInPhase(phi, budget, step, phase);
@@ -98,6 +94,19 @@ public final class LrEvaluator {
   }
 
   /**
+   * The linear warmup of DESIGN.md §1.1, under every policy and baseline: factor (s + 1)/W, so lr
+   * reaches lr_max at the last warmup step s = W - 1; fills lr_g = lr_max_g·factor and returns the factor.
+   */
+  private static double warmup(JobSchedule job, long step, double[] groupLrs) {
+    double factor = (double) (step + 1) / job.budget().warmupSteps();
+    var groups = job.groups();
+    for (int g = 0; g < groupLrs.length; g++) {
+      groupLrs[g] = groups.get(g).lrMax() * factor;
+    }
+    return factor;
+  }
+
+  /**
    * A baseline's learning rate for the job's budget, warmup and groups: warmup as for UBA, then
    * lr_g = lr_min_g + (lr_max_g - lr_min_g)·g(s - W) over T - W steps. Source FIXED, phi 0, no
    * curvature. The job's phi policy is not read.
@@ -105,21 +114,18 @@ public final class LrEvaluator {
   public static LrValue evaluate(JobSchedule job, Baseline baseline, long step) {
     Budget budget = job.budget();
     int phase = budget.phaseOf(step);
-    long warmup = budget.warmupSteps();
+    long w = budget.warmupSteps();
     var groups = job.groups();
     double[] groupLrs = groups.isEmpty() ? NO_GROUPS : new double[groups.size()];
     double factor;
     double lr;
     Source source;
     if (phase == 0) {
-      factor = (double) (step + 1) / warmup;
+      factor = warmup(job, step, groupLrs);
       lr = job.lrMax() * factor;
-      for (int g = 0; g < groupLrs.length; g++) {
-        groupLrs[g] = groups.get(g).lrMax() * factor;
-      }
       source = Source.WARMUP;
     } else {
-      factor = baseline.factor(step - warmup, budget.totalSteps() - warmup);
+      factor = baseline.factor(step - w, budget.totalSteps() - w);
       lr = job.lrMin() + (job.lrMax() - job.lrMin()) * factor;
       for (int g = 0; g < groupLrs.length; g++) {
         ParamGroup group = groups.get(g);
