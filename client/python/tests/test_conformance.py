@@ -12,7 +12,7 @@ import os
 import pytest
 from google.protobuf import json_format
 
-from stepsize import schedule
+from stepsize import lanczos, schedule
 from stepsize.schedule import CurvatureTimeline, JobSchedule, PhiPolicy, Source, evaluate
 from stepsize.v1 import stepsize_pb2 as pb
 
@@ -46,6 +46,8 @@ def test_defaults_match_java():
         cn["scale"], cn["exponent"], cn["phi_min"], cn["phi_max"])
     assert cn["mode"] == "LIVE"  # the port's PhiPolicy defaults to latched=False
     assert not PhiPolicy("condition_number").latched
+    # the trainer-side driver refuses what ProbeValidation would reject
+    assert lanczos.MAX_STEPS == d["probe_max_m"]
     for name, phi in d["fallback_phi"].items():
         spec = pb.JobSpec(job_id="d", total_steps=1, optimizer=pb.Optimizer.Value(name))
         assert JobSchedule.from_spec(spec).fallback_phi == phi, name

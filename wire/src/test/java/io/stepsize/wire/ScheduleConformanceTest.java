@@ -274,7 +274,7 @@ class ScheduleConformanceTest {
     return out.toString();
   }
 
-  /** The defaults both ports write once each (schedule/ in Java, constants in schedule.py). */
+  /** The defaults and limits both ports write once each (schedule/ and wire/ in Java, constants in Python). */
   private static String defaults() {
     var d = io.stepsize.schedule.PhiPolicy.ConditionNumber.defaults();
     StringBuilder fallback = new StringBuilder();
@@ -290,7 +290,7 @@ class ScheduleConformanceTest {
         + ", \"fallback_phi\": {" + fallback + "}"
         + ", \"condition_number\": {\"scale\": " + d.scale() + ", \"exponent\": " + d.exponent()
         + ", \"phi_min\": " + d.phiMin() + ", \"phi_max\": " + d.phiMax() + ", \"mode\": " + quote(d.mode().name())
-        + "}}";
+        + "}, \"probe_max_m\": " + ProbeValidation.MAX_STEPS + "}";
   }
 
   private static String row(LearningRate r) {
