@@ -1,9 +1,11 @@
 """The local formula: a job's learning rate as a pure function of (job, step, curvature timeline).
 
 A line-by-line port of the Java schedule library (io.stepsize.schedule: Budget, Uba,
-CurvatureTimeline, PhiPolicy, LearningRates) and of the proto defaults of
-io.stepsize.wire.JobSpecs, so the client's fallback gives the service's answer (to a few ulps:
-only cos/sin may differ in the last bit). DESIGN.md §1.1-1.3 is the contract. No I/O, no torch,
+CurvatureTimeline, PhiPolicy, LrEvaluator) and of its defaults as io.stepsize.wire.JobSpecs reads
+them, so the client's fallback gives the service's answer (to a few ulps: only cos/sin may differ in
+the last bit). DESIGN.md §1.1-1.3 is the contract. The Java side writes conformance/schedule-cases.json
+(every policy and mode, warmup, phases, groups, timelines, fallbacks, and the defaults below) and
+tests/test_conformance.py replays it here, so a drift fails a test instead of a training run. No I/O, no torch,
 no protobuf import: ``JobSchedule.from_spec`` reads any object shaped like the proto JobSpec.
 """
 import bisect
@@ -29,7 +31,18 @@ NOTE_RANGE_OVERFLOW = "chebyshev: 1/lambda_low is not finite; fallback_phi used"
 _OPTIMIZER_ADAMW = 2
 _OPTIMIZER_OTHER = 3
 _PHI_MODE_LATCHED = 2
+
+# The defaults of io.stepsize.schedule (JobSchedule, PhiPolicy.ConditionNumber, Optimizer), each written
+# once here; test_conformance.py checks them against the values the Java test wrote.
 DEFAULT_APPLY_DELAY_STEPS = 1
+# phi = 0.2 kappa, from docs/EXPERIMENTS.md (PhiPolicy.ConditionNumber.DEFAULT_SCALE)
+DEFAULT_SCALE = 0.1
+DEFAULT_EXPONENT = 1.0
+DEFAULT_PHI_MIN = 0.1
+DEFAULT_PHI_MAX = 1000.0
+# fallback phi by optimizer (Optimizer.defaultPhi): the paper's 5 for SGD, 0.5 for AdamW and the rest
+SGD_PHI = 5.0
+ADAPTIVE_PHI = 0.5
 
 
 def _invalid(field, rule, detail):
@@ -112,15 +125,11 @@ def factor_in_phase(phi: float, budget: Budget, step: int, k: int) -> float:
     return 2 * p / (phi * q + 2 * p)
 
 
-# The Java default (PhiPolicy.ConditionNumber.DEFAULT_SCALE): phi = 0.2 kappa, from docs/EXPERIMENTS.md.
-DEFAULT_SCALE = 0.1
-
-
 class PhiPolicy:
     """kind 'fixed' (phi), 'condition_number' (scale, exponent, phi_min, phi_max, latched) or 'chebyshev'."""
 
-    def __init__(self, kind: str, phi: float = 0.0, scale: float = DEFAULT_SCALE, exponent: float = 1.0,
-                 phi_min: float = 0.1, phi_max: float = 1000.0, latched: bool = False):
+    def __init__(self, kind: str, phi: float = 0.0, scale: float = DEFAULT_SCALE, exponent: float = DEFAULT_EXPONENT,
+                 phi_min: float = DEFAULT_PHI_MIN, phi_max: float = DEFAULT_PHI_MAX, latched: bool = False):
         if kind not in ("fixed", "condition_number", "chebyshev"):
             raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {kind}")
         if kind == "fixed":
@@ -253,7 +262,7 @@ class JobSchedule:
         groups = [ParamGroup(g.name or f"group{i}", g.lr_max, g.lr_min) for i, g in enumerate(spec.groups)]
         p = spec.phi_policy
         # unspecified optimizer means SGD (phi 5); AdamW and other 0.5: the paper's defaults
-        default_phi = 0.5 if spec.optimizer in (_OPTIMIZER_ADAMW, _OPTIMIZER_OTHER) else 5.0
+        default_phi = ADAPTIVE_PHI if spec.optimizer in (_OPTIMIZER_ADAMW, _OPTIMIZER_OTHER) else SGD_PHI
         fallback = p.fallback_phi if p.HasField("fallback_phi") else default_phi
         delay = spec.apply_delay_steps if spec.HasField("apply_delay_steps") else DEFAULT_APPLY_DELAY_STEPS
         kind = p.WhichOneof("policy")
@@ -261,15 +270,17 @@ class JobSchedule:
             policy = PhiPolicy("fixed", phi=p.fixed.phi)
         elif kind == "chebyshev":
             policy = PhiPolicy("chebyshev")
-        else:  # unset is condition_number with its defaults: following the curvature is the point
+        elif kind in ("condition_number", None):  # unset: following the curvature is the point
             c = p.condition_number
             policy = PhiPolicy(
                 "condition_number",
                 scale=c.scale if c.HasField("scale") else DEFAULT_SCALE,
-                exponent=c.exponent if c.HasField("exponent") else 1.0,
-                phi_min=c.phi_min if c.HasField("phi_min") else 0.1,
-                phi_max=c.phi_max if c.HasField("phi_max") else 1000.0,
+                exponent=c.exponent if c.HasField("exponent") else DEFAULT_EXPONENT,
+                phi_min=c.phi_min if c.HasField("phi_min") else DEFAULT_PHI_MIN,
+                phi_max=c.phi_max if c.HasField("phi_max") else DEFAULT_PHI_MAX,
                 latched=c.mode == _PHI_MODE_LATCHED)
+        else:  # a policy the proto gained and this port has not: refuse rather than guess
+            raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {kind}")
         return cls(budget, spec.lr_max, spec.lr_min, policy, fallback, groups, delay, spec.job_id)
 
 
@@ -295,7 +306,7 @@ class LrValue(NamedTuple):
 
 
 def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] = None) -> LrValue:
-    """The learning rate of step in [0, total_steps) given the estimates so far (LearningRates.evaluate)."""
+    """The learning rate of step in [0, total_steps) given the estimates so far (LrEvaluator.evaluate)."""
     budget = job.budget
     phase = budget.phase_of(step)
     estimates = timeline if timeline is not None else CurvatureTimeline.EMPTY
@@ -312,7 +323,7 @@ def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] 
     if policy.kind == "fixed":
         phi = policy.phi
         source = Source.FIXED
-    else:
+    elif policy.kind in ("condition_number", "chebyshev"):
         latched = policy.kind == "condition_number" and policy.latched
         reference = budget.phase_start(phase) if latched else step
         point = estimates.applying_to(reference)
@@ -328,7 +339,7 @@ def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] 
         elif not math.isfinite(1 / point.lambda_low):
             note = NOTE_RANGE_OVERFLOW
             lambda_low, lambda_max = point.lambda_low, point.lambda_max
-        else:  # chebyshev, Proposition 1
+        else:  # chebyshev (the only other kind of this branch), Proposition 1
             kappa = point.kappa_eff()
             phi = 2 * kappa
             top = 1 / point.lambda_low
@@ -338,6 +349,8 @@ def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] 
         if source == Source.CURVATURE:
             lambda_low, lambda_max = point.lambda_low, point.lambda_max
             curvature_step = point.step
+    else:  # PhiPolicy refuses other kinds; this keeps a new kind from taking a branch written for another
+        raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {policy.kind}")
 
     groups = job.groups
     if phase == 0:

@@ -10,9 +10,8 @@ public final class Checks {
   private Checks() {}
 
   /** The exception for a broken rule: {@code field: rule (detail)}; detail may be empty. */
-  public static IllegalArgumentException invalid(String field, String rule, String detail) {
-    String message = field + ": " + rule + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")");
-    return new IllegalArgumentException(message);
+  public static InvalidFieldException invalid(String field, String rule, String detail) {
+    return new InvalidFieldException(field, ": " + rule + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")"));
   }
 
   /** {@code field: must be finite and > 0 (got v)}: phi, fallback_phi, scale, ... */

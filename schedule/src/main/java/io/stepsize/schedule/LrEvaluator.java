@@ -3,20 +3,11 @@ package io.stepsize.schedule;
 /**
  * The learning rate of a step: a pure function of (job, step, curvature timeline), DESIGN.md §1.3.
  *
- * <p>Which phi:
- * <ul>
- *   <li>{@code fixed}: its phi, Source FIXED; the timeline is not read.
- *   <li>{@code condition_number}: phi = clamp(scale·(2κ_eff)^exponent, ...) with κ_eff = λ_max/λ_low
- *       of the estimate that applies to s ({@code live}) or to the first step of s's phase
- *       ({@code latched}), Source CURVATURE.
- *   <li>{@code chebyshev}: phi = 2κ_eff and the range [1/λ_max, 1/λ_low] instead of [lr_min, lr_max]
- *       (Proposition 1), from the estimate that applies to s (live: a new estimate takes effect
- *       at once rather than waiting for the next phase, which with the default single phase would
- *       be never). Parameter groups keep their ratio to the job: lr_g = lr·lr_max_g/lr_max (lr
- *       itself when lr_max = 0), since the Chebyshev range is a property of the loss, not of a group.
- *   <li>No applying estimate, or one whose λ_low is not > 0: fallback_phi over [lr_min, lr_max],
- *       Source FALLBACK, with a note saying why.
- * </ul>
+ * <p>Which phi: each {@link PhiPolicy} says in its {@link PhiPolicy#evaluate} ({@code fixed}: its
+ * phi, Source FIXED; {@code condition_number}: clamp(scale·(2κ_eff)^exponent, ...), Source CURVATURE;
+ * {@code chebyshev}: Proposition 1, phi = 2κ_eff over [1/λ_max, 1/λ_low]). Here live the parts they
+ * share: no applying estimate, or one whose λ_low is not > 0, gives fallback_phi over
+ * [lr_min, lr_max], Source FALLBACK, with a note saying why.
  * Warmup steps (s < W) are lr_g = lr_max_g·(s + 1)/W under every policy (chebyshev too: the
  * warmup ramps to the job's lr_max), Source WARMUP, factor (s + 1)/W; phi reports what the policy
  * holds at that step.
@@ -40,69 +31,51 @@ public final class LrEvaluator {
 
   /** The learning rate of {@code step} (in [0, total_steps)) given the estimates so far. */
   public static LrValue evaluate(JobSchedule job, long step, CurvatureTimeline timeline) {
+    int phase = job.budget().phaseOf(step); // also rejects steps outside [0, T)
+    return job.policy().evaluate(job, step, phase, timeline == null ? CurvatureTimeline.EMPTY : timeline);
+  }
+
+  /** A phi that reads no estimate (a fixed policy) over [lr_min, lr_max]. */
+  static LrValue value(JobSchedule job, long step, int phase, double phi, Source source) {
+    return value(job, step, phase, phi, job.lrMax(), job.lrMin(), false, 0, 0, 0, -1, source, "");
+  }
+
+  /** A phi (and range) from the estimate {@code point}, which has a condition number: Source CURVATURE. */
+  static LrValue value(JobSchedule job, long step, int phase, double phi, double top, double bottom,
+      boolean chebyshevRange, double kappa, CurvaturePoint point) {
+    return value(job, step, phase, phi, top, bottom, chebyshevRange, kappa, point.lambdaLow(), point.lambdaMax(),
+        point.step(), Source.CURVATURE, "");
+  }
+
+  /**
+   * fallback_phi over [lr_min, lr_max], Source FALLBACK: no estimate applies ({@code point} null), or
+   * the applying one has no condition number (its lambdas are reported so the caller sees why).
+   */
+  static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point) {
+    return point == null
+        ? value(job, step, phase, job.fallbackPhi(), job.lrMax(), job.lrMin(), false, 0, 0, 0, -1, Source.FALLBACK,
+            NOTE_NO_ESTIMATE)
+        : fallback(job, step, phase, point, NOTE_NO_CONDITION_NUMBER);
+  }
+
+  /** fallback_phi over [lr_min, lr_max] although {@code point} applies, for the reason {@code note}. */
+  static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point, String note) {
+    return value(job, step, phase, job.fallbackPhi(), job.lrMax(), job.lrMin(), false, 0, point.lambdaLow(),
+        point.lambdaMax(), -1, Source.FALLBACK, note);
+  }
+
+  /** Warmup (phase 0) or the UBA factor over [bottom, top], with the job's groups. */
+  private static LrValue value(JobSchedule job, long step, int phase, double phi, double top, double bottom,
+      boolean chebyshevRange, double kappa, double lambdaLow, double lambdaMax, long curvatureStep,
+      Source source, String note) {
     Budget budget = job.budget();
-    int phase = budget.phaseOf(step); // also rejects steps outside [0, T)
-    CurvatureTimeline estimates = timeline == null ? CurvatureTimeline.EMPTY : timeline;
-    PhiPolicy policy = job.policy();
-
-    double phi = job.fallbackPhi();
-    Source source = Source.FALLBACK;
-    String note = "";
-    double top = job.lrMax();
-    double bottom = job.lrMin();
-    boolean chebyshevRange = false;
-    double kappa = 0;
-    double lambdaLow = 0;
-    double lambdaMax = 0;
-    long curvatureStep = -1;
-
-    if (policy instanceof PhiPolicy.Fixed fixed) {
-      phi = fixed.phi();
-      source = Source.FIXED;
-    } else {
-      long reference = policy instanceof PhiPolicy.ConditionNumber cn && cn.mode() == PhiMode.LATCHED
-          ? budget.phaseStart(phase) : step;
-      CurvaturePoint point = estimates.applyingTo(reference);
-      if (point == null) {
-        note = NOTE_NO_ESTIMATE;
-      } else if (!point.hasConditionNumber()) {
-        note = NOTE_NO_CONDITION_NUMBER;
-        lambdaLow = point.lambdaLow();
-        lambdaMax = point.lambdaMax();
-      } else if (policy instanceof PhiPolicy.ConditionNumber cn) {
-        kappa = point.kappaEff();
-        phi = cn.phiFor(kappa);
-        source = Source.CURVATURE;
-      } else if (!Double.isFinite(1 / point.lambdaLow())) {
-        note = NOTE_RANGE_OVERFLOW;
-        lambdaLow = point.lambdaLow();
-        lambdaMax = point.lambdaMax();
-      } else { // chebyshev, Proposition 1
-        kappa = point.kappaEff();
-        phi = 2 * kappa;
-        top = 1 / point.lambdaLow();
-        bottom = 1 / point.lambdaMax();
-        chebyshevRange = true;
-        source = Source.CURVATURE;
-      }
-      if (source == Source.CURVATURE) {
-        lambdaLow = point.lambdaLow();
-        lambdaMax = point.lambdaMax();
-        curvatureStep = point.step();
-      }
-    }
-
     var groups = job.groups();
     double[] groupLrs = groups.isEmpty() ? NO_GROUPS : new double[groups.size()];
     double factor;
     double lr;
     if (phase == 0) {
-      // linear warmup reaching lr_max at the last warmup step s = W - 1
-      factor = (double) (step + 1) / budget.warmupSteps();
+      factor = warmup(job, step, groupLrs);
       lr = job.lrMax() * factor;
-      for (int g = 0; g < groupLrs.length; g++) {
-        groupLrs[g] = groups.get(g).lrMax() * factor;
-      }
       source = Source.WARMUP;
     } else {
       factor = Uba.factorInPhase(phi, budget, step, phase);
@@ -121,6 +94,19 @@ public final class LrEvaluator {
   }
 
   /**
+   * The linear warmup of DESIGN.md §1.1, under every policy and baseline: factor (s + 1)/W, so lr
+   * reaches lr_max at the last warmup step s = W - 1; fills lr_g = lr_max_g·factor and returns the factor.
+   */
+  private static double warmup(JobSchedule job, long step, double[] groupLrs) {
+    double factor = (double) (step + 1) / job.budget().warmupSteps();
+    var groups = job.groups();
+    for (int g = 0; g < groupLrs.length; g++) {
+      groupLrs[g] = groups.get(g).lrMax() * factor;
+    }
+    return factor;
+  }
+
+  /**
    * A baseline's learning rate for the job's budget, warmup and groups: warmup as for UBA, then
    * lr_g = lr_min_g + (lr_max_g - lr_min_g)·g(s - W) over T - W steps. Source FIXED, phi 0, no
    * curvature. The job's phi policy is not read.
@@ -128,21 +114,18 @@ public final class LrEvaluator {
   public static LrValue evaluate(JobSchedule job, Baseline baseline, long step) {
     Budget budget = job.budget();
     int phase = budget.phaseOf(step);
-    long warmup = budget.warmupSteps();
+    long w = budget.warmupSteps();
     var groups = job.groups();
     double[] groupLrs = groups.isEmpty() ? NO_GROUPS : new double[groups.size()];
     double factor;
     double lr;
     Source source;
     if (phase == 0) {
-      factor = (double) (step + 1) / warmup;
+      factor = warmup(job, step, groupLrs);
       lr = job.lrMax() * factor;
-      for (int g = 0; g < groupLrs.length; g++) {
-        groupLrs[g] = groups.get(g).lrMax() * factor;
-      }
       source = Source.WARMUP;
     } else {
-      factor = baseline.factor(step - warmup, budget.totalSteps() - warmup);
+      factor = baseline.factor(step - w, budget.totalSteps() - w);
       lr = job.lrMin() + (job.lrMax() - job.lrMin()) * factor;
       for (int g = 0; g < groupLrs.length; g++) {
         ParamGroup group = groups.get(g);

@@ -6,6 +6,8 @@ import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.PhiPolicy.ConditionNumber;
 import io.stepsize.schedule.Budget;
 import io.stepsize.schedule.CurvatureTimeline;
+import io.stepsize.schedule.EstimateSmoothing;
+import io.stepsize.schedule.InvalidFieldException;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LowerEdgeRule;
 import io.stepsize.schedule.Optimizer;
@@ -14,18 +16,18 @@ import io.stepsize.schedule.PhiMode;
 import io.stepsize.schedule.PhiPolicy;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The one translation between the wire ({@link JobSpec}, {@link Curvature}) and the schedule
  * library's domain types, shared by the estimator and the service so both read a job alike.
  *
- * <p>Unset optional fields take DESIGN.md §1.3–1.4 defaults; invalid ones throw
- * {@link IllegalArgumentException} naming the proto field and the rule.
+ * <p>Every default and every rule lives in schedule/; this class only says which proto field feeds
+ * which schedule value, takes the schedule's default when an optional field is unset, and puts the
+ * field's proto path before the schedule's message (schedule says {@code scale: ...}, a spec error
+ * says {@code phi_policy.condition_number.scale: ...}). Failures are {@link IllegalArgumentException}.
  */
 public final class JobSpecs {
-  public static final long DEFAULT_APPLY_DELAY_STEPS = 1;
-  public static final double DEFAULT_HALF_LIFE_PROBES = 3;
-
   private JobSpecs() {}
 
   /** Validates a spec and builds its schedule; the message of a failure names the field. */
@@ -34,9 +36,6 @@ public final class JobSpecs {
       throw new IllegalArgumentException("job_id: must not be empty");
     }
     CurvatureRecords.checkJobId(spec.getJobId());
-    if (spec.getPhaseOffset() != 0 && spec.getPhaseOffset() != 1) {
-      throw new IllegalArgumentException("phase_offset: must be 0 or 1 (got " + spec.getPhaseOffset() + ")");
-    }
     Budget budget = new Budget(spec.getTotalSteps(), spec.getWarmupSteps(),
         spec.getPhaseBoundariesList().stream().mapToLong(Long::longValue).toArray(), spec.getPhaseOffset());
     List<ParamGroup> groups = new ArrayList<>();
@@ -44,34 +43,40 @@ public final class JobSpecs {
       var g = spec.getGroups(i);
       groups.add(new ParamGroup(g.getName().isEmpty() ? "group" + i : g.getName(), g.getLrMax(), g.getLrMin()));
     }
-    Optimizer optimizer = optimizer(spec);
     io.stepsize.proto.v1.PhiPolicy p = spec.getPhiPolicy();
-    double fallbackPhi = p.hasFallbackPhi() ? p.getFallbackPhi() : optimizer.defaultPhi();
-    if (!(fallbackPhi > 0) || !Double.isFinite(fallbackPhi)) {
-      throw new IllegalArgumentException("phi_policy.fallback_phi: must be finite and > 0 (got " + fallbackPhi + ")");
+    double fallbackPhi = p.hasFallbackPhi() ? p.getFallbackPhi() : optimizer(spec).defaultPhi();
+    long delay = spec.hasApplyDelaySteps() ? spec.getApplyDelaySteps() : JobSchedule.DEFAULT_APPLY_DELAY_STEPS;
+    smoothing(spec);
+    PhiPolicy policy = policy(p);
+    try {
+      return new JobSchedule(budget, spec.getLrMax(), spec.getLrMin(), groups, policy, fallbackPhi, delay);
+    } catch (InvalidFieldException e) {
+      // the one job-level schedule value that the proto keeps inside phi_policy
+      throw e.field().equals("fallback_phi") ? e.under("phi_policy.") : e;
     }
-    long delay = spec.hasApplyDelaySteps() ? spec.getApplyDelaySteps() : DEFAULT_APPLY_DELAY_STEPS;
-    if (delay < 0) {
-      throw new IllegalArgumentException("apply_delay_steps: must be >= 0 (got " + delay + ")");
-    }
-    double halfLife = halfLifeProbes(spec);
-    if (!(halfLife > 0) || !Double.isFinite(halfLife)) {
-      throw new IllegalArgumentException("phi_policy.half_life_probes: must be finite and > 0 (got " + halfLife + ")");
-    }
-    return new JobSchedule(budget, spec.getLrMax(), spec.getLrMin(), groups, policy(p), fallbackPhi, delay);
   }
 
-  /** Unspecified means SGD, the paper's main setting. */
+  /** The optimizer; unspecified (or unknown to this build) is {@link Optimizer#UNSPECIFIED}. */
   public static Optimizer optimizer(JobSpec spec) {
     return switch (spec.getOptimizer()) {
+      case OPTIMIZER_SGD -> Optimizer.SGD;
       case OPTIMIZER_ADAMW -> Optimizer.ADAMW;
       case OPTIMIZER_OTHER -> Optimizer.OTHER;
-      default -> Optimizer.SGD;
+      case OPTIMIZER_UNSPECIFIED, UNRECOGNIZED -> Optimizer.UNSPECIFIED;
     };
   }
 
+  /** The estimator's smoothing of the job's estimates (phi_policy.half_life_probes, default 3). */
+  public static EstimateSmoothing smoothing(JobSpec spec) {
+    io.stepsize.proto.v1.PhiPolicy p = spec.getPhiPolicy();
+    return p.hasHalfLifeProbes()
+        ? at("phi_policy.", () -> new EstimateSmoothing(p.getHalfLifeProbes()))
+        : EstimateSmoothing.defaults();
+  }
+
+  /** The EWMA half-life in probes of {@link #smoothing}. */
   public static double halfLifeProbes(JobSpec spec) {
-    return spec.getPhiPolicy().hasHalfLifeProbes() ? spec.getPhiPolicy().getHalfLifeProbes() : DEFAULT_HALF_LIFE_PROBES;
+    return smoothing(spec).halfLifeProbes();
   }
 
   /**
@@ -80,13 +85,7 @@ public final class JobSpecs {
    */
   public static PhiPolicy policy(io.stepsize.proto.v1.PhiPolicy p) {
     return switch (p.getPolicyCase()) {
-      case FIXED -> {
-        double phi = p.getFixed().getPhi();
-        if (!(phi > 0) || !Double.isFinite(phi)) {
-          throw new IllegalArgumentException("phi_policy.fixed.phi: must be finite and > 0 (got " + phi + ")");
-        }
-        yield new PhiPolicy.Fixed(phi);
-      }
+      case FIXED -> at("phi_policy.fixed.", () -> new PhiPolicy.Fixed(p.getFixed().getPhi()));
       case CHEBYSHEV -> new PhiPolicy.Chebyshev();
       case CONDITION_NUMBER -> conditionNumber(p.getConditionNumber());
       case POLICY_NOT_SET -> PhiPolicy.ConditionNumber.defaults();
@@ -101,41 +100,35 @@ public final class JobSpecs {
 
   static PhiPolicy.ConditionNumber conditionNumber(ConditionNumber c) {
     PhiPolicy.ConditionNumber d = PhiPolicy.ConditionNumber.defaults();
-    double scale = c.hasScale() ? c.getScale() : d.scale();
-    double exponent = c.hasExponent() ? c.getExponent() : d.exponent();
-    double phiMin = c.hasPhiMin() ? c.getPhiMin() : d.phiMin();
-    double phiMax = c.hasPhiMax() ? c.getPhiMax() : d.phiMax();
-    double floorRatio = c.hasFloorRatio() ? c.getFloorRatio() : d.floorRatio();
-    double quantile = c.hasQuantile() ? c.getQuantile() : d.quantile();
-    double tol = c.hasTol() ? c.getTol() : d.tol();
-    positiveFinite("phi_policy.condition_number.scale", scale);
-    if (!Double.isFinite(exponent)) {
-      throw new IllegalArgumentException("phi_policy.condition_number.exponent: must be finite (got " + exponent + ")");
-    }
-    positiveFinite("phi_policy.condition_number.phi_min", phiMin);
-    positiveFinite("phi_policy.condition_number.phi_max", phiMax);
-    if (phiMin > phiMax) {
-      throw new IllegalArgumentException("phi_policy.condition_number.phi_min: must be <= phi_max (" + phiMin + " > " + phiMax + ")");
-    }
-    if (!(floorRatio > 0 && floorRatio < 1)) {
-      throw new IllegalArgumentException("phi_policy.condition_number.floor_ratio: must be in (0, 1) (got " + floorRatio + ")");
-    }
-    if (!(quantile > 0 && quantile < 1)) {
-      throw new IllegalArgumentException("phi_policy.condition_number.quantile: must be in (0, 1) (got " + quantile + ")");
-    }
-    positiveFinite("phi_policy.condition_number.tol", tol);
-    LowerEdgeRule rule = switch (c.getLowerEdge()) {
+    LowerEdgeRule lowerEdge = switch (c.getLowerEdge()) {
+      case LOWER_EDGE_SMALLEST_POSITIVE -> LowerEdgeRule.SMALLEST_POSITIVE;
       case LOWER_EDGE_QUANTILE -> LowerEdgeRule.QUANTILE;
       case LOWER_EDGE_FLOOR -> LowerEdgeRule.FLOOR;
-      default -> LowerEdgeRule.SMALLEST_POSITIVE;
+      case LOWER_EDGE_UNSPECIFIED, UNRECOGNIZED -> d.lowerEdge();
     };
-    PhiMode mode = c.getMode() == io.stepsize.proto.v1.PhiMode.PHI_MODE_LATCHED ? PhiMode.LATCHED : PhiMode.LIVE;
-    return new PhiPolicy.ConditionNumber(scale, exponent, phiMin, phiMax, rule, floorRatio, quantile, tol, mode);
+    PhiMode mode = switch (c.getMode()) {
+      case PHI_MODE_LIVE -> PhiMode.LIVE;
+      case PHI_MODE_LATCHED -> PhiMode.LATCHED;
+      case PHI_MODE_UNSPECIFIED, UNRECOGNIZED -> d.mode();
+    };
+    return at("phi_policy.condition_number.", () -> new PhiPolicy.ConditionNumber(
+        c.hasScale() ? c.getScale() : d.scale(),
+        c.hasExponent() ? c.getExponent() : d.exponent(),
+        c.hasPhiMin() ? c.getPhiMin() : d.phiMin(),
+        c.hasPhiMax() ? c.getPhiMax() : d.phiMax(),
+        lowerEdge,
+        c.hasFloorRatio() ? c.getFloorRatio() : d.floorRatio(),
+        c.hasQuantile() ? c.getQuantile() : d.quantile(),
+        c.hasTol() ? c.getTol() : d.tol(),
+        mode));
   }
 
-  private static void positiveFinite(String field, double v) {
-    if (!(v > 0) || !Double.isFinite(v)) {
-      throw new IllegalArgumentException(field + ": must be finite and > 0 (got " + v + ")");
+  /** Builds a schedule value from the fields under proto path {@code path}, naming them by that path. */
+  private static <T> T at(String path, Supplier<T> build) {
+    try {
+      return build.get();
+    } catch (InvalidFieldException e) {
+      throw e.under(path);
     }
   }
 

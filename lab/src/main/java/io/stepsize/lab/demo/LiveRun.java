@@ -46,7 +46,7 @@ public final class LiveRun {
         .setLrMax(settings.lrMax())
         .setLrMin(settings.lrMin())
         .setOptimizer(Optimizer.OPTIMIZER_SGD)
-        .setApplyDelaySteps(JobSpecs.DEFAULT_APPLY_DELAY_STEPS)
+        .setApplyDelaySteps(JobSchedule.DEFAULT_APPLY_DELAY_STEPS)
         .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(PhiPolicy.ConditionNumber.newBuilder()
             .setScale(settings.phiScale()).setExponent(settings.phiExponent())))
         .build();
