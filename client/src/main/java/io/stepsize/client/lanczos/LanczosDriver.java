@@ -1,5 +1,6 @@
 package io.stepsize.client.lanczos;
 
+import io.stepsize.wire.ProbeValidation;
 import java.util.Arrays;
 
 /**
@@ -19,7 +20,7 @@ import java.util.Arrays;
 public final class LanczosDriver {
 
     /** Largest m a probe may carry (DESIGN §4). */
-    public static final int MAX_STEPS = 1000;
+    public static final int MAX_STEPS = ProbeValidation.MAX_STEPS;
 
     /**
      * Default breakdown threshold, relative to the largest ‖H q_j‖ seen. After two

@@ -29,9 +29,9 @@ public record LowerEdgeSettings(LowerEdgeRule rule, double floorRatio, double qu
         }
     }
 
-    /** DESIGN defaults: smallest_positive, floor_ratio 1e-6, quantile 0.05, tol 1e-2. */
+    /** The condition_number policy's defaults (DESIGN §1.4), as schedule/ defines them. */
     public static LowerEdgeSettings defaults() {
-        return new LowerEdgeSettings(LowerEdgeRule.SMALLEST_POSITIVE, 1e-6, 0.05, 1e-2);
+        return from(PhiPolicy.ConditionNumber.defaults());
     }
 
     /** The settings a job's condition_number policy carries. */

@@ -32,7 +32,7 @@ public enum OptimizerKind {
 
   /** The paper's hand-fixed phi: 5 for SGD, 0.5 for AdamW (DESIGN.md §1.3). */
   public double paperPhi() {
-    return this == SGD ? 5.0 : 0.5;
+    return (this == SGD ? io.stepsize.schedule.Optimizer.SGD : io.stepsize.schedule.Optimizer.ADAMW).defaultPhi();
   }
 
   public static OptimizerKind byLabel(String s) {
