@@ -206,6 +206,12 @@ class LimitsApiTest {
     assertThat(wide.getRates(9_999).getStep()).isEqualTo(10_004);
     assertThat(wide.getRates(0).getGroupLrsCount()).isEqualTo(100);
     assertThat(rates(alice, "wide", 0, 7).getRatesCount()).isEqualTo(7);
+    // a job of 10^4 groups (written to the topic under other limits; CreateJob here refuses it):
+    // 100 rates per window, not the 10^9 numbers that took the heap
+    views.putJob(withGroups(job("widest").setTotalSteps(1_000_000), 10_000).build(), "alice");
+    LearningRates widest = rates(alice, "widest", 0, 100_000);
+    assertThat(widest.getRatesCount()).isEqualTo(100);
+    assertThat(widest.getRates(99).getGroupLrsCount()).isEqualTo(10_000);
     // a job without groups counts one number per rate
     assertThat(rates(alice, "narrow", 0, 100_000).getRatesCount()).isEqualTo(100_000);
   }
@@ -260,12 +266,14 @@ class LimitsApiTest {
     CountDownLatch done = new CountDownLatch(n);
     ConcurrentLinkedQueue<Integer> answered = new ConcurrentLinkedQueue<>();
     ConcurrentLinkedQueue<Status> refused = new ConcurrentLinkedQueue<>();
+    java.util.concurrent.atomic.AtomicInteger bytes = new java.util.concurrent.atomic.AtomicInteger();
     GetLearningRatesRequest maximal = GetLearningRatesRequest.newBuilder().setJobId("wide").setCount(100_000).build();
     for (int i = 0; i < n; i++) {
       async.getLearningRates(maximal, new StreamObserver<>() {
         @Override
         public void onNext(LearningRates r) {
           answered.add(r.getRatesCount()); // not the answer: n of them would take the test's heap
+          bytes.set(r.getSerializedSize());
         }
 
         @Override
@@ -298,8 +306,8 @@ class LimitsApiTest {
     // every permit came back: a window after the burst is answered
     assertThat(StepsizeGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS).getLearningRates(maximal)
         .getRatesCount()).isEqualTo(10_000);
-    System.out.printf("concurrent maximal windows: %d answered, %d refused of %d; %d health checks SERVING%n",
-        answered.size(), refused.size(), n, during.size());
+    System.out.printf("concurrent maximal windows: %d answered, %d refused of %d; %d health checks SERVING; "
+        + "%d bytes per answer%n", answered.size(), refused.size(), n, during.size(), bytes.get());
   }
 
   // --- item 6: jobs and requests per tenant ---------------------------------------------------------
