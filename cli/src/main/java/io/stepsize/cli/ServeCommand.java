@@ -61,6 +61,30 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Requests per second per job over all RPCs; 0 = unlimited (default ${DEFAULT-VALUE}).")
   int rateLimit;
 
+  @Option(names = "--tenant-rate-limit", defaultValue = "0", paramLabel = "PER_SECOND",
+      description = "Requests per second per tenant over all its RPCs; 0 = unlimited (default ${DEFAULT-VALUE}).")
+  int tenantRateLimit;
+
+  @Option(names = "--max-groups", description = "Most parameter groups a job may have (default ${DEFAULT-VALUE}).")
+  int maxGroups = Limits.DEFAULT.maxGroups();
+
+  @Option(names = "--max-spec-bytes", description = "Largest serialized job spec (default ${DEFAULT-VALUE}).")
+  int maxSpecBytes = Limits.DEFAULT.maxSpecBytes();
+
+  @Option(names = "--max-window-numbers",
+      description = "Most numbers in one GetLearningRates answer, rates x max(1, groups); a job with many groups "
+          + "gets fewer rates (default ${DEFAULT-VALUE}).")
+  int maxWindowNumbers = Limits.DEFAULT.maxWindowNumbers();
+
+  @Option(names = "--max-concurrent-windows",
+      description = "GetLearningRates calls in flight at once on this replica; more get RESOURCE_EXHAUSTED "
+          + "(default ${DEFAULT-VALUE}).")
+  int maxConcurrentWindows = Limits.DEFAULT.maxConcurrentWindows();
+
+  @Option(names = "--max-jobs-per-tenant",
+      description = "Jobs one tenant may create; without --tokens-file all callers are one tenant (default ${DEFAULT-VALUE}).")
+  int maxJobsPerTenant = Limits.DEFAULT.maxJobsPerTenant();
+
   @Option(names = "--metrics-port", defaultValue = "-1",
       description = "Serve Prometheus metrics at http://HOST:PORT/metrics; -1 = off (default ${DEFAULT-VALUE}).")
   int metricsPort;
@@ -79,7 +103,8 @@ public final class ServeCommand implements Callable<Integer> {
     Limits limits;
     try {
       security = new Security(tlsCert, tlsKey, tlsClientCa, tokensFile);
-      limits = new Limits(maxMessageBytes, maxProbeSteps, maxWindow, rateLimit);
+      limits = new Limits(maxMessageBytes, maxProbeSteps, maxWindow, rateLimit, maxGroups, maxSpecBytes,
+          maxWindowNumbers, maxConcurrentWindows, maxJobsPerTenant, tenantRateLimit);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), flagged(e.getMessage()));
     }
@@ -119,6 +144,7 @@ public final class ServeCommand implements Callable<Integer> {
     String flag = switch (field) {
       case "tls" -> "--tls-cert/--tls-key/--tls-client-ca";
       case "requests_per_second_per_job" -> "--rate-limit";
+      case "requests_per_second_per_tenant" -> "--tenant-rate-limit";
       default -> "--" + field.replace('_', '-');
     };
     return flag + message.substring(colon);

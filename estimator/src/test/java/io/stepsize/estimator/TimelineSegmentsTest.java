@@ -166,6 +166,6 @@ class TimelineSegmentsTest {
         .isEqualTo(CurvatureTopology.partitionOfJob("t", "a\u0000b", null, 6));
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> io.stepsize.wire.JobSpecs.toSchedule(Probes.job("\u00001\u0000x", 10)))
-        .hasMessage("job_id: must not start with the NUL character");
+        .hasMessage("job_id: must contain only the characters [A-Za-z0-9._:/-] (got U+0000 at index 0)");
   }
 }

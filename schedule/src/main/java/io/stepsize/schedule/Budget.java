@@ -18,11 +18,22 @@ import java.util.Arrays;
  */
 public record Budget(long totalSteps, long warmupSteps, long[] boundaries, int phaseOffset) {
 
+  /**
+   * The largest total_steps, 2^53: up to there a double still counts steps exactly (the schedule
+   * computes θ from j / L_k in doubles), and step arithmetic such as {@code from_step + count}
+   * cannot overflow a long.
+   */
+  public static final long MAX_TOTAL_STEPS = 1L << 53;
+
   private static final long[] NONE = new long[0];
 
   public Budget {
     if (totalSteps < 1) {
       throw Checks.invalid("total_steps", "must be >= 1", "got " + totalSteps);
+    }
+    if (totalSteps > MAX_TOTAL_STEPS) {
+      throw Checks.invalid("total_steps", "must be <= 2^53 = " + MAX_TOTAL_STEPS
+          + ", where a double still counts steps exactly", "got " + totalSteps);
     }
     if (warmupSteps < 0 || warmupSteps >= totalSteps) {
       throw Checks.invalid("warmup_steps", "must be >= 0 and < total_steps",
@@ -112,6 +123,18 @@ public record Budget(long totalSteps, long warmupSteps, long[] boundaries, int p
       }
     }
     return lo + 1;
+  }
+
+  /**
+   * One past the last step of a window of {@code count} steps from {@code fromStep}, stopped at T:
+   * {@code min(T, fromStep + count)} without overflow for any count ≥ 0 (fromStep in [0, T)).
+   */
+  public long windowEnd(long fromStep, long count) {
+    checkStep(fromStep);
+    if (count < 0) {
+      throw Checks.invalid("count", "must be >= 0", "got " + count);
+    }
+    return fromStep + Math.min(count, totalSteps - fromStep);
   }
 
   /** Throws unless {@code 0 <= step < T}. */

@@ -28,6 +28,7 @@ public record JobSchedule(Budget budget, double lrMax, double lrMin, List<ParamG
       throw Checks.invalid("lr_min", "must be <= lr_max", lrMin + " > " + lrMax);
     }
     groups = groups == null ? List.of() : List.copyOf(groups);
+    ParamGroup.checkNames(groups.stream().map(ParamGroup::name).toList());
     Checks.present("phi_policy", policy);
     Checks.finitePositive("fallback_phi", fallbackPhi);
     Checks.atLeast("apply_delay_steps", applyDelaySteps, 0);

@@ -1,5 +1,6 @@
 package io.stepsize.schedule;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
@@ -33,6 +34,38 @@ class ValidationMessagesTest {
   void totalSteps() {
     rejected(() -> Budget.of(0), "total_steps: must be >= 1 (got 0)");
     rejected(() -> Budget.of(-5), "total_steps: must be >= 1 (got -5)");
+    // 2^53: the last total a double counts exactly; one more is refused, as is 2^63 − 1
+    assertThat(Budget.of(1L << 53).totalSteps()).isEqualTo(9_007_199_254_740_992L);
+    rejected(() -> Budget.of((1L << 53) + 1), "total_steps: must be <= 2^53 = 9007199254740992, where a double "
+        + "still counts steps exactly (got 9007199254740993)");
+    rejected(() -> Budget.of(Long.MAX_VALUE), "total_steps: must be <= 2^53 = 9007199254740992, where a double "
+        + "still counts steps exactly (got 9223372036854775807)");
+  }
+
+  /** A window stops at T, and from_step + count cannot overflow however large count is. */
+  @Test
+  void windowEnd() {
+    long t = Budget.MAX_TOTAL_STEPS;
+    Budget budget = Budget.of(t);
+    assertThat(budget.windowEnd(t - 10, 100)).isEqualTo(t);
+    assertThat(budget.windowEnd(t - 10, Long.MAX_VALUE)).isEqualTo(t);
+    assertThat(budget.windowEnd(t - 10, 4)).isEqualTo(t - 6);
+    assertThat(budget.windowEnd(0, 0)).isZero();
+    assertThat(Budget.of(100).windowEnd(95, 10)).isEqualTo(100);
+    rejected(() -> budget.windowEnd(t, 1), "step: must be in [0, total_steps = 9007199254740992) (got 9007199254740992)");
+    rejected(() -> budget.windowEnd(0, -1), "count: must be >= 0 (got -1)");
+  }
+
+  @Test
+  void groupNames() {
+    ParamGroup body = new ParamGroup("body", 0.1, 0.0);
+    rejected(() -> new JobSchedule(Budget.of(100), 1, 0, List.of(body, new ParamGroup("", 0.1, 0.0)),
+        new PhiPolicy.Fixed(1), 1, 1), "groups[1].name: must not be empty");
+    rejected(() -> new JobSchedule(Budget.of(100), 1, 0, List.of(body, new ParamGroup("head", 0.1, 0.0), body),
+        new PhiPolicy.Fixed(1), 1, 1), "groups[2].name: must be unique within the job ('body' is also groups[0])");
+    rejected(() -> ParamGroup.checkNames(List.of("x".repeat(129))),
+        "groups[0].name: must be at most 128 characters (got 129)");
+    ParamGroup.checkNames(List.of("x".repeat(128), "y"));
   }
 
   @Test

@@ -17,6 +17,7 @@ import io.stepsize.service.metrics.MetricsInterceptor;
 import io.stepsize.service.metrics.StepsizeMetrics;
 import io.stepsize.service.security.AuthInterceptor;
 import io.stepsize.service.security.Limits;
+import io.stepsize.service.security.TenantRateInterceptor;
 import io.stepsize.service.security.Security;
 import io.stepsize.service.security.Tenants;
 import java.io.IOException;
@@ -165,6 +166,9 @@ public final class StepsizeNode implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException("tokens: cannot read " + config.security().tokensFile(), e);
       }
+    }
+    if (config.limits().requestsPerSecondPerTenant() > 0) {
+      interceptors.add(new TenantRateInterceptor(config.limits().requestsPerSecondPerTenant()));
     }
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.grpcPort()), serverCredentials(config.security()))

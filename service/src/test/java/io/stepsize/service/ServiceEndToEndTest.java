@@ -196,7 +196,7 @@ class ServiceEndToEndTest {
         "job_id: job 'codes' exists with a different spec; use a new job_id");
     // a job id that would read as a curvature segment key (CurvatureRecords)
     expect(() -> client.createJob(job("\u00003\u0000codes").build()), Status.Code.INVALID_ARGUMENT,
-        "spec.job_id: must not start with the NUL character");
+        "spec.job_id: must contain only the characters [A-Za-z0-9._:/-] (got U+0000 at index 0)");
     expect(() -> client.createJob(job("bad").setTotalSteps(0).build()), Status.Code.INVALID_ARGUMENT,
         "spec.total_steps: must be >= 1 (got 0)");
     expect(() -> client.createJob(job("bad").setLrMin(0.5).build()), Status.Code.INVALID_ARGUMENT,

@@ -28,7 +28,7 @@ public final class CurvatureRecords {
   /** Closed segments kept on the topic: with the open one, always at least {@link #CAPACITY} points. */
   public static final int RETAINED_SEGMENTS = CAPACITY / SEGMENT;
 
-  /** Starts every segment key; a job id may not start with it (so the two kinds never collide). */
+  /** Starts every segment key; no job id contains it ({@link FieldRules}), so the two kinds never collide. */
   private static final char MARK = '\u0000';
 
   private CurvatureRecords() {}
@@ -67,13 +67,6 @@ public final class CurvatureRecords {
     return c.setPhase(last.getPhase()).setStep(last.getStep()).setLambdaMin(last.getLambdaMin())
         .setLambdaMax(last.getLambdaMax()).setLambdaLow(last.getLambdaLow()).setKappa(last.getKappa())
         .setLambdaMaxBound(last.getLambdaMaxBound()).setAppliesFromStep(last.getAppliesFromStep());
-  }
-
-  /** Rejects a job id that would read as a segment key. */
-  public static void checkJobId(String jobId) {
-    if (isSegmentKey(jobId)) {
-      throw new IllegalArgumentException("job_id: must not start with the NUL character");
-    }
   }
 
   /**

@@ -3,8 +3,10 @@ package io.stepsize.wire;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.LowerEdge;
 import io.stepsize.proto.v1.PhiPolicy.ConditionNumber;
 import io.stepsize.schedule.Budget;
+import io.stepsize.schedule.Checks;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.EstimateSmoothing;
 import io.stepsize.schedule.InvalidFieldException;
@@ -15,8 +17,10 @@ import io.stepsize.schedule.ParamGroup;
 import io.stepsize.schedule.PhiMode;
 import io.stepsize.schedule.PhiPolicy;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 /**
  * The one translation between the wire ({@link JobSpec}, {@link Curvature}) and the schedule
@@ -30,21 +34,28 @@ import java.util.function.Supplier;
 public final class JobSpecs {
   private JobSpecs() {}
 
-  /** Validates a spec and builds its schedule; the message of a failure names the field. */
+  /**
+   * Validates a spec and builds its schedule; the message of a failure names the field. Beyond the
+   * schedule's rules: the job_id rule of {@link FieldRules}, the record size, known enum values (a
+   * value this build does not know arrives as UNRECOGNIZED and is refused, never read as a default),
+   * and group names (non-empty, unique).
+   */
   public static JobSchedule toSchedule(JobSpec spec) {
-    if (spec.getJobId().isBlank()) {
-      throw new IllegalArgumentException("job_id: must not be empty");
-    }
-    CurvatureRecords.checkJobId(spec.getJobId());
+    FieldRules.jobIdViolation(spec.getJobId()).ifPresent(JobSpecs::fail);
+    FieldRules.recordSizeViolation("spec", spec.getSerializedSize()).ifPresent(JobSpecs::fail);
+    Optimizer optimizer = optimizer(spec);
     Budget budget = new Budget(spec.getTotalSteps(), spec.getWarmupSteps(),
         spec.getPhaseBoundariesList().stream().mapToLong(Long::longValue).toArray(), spec.getPhaseOffset());
+    List<String> names = new ArrayList<>(spec.getGroupsCount());
+    spec.getGroupsList().forEach(g -> names.add(g.getName()));
+    // names first: the range rules below name a group by its name
+    ParamGroup.checkNames(names);
     List<ParamGroup> groups = new ArrayList<>();
-    for (int i = 0; i < spec.getGroupsCount(); i++) {
-      var g = spec.getGroups(i);
-      groups.add(new ParamGroup(g.getName().isEmpty() ? "group" + i : g.getName(), g.getLrMax(), g.getLrMin()));
+    for (var g : spec.getGroupsList()) {
+      groups.add(new ParamGroup(g.getName(), g.getLrMax(), g.getLrMin()));
     }
     io.stepsize.proto.v1.PhiPolicy p = spec.getPhiPolicy();
-    double fallbackPhi = p.hasFallbackPhi() ? p.getFallbackPhi() : optimizer(spec).defaultPhi();
+    double fallbackPhi = p.hasFallbackPhi() ? p.getFallbackPhi() : optimizer.defaultPhi();
     long delay = spec.hasApplyDelaySteps() ? spec.getApplyDelaySteps() : JobSchedule.DEFAULT_APPLY_DELAY_STEPS;
     smoothing(spec);
     PhiPolicy policy = policy(p);
@@ -56,14 +67,77 @@ public final class JobSpecs {
     }
   }
 
-  /** The optimizer; unspecified (or unknown to this build) is {@link Optimizer#UNSPECIFIED}. */
+  /**
+   * The spec with every default written out, so that two specs that mean the same job compare equal
+   * (CreateJob's idempotence): apply_delay_steps, optimizer (unspecified is SGD), a single phase's
+   * boundary, fallback_phi, half_life_probes, and for condition_number (also when no policy is set,
+   * which means condition_number) each parameter, lower_edge and mode. Throws as {@link #toSchedule}
+   * for an invalid spec.
+   */
+  public static JobSpec normalized(JobSpec spec) {
+    JobSchedule schedule = toSchedule(spec);
+    JobSpec.Builder b = spec.toBuilder()
+        .setOptimizer(toProto(optimizer(spec)))
+        .setApplyDelaySteps(schedule.applyDelaySteps());
+    if (b.getPhaseBoundariesCount() == 0) {
+      b.addPhaseBoundaries(schedule.budget().totalSteps());
+    }
+    io.stepsize.proto.v1.PhiPolicy.Builder p = b.getPhiPolicyBuilder()
+        .setFallbackPhi(schedule.fallbackPhi())
+        .setHalfLifeProbes(halfLifeProbes(spec));
+    if (schedule.policy() instanceof PhiPolicy.ConditionNumber c) {
+      p.setConditionNumber(ConditionNumber.newBuilder()
+          .setScale(c.scale()).setExponent(c.exponent()).setPhiMin(c.phiMin()).setPhiMax(c.phiMax())
+          .setLowerEdge(toProto(c.lowerEdge())).setFloorRatio(c.floorRatio()).setQuantile(c.quantile())
+          .setTol(c.tol()).setMode(toProto(c.mode())));
+    }
+    return b.build();
+  }
+
+  /** The optimizer; unspecified is {@link Optimizer#UNSPECIFIED}, a value unknown to this build is refused. */
   public static Optimizer optimizer(JobSpec spec) {
     return switch (spec.getOptimizer()) {
       case OPTIMIZER_SGD -> Optimizer.SGD;
       case OPTIMIZER_ADAMW -> Optimizer.ADAMW;
       case OPTIMIZER_OTHER -> Optimizer.OTHER;
-      case OPTIMIZER_UNSPECIFIED, UNRECOGNIZED -> Optimizer.UNSPECIFIED;
+      case OPTIMIZER_UNSPECIFIED -> Optimizer.UNSPECIFIED;
+      case UNRECOGNIZED -> throw unknown("optimizer", io.stepsize.proto.v1.Optimizer.values(),
+          spec.getOptimizerValue());
     };
+  }
+
+  private static io.stepsize.proto.v1.Optimizer toProto(Optimizer o) {
+    return switch (o) {
+      case SGD -> io.stepsize.proto.v1.Optimizer.OPTIMIZER_SGD;
+      case ADAMW -> io.stepsize.proto.v1.Optimizer.OPTIMIZER_ADAMW;
+      case OTHER -> io.stepsize.proto.v1.Optimizer.OPTIMIZER_OTHER;
+    };
+  }
+
+  private static LowerEdge toProto(LowerEdgeRule r) {
+    return switch (r) {
+      case SMALLEST_POSITIVE -> LowerEdge.LOWER_EDGE_SMALLEST_POSITIVE;
+      case QUANTILE -> LowerEdge.LOWER_EDGE_QUANTILE;
+      case FLOOR -> LowerEdge.LOWER_EDGE_FLOOR;
+    };
+  }
+
+  private static io.stepsize.proto.v1.PhiMode toProto(PhiMode m) {
+    return switch (m) {
+      case LIVE -> io.stepsize.proto.v1.PhiMode.PHI_MODE_LIVE;
+      case LATCHED -> io.stepsize.proto.v1.PhiMode.PHI_MODE_LATCHED;
+    };
+  }
+
+  /** {@code field: must be one of A, B, … (got n)}: the proto enum's known names. */
+  private static InvalidFieldException unknown(String field, Enum<?>[] values, int got) {
+    String known = Arrays.stream(values).map(Enum::name).filter(n -> !n.equals("UNRECOGNIZED"))
+        .collect(Collectors.joining(", "));
+    return Checks.invalid(field, "must be one of " + known, "got " + got);
+  }
+
+  private static void fail(String message) {
+    throw new IllegalArgumentException(message);
   }
 
   /** The estimator's smoothing of the job's estimates (phi_policy.half_life_probes, default 3). */
@@ -104,12 +178,16 @@ public final class JobSpecs {
       case LOWER_EDGE_SMALLEST_POSITIVE -> LowerEdgeRule.SMALLEST_POSITIVE;
       case LOWER_EDGE_QUANTILE -> LowerEdgeRule.QUANTILE;
       case LOWER_EDGE_FLOOR -> LowerEdgeRule.FLOOR;
-      case LOWER_EDGE_UNSPECIFIED, UNRECOGNIZED -> d.lowerEdge();
+      case LOWER_EDGE_UNSPECIFIED -> d.lowerEdge();
+      case UNRECOGNIZED -> throw unknown("phi_policy.condition_number.lower_edge", LowerEdge.values(),
+          c.getLowerEdgeValue());
     };
     PhiMode mode = switch (c.getMode()) {
       case PHI_MODE_LIVE -> PhiMode.LIVE;
       case PHI_MODE_LATCHED -> PhiMode.LATCHED;
-      case PHI_MODE_UNSPECIFIED, UNRECOGNIZED -> d.mode();
+      case PHI_MODE_UNSPECIFIED -> d.mode();
+      case UNRECOGNIZED -> throw unknown("phi_policy.condition_number.mode", io.stepsize.proto.v1.PhiMode.values(),
+          c.getModeValue());
     };
     return at("phi_policy.condition_number.", () -> new PhiPolicy.ConditionNumber(
         c.hasScale() ? c.getScale() : d.scale(),

@@ -1,6 +1,10 @@
 package io.stepsize.wire;
 
+import io.stepsize.proto.v1.GradientStats;
 import io.stepsize.proto.v1.LanczosProbe;
+import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.schedule.Checks;
+import io.stepsize.schedule.InvalidFieldException;
 import java.util.List;
 import java.util.Optional;
 
@@ -14,6 +18,9 @@ public final class ProbeValidation {
 
     /** Largest m a probe may carry. */
     public static final int MAX_STEPS = 1000;
+
+    /** Most per-microbatch gradient norms a probe may carry (800 KB of doubles, under the record limit). */
+    public static final int MAX_MICROBATCH_GRAD_NORMS = 100_000;
 
     private ProbeValidation() {
     }
@@ -45,6 +52,64 @@ public final class ProbeValidation {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The first violated rule of a whole report, or empty: its ids ({@link FieldRules}), step >= 0,
+     * a payload, the Lanczos rules above or the gradient statistics' (loss finite, grad_norm and
+     * every microbatch norm finite and >= 0, at most {@link #MAX_MICROBATCH_GRAD_NORMS} of them), and
+     * the record size. What needs the job (the step below total_steps, the job known) is the
+     * reader's to check, against its own view of the job.
+     */
+    public static Optional<String> violation(ProbeReport report) {
+        Optional<String> ids = FieldRules.jobIdViolation(report.getJobId())
+                .or(() -> FieldRules.workerIdViolation(report.getWorkerId()));
+        if (ids.isPresent()) {
+            return ids;
+        }
+        if (report.getStep() < 0) {
+            return Optional.of("step: must be >= 0 (got " + report.getStep() + ")");
+        }
+        Optional<String> payload = switch (report.getPayloadCase()) {
+            case LANCZOS -> violation(report.getLanczos());
+            case GRADIENT -> violation(report.getGradient());
+            case PAYLOAD_NOT_SET -> Optional.of("payload: one of lanczos or gradient is required");
+        };
+        return payload.or(() -> FieldRules.recordSizeViolation("probe", report.getSerializedSize()));
+    }
+
+    /** The first violated rule of gradient statistics, or empty; fields are named under {@code gradient.}. */
+    public static Optional<String> violation(GradientStats g) {
+        try {
+            Checks.finite("gradient.loss", g.getLoss());
+            Checks.finiteNonNegative("gradient.grad_norm", g.getGradNorm());
+            int n = g.getMicrobatchGradNormsCount();
+            if (n > MAX_MICROBATCH_GRAD_NORMS) {
+                return Optional.of("gradient.microbatch_grad_norms: must have at most " + MAX_MICROBATCH_GRAD_NORMS
+                        + " values (got " + n + ")");
+            }
+            for (int i = 0; i < n; i++) {
+                Checks.finiteNonNegative("gradient.microbatch_grad_norms[" + i + "]", g.getMicrobatchGradNorms(i));
+            }
+            return Optional.empty();
+        } catch (InvalidFieldException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
+    /**
+     * A Lanczos probe older than the newest step already processed for its job is out of order: the
+     * estimator's state has moved past it. The estimator dead-letters such a probe with this reason,
+     * and the service refuses it with it up front when its view already shows the newer step.
+     * Gradient statistics are not subject to it.
+     *
+     * @param newestStep the job's newest processed probe step
+     */
+    public static Optional<String> outOfOrder(long step, long newestStep) {
+        return step < newestStep
+                ? Optional.of("step: out of order, older than the job's latest processed step " + newestStep
+                        + " (got " + step + ")")
+                : Optional.empty();
     }
 
     /** The first violated rule of a proto probe, or empty. */

@@ -51,7 +51,75 @@ class JobSpecsTest {
     rejected(spec().setApplyDelaySteps(-1), "apply_delay_steps: must be >= 0 (got -1)");
     rejected(spec().setPhaseOffset(2).addPhaseBoundaries(100), "phase_offset: must be 0 or 1 (got 2)");
     rejected(spec().setLrMin(0.5), "lr_min: must be <= lr_max (0.5 > 0.1)");
-    rejected(spec().setJobId(" "), "job_id: must not be empty");
+    rejected(spec().setJobId(""), "job_id: must not be empty");
+    rejected(spec().setJobId(" "), "job_id: must contain only the characters [A-Za-z0-9._:/-] (got U+0020 at index 0)");
+  }
+
+  @Test
+  void idsAndSizesAreBounded() {
+    rejected(spec().setJobId("j".repeat(1_000_000)), "job_id: must be at most 128 characters (got 1000000)");
+    rejected(spec().setJobId("a\tb"), "job_id: must contain only the characters [A-Za-z0-9._:/-] (got U+0009 at index 1)");
+    JobSpec.Builder huge = spec();
+    for (int i = 0; i < 100_000; i++) {
+      huge.addGroups(io.stepsize.proto.v1.ParamGroup.newBuilder().setName("g" + i).setLrMax(0.1));
+    }
+    rejected(huge, "spec: must serialize to at most 1000000 bytes, the largest record Stepsize publishes (got "
+        + huge.build().getSerializedSize() + ")");
+    rejected(spec().setTotalSteps(Long.MAX_VALUE), "total_steps: must be <= 2^53 = 9007199254740992, where a double "
+        + "still counts steps exactly (got 9223372036854775807)");
+  }
+
+  /** A value this build does not know arrives as UNRECOGNIZED: refused, never read as the default. */
+  @Test
+  void unknownEnumValuesAreRefused() {
+    rejected(spec().setOptimizerValue(99),
+        "optimizer: must be one of OPTIMIZER_UNSPECIFIED, OPTIMIZER_SGD, OPTIMIZER_ADAMW, OPTIMIZER_OTHER (got 99)");
+    // also when fallback_phi is set and the optimizer would not be read for a default
+    rejected(spec().setOptimizerValue(99).setPhiPolicy(PhiPolicy.newBuilder().setFallbackPhi(2)),
+        "optimizer: must be one of OPTIMIZER_UNSPECIFIED, OPTIMIZER_SGD, OPTIMIZER_ADAMW, OPTIMIZER_OTHER (got 99)");
+    rejected(withCondition(ConditionNumber.newBuilder().setLowerEdgeValue(77)),
+        "phi_policy.condition_number.lower_edge: must be one of LOWER_EDGE_UNSPECIFIED, LOWER_EDGE_SMALLEST_POSITIVE, "
+            + "LOWER_EDGE_QUANTILE, LOWER_EDGE_FLOOR (got 77)");
+    rejected(withCondition(ConditionNumber.newBuilder().setModeValue(77)),
+        "phi_policy.condition_number.mode: must be one of PHI_MODE_UNSPECIFIED, PHI_MODE_LIVE, PHI_MODE_LATCHED (got 77)");
+  }
+
+  @Test
+  void groupNamesAreNonEmptyAndUnique() {
+    var head = io.stepsize.proto.v1.ParamGroup.newBuilder().setName("head").setLrMax(0.1);
+    rejected(spec().addGroups(head).addGroups(head.clone().setName("")), "groups[1].name: must not be empty");
+    rejected(spec().addGroups(head).addGroups(head), "groups[1].name: must be unique within the job ('head' is also groups[0])");
+    // the name rule comes before the range rule, which names the group by its name
+    rejected(spec().addGroups(head.clone().setName("").setLrMin(1)), "groups[0].name: must not be empty");
+    rejected(spec().addGroups(head.clone().setLrMin(1)), "groups[head].lr_min: must be <= lr_max (1.0 > 0.1)");
+  }
+
+  /** Defaults written out or left unset are the same job. */
+  @Test
+  void normalizedSpecsOfTheSameJobAreEqual() {
+    JobSpec bare = spec().build();
+    JobSpec explicit = spec().setApplyDelaySteps(1).setOptimizer(Optimizer.OPTIMIZER_SGD).addPhaseBoundaries(100)
+        .setPhiPolicy(PhiPolicy.newBuilder().setFallbackPhi(5).setHalfLifeProbes(3)
+            .setConditionNumber(ConditionNumber.newBuilder().setScale(0.1).setExponent(1).setPhiMin(0.1).setPhiMax(1000)
+                .setLowerEdge(LowerEdge.LOWER_EDGE_SMALLEST_POSITIVE).setFloorRatio(1e-6).setQuantile(0.05).setTol(1e-2)
+                .setMode(PhiMode.PHI_MODE_LIVE)))
+        .build();
+    assertThat(bare).isNotEqualTo(explicit);
+    assertThat(JobSpecs.normalized(bare)).isEqualTo(explicit);
+    assertThat(JobSpecs.normalized(explicit)).isEqualTo(explicit);
+    assertThat(JobSpecs.normalized(spec().setApplyDelaySteps(1).build())).isEqualTo(JobSpecs.normalized(bare));
+    // a different value stays different; AdamW's default fallback is its own
+    assertThat(JobSpecs.normalized(spec().setApplyDelaySteps(2).build())).isNotEqualTo(JobSpecs.normalized(bare));
+    assertThat(JobSpecs.normalized(spec().setOptimizer(Optimizer.OPTIMIZER_ADAMW).build()).getPhiPolicy().getFallbackPhi())
+        .isEqualTo(0.5);
+    // fixed: only the job-level defaults are written
+    JobSpec fixed = spec().setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(3))).build();
+    assertThat(JobSpecs.normalized(fixed)).isEqualTo(fixed.toBuilder().setApplyDelaySteps(1)
+        .setOptimizer(Optimizer.OPTIMIZER_SGD).addPhaseBoundaries(100)
+        .setPhiPolicy(fixed.getPhiPolicy().toBuilder().setFallbackPhi(5).setHalfLifeProbes(3)).build());
+    rejected(spec().setApplyDelaySteps(-1), "apply_delay_steps: must be >= 0 (got -1)");
+    assertThatThrownBy(() -> JobSpecs.normalized(spec().setApplyDelaySteps(-1).build()))
+        .hasMessage("apply_delay_steps: must be >= 0 (got -1)");
   }
 
   /**

@@ -3,7 +3,9 @@ package io.stepsize.wire;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.stepsize.proto.v1.GradientStats;
 import io.stepsize.proto.v1.LanczosProbe;
+import io.stepsize.proto.v1.ProbeReport;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -59,5 +61,72 @@ class ProbeValidationTest {
                 .hasMessage("lanczos must have 1 <= m <= 1000 steps, got m = 0");
         LanczosProbe ok = LanczosProbe.newBuilder().addAllAlpha(List.of(1.0, 2.0)).addAllBeta(List.of(0.5, 0.1)).build();
         assertThat(ProbeValidation.violation(ok)).isEmpty();
+    }
+
+    private static ProbeReport.Builder lanczosReport() {
+        return ProbeReport.newBuilder().setJobId("job-1").setStep(3).setWorkerId("w0")
+                .setLanczos(LanczosProbe.newBuilder().addAlpha(2).addAlpha(8).addBeta(0.5).addBeta(0));
+    }
+
+    private static ProbeReport.Builder gradientReport(GradientStats.Builder g) {
+        return ProbeReport.newBuilder().setJobId("job-1").setStep(3).setGradient(g);
+    }
+
+    private static String message(ProbeReport.Builder report) {
+        return ProbeValidation.violation(report.build()).orElse("valid");
+    }
+
+    @Test
+    void aWholeReportIsCheckedIdsFirstThenStepThenPayload() {
+        assertThat(message(lanczosReport())).isEqualTo("valid");
+        assertThat(message(gradientReport(GradientStats.newBuilder().setLoss(-1.5).setGradNorm(0)
+                .addMicrobatchGradNorms(0).addMicrobatchGradNorms(2)))).isEqualTo("valid");
+        assertThat(message(lanczosReport().setJobId(""))).isEqualTo("job_id: must not be empty");
+        assertThat(message(lanczosReport().setJobId("j\n"))).isEqualTo(
+                "job_id: must contain only the characters [A-Za-z0-9._:/-] (got U+000A at index 1)");
+        assertThat(message(lanczosReport().setWorkerId("w".repeat(3_900_000)))).isEqualTo(
+                "worker_id: must be at most 128 characters (got 3900000)");
+        assertThat(message(lanczosReport().setStep(-1))).isEqualTo("step: must be >= 0 (got -1)");
+        assertThat(message(lanczosReport().clearLanczos())).isEqualTo("payload: one of lanczos or gradient is required");
+        assertThat(message(lanczosReport().setLanczos(LanczosProbe.newBuilder().addAlpha(1).addBeta(-1))))
+                .isEqualTo("lanczos.beta[0] must be >= 0, got -1.0");
+        // an unknown field can make a valid-looking report larger than a record may be
+        ProbeReport big = lanczosReport().setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder()
+                .addField(99, com.google.protobuf.UnknownFieldSet.Field.newBuilder()
+                        .addLengthDelimited(com.google.protobuf.ByteString.copyFrom(new byte[1_000_000])).build())
+                .build()).build();
+        assertThat(ProbeValidation.violation(big)).contains("probe: must serialize to at most 1000000 bytes, the "
+                + "largest record Stepsize publishes (got " + big.getSerializedSize() + ")");
+    }
+
+    @Test
+    void gradientStatisticsAreFiniteAndNormsNonNegative() {
+        assertThat(message(gradientReport(GradientStats.newBuilder().setLoss(Double.NaN))))
+                .isEqualTo("gradient.loss: must be finite (got NaN)");
+        assertThat(message(gradientReport(GradientStats.newBuilder().setGradNorm(Double.POSITIVE_INFINITY))))
+                .isEqualTo("gradient.grad_norm: must be finite and >= 0 (got Infinity)");
+        assertThat(message(gradientReport(GradientStats.newBuilder().setGradNorm(-1))))
+                .isEqualTo("gradient.grad_norm: must be finite and >= 0 (got -1.0)");
+        assertThat(message(gradientReport(GradientStats.newBuilder().addMicrobatchGradNorms(1)
+                .addMicrobatchGradNorms(Double.NaN)))).isEqualTo("gradient.microbatch_grad_norms[1]: must be finite and >= 0 (got NaN)");
+        assertThat(message(gradientReport(GradientStats.newBuilder().addMicrobatchGradNorms(Double.NEGATIVE_INFINITY))))
+                .isEqualTo("gradient.microbatch_grad_norms[0]: must be finite and >= 0 (got -Infinity)");
+        assertThat(message(gradientReport(GradientStats.newBuilder().addMicrobatchGradNorms(-0.5))))
+                .isEqualTo("gradient.microbatch_grad_norms[0]: must be finite and >= 0 (got -0.5)");
+        GradientStats.Builder most = GradientStats.newBuilder();
+        for (int i = 0; i < 100_000; i++) {
+            most.addMicrobatchGradNorms(1);
+        }
+        assertThat(message(gradientReport(most))).isEqualTo("valid");
+        assertThat(message(gradientReport(most.addMicrobatchGradNorms(1))))
+                .isEqualTo("gradient.microbatch_grad_norms: must have at most 100000 values (got 100001)");
+    }
+
+    @Test
+    void aLanczosProbeOlderThanTheNewestProcessedStepIsOutOfOrder() {
+        assertThat(ProbeValidation.outOfOrder(20, 20)).isEmpty();
+        assertThat(ProbeValidation.outOfOrder(21, 20)).isEmpty();
+        assertThat(ProbeValidation.outOfOrder(19, 20))
+                .contains("step: out of order, older than the job's latest processed step 20 (got 19)");
     }
 }

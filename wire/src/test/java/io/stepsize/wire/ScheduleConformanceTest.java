@@ -149,7 +149,7 @@ class ScheduleConformanceTest {
             point(50, 51, 2, 0.5, 2, 5))));
     cases.add(new Case("cn-exponent-groups", "exponent 2 and scale 0.01 with three groups and apply_delay_steps 25",
         spec("cn-exponent-groups", 150, 15, List.of(50L, 100L, 150L), 0, 0.1, 0.001)
-            .addGroups(group("a", 0.1, 0.001)).addGroups(group("b", 0.3, 0.0)).addGroups(group("", 0.02, 0.02))
+            .addGroups(group("a", 0.1, 0.001)).addGroups(group("b", 0.3, 0.0)).addGroups(group("c", 0.02, 0.02))
             .setApplyDelaySteps(25)
             .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(
                 ConditionNumber.newBuilder().setScale(0.01).setExponent(2).setPhiMax(500)))

@@ -5,8 +5,11 @@ import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.service.security.Caller;
+import io.stepsize.service.security.Limits;
 import io.stepsize.service.view.LocalViews;
+import io.stepsize.service.view.LocalViews.CurvatureEntry;
 import io.stepsize.service.view.LocalViews.JobEntry;
+import io.stepsize.wire.FieldRules;
 import io.stepsize.wire.JobSpecs;
 import io.stepsize.wire.ProbeValidation;
 import io.stepsize.wire.RecordHeaders;
@@ -48,10 +51,12 @@ public final class Intake {
   }
 
   /**
-   * Idempotent for an identical spec; the job is readable here as soon as this returns. The job
-   * belongs to the caller's tenant (to none for {@link Caller#ANONYMOUS}).
+   * Idempotent for an identical spec, after defaults are written out ({@link JobSpecs#normalized}):
+   * it answers the job as stored. The job is readable here as soon as this returns, and belongs to
+   * the caller's tenant (to none for {@link Caller#ANONYMOUS}).
    */
   public Job createJob(Caller caller, JobSpec spec) {
+    checkBounds(spec);
     JobSchedule schedule;
     try {
       schedule = JobSpecs.toSchedule(spec);
@@ -60,10 +65,18 @@ public final class Intake {
     }
     Optional<JobEntry> existing = jobs.find(caller, spec.getJobId());
     if (existing.isPresent()) {
-      if (existing.get().spec().equals(spec)) {
-        return Jobs.describe(spec, existing.get().schedule());
+      JobSpec stored = existing.get().spec();
+      if (stored.equals(spec) || JobSpecs.normalized(stored).equals(JobSpecs.normalized(spec))) {
+        return Jobs.describe(stored, existing.get().schedule());
       }
       throw ApiException.alreadyExists(spec.getJobId());
+    }
+    int maxJobs = jobs.limits().maxJobsPerTenant();
+    long owned = views.jobsOwnedBy(caller.tenant());
+    if (owned >= maxJobs) {
+      throw ApiException.resourceExhausted("job_id: " + (caller.authenticated() ? "tenant '" + caller.tenant() + "'"
+          : "the service (no tokens: one tenant)") + " has " + owned + " jobs, the limit of " + maxJobs
+          + " jobs per tenant; use an existing job");
     }
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs().name(), spec.getJobId(), spec.toByteArray());
     if (caller.authenticated()) {
@@ -72,6 +85,25 @@ public final class Intake {
     await(List.of(producer.send(record)), "could not store the job");
     views.putJob(spec, caller.tenant());
     return Jobs.describe(spec, schedule);
+  }
+
+  /**
+   * This service's bounds of a spec, before anything parses it: the job_id rule first (an id of a
+   * megabyte must not be echoed, nor counted as spec bytes), then the groups, then the size.
+   */
+  private void checkBounds(JobSpec spec) {
+    FieldRules.jobIdViolation(spec.getJobId()).ifPresent(v -> {
+      throw ApiException.invalid("spec." + v);
+    });
+    Limits limits = jobs.limits();
+    if (spec.getGroupsCount() > limits.maxGroups()) {
+      throw ApiException.invalid("spec.groups: must have at most " + limits.maxGroups()
+          + " groups on this service (got " + spec.getGroupsCount() + ")");
+    }
+    if (spec.getSerializedSize() > limits.maxSpecBytes()) {
+      throw ApiException.invalid("spec: must serialize to at most " + limits.maxSpecBytes()
+          + " bytes on this service (got " + spec.getSerializedSize() + ")");
+    }
   }
 
   /**
@@ -90,10 +122,7 @@ public final class Intake {
       }
     }
     for (int i = 0; i < probes.size(); i++) {
-      String problem = problem(probes.get(i), named.get(probes.get(i).getJobId()));
-      if (problem != null) {
-        throw ApiException.invalid("probes[" + i + "]." + problem);
-      }
+      check(i, probes.get(i), named.get(probes.get(i).getJobId()));
     }
     named.keySet().forEach(jobs::acquire);
     List<Future<RecordMetadata>> sent = new ArrayList<>(probes.size());
@@ -104,27 +133,38 @@ public final class Intake {
     return probes.size();
   }
 
-  /** What is wrong with a probe of {@code job} (null: no such job), or null. */
-  private String problem(ProbeReport p, JobEntry job) {
-    if (p.getJobId().isEmpty()) {
-      return "job_id: must not be empty";
+  /**
+   * Refuses probe {@code i} of {@code job} (null: no such job) unless the estimator would use it:
+   * the rules of {@link ProbeValidation} and of the job (its step range, this service's m) are
+   * INVALID_ARGUMENT; a Lanczos probe older than the newest step this replica's view shows processed
+   * is FAILED_PRECONDITION, by the rule the estimator dead-letters it with.
+   */
+  private void check(int i, ProbeReport p, JobEntry job) {
+    String at = "probes[" + i + "].";
+    Optional<String> violation = ProbeValidation.violation(p);
+    if (violation.isPresent()) {
+      throw ApiException.invalid(at + violation.get());
     }
     if (job == null) {
-      return "job_id: no job '" + p.getJobId() + "'";
+      throw ApiException.invalid(at + "job_id: no job '" + p.getJobId() + "'");
     }
-    long total = job.schedule().budget().totalSteps();
-    if (p.getStep() < 0 || p.getStep() >= total) {
-      return "step: must be in [0, total_steps = " + total + ") (got " + p.getStep() + ")";
+    try {
+      job.schedule().budget().checkStep(p.getStep());
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid(at + e.getMessage());
     }
-    return switch (p.getPayloadCase()) {
-      case LANCZOS -> p.getLanczos().getAlphaCount() > maxProbeSteps
-          ? "lanczos: m must be <= " + maxProbeSteps + " on this service (got m = "
-              + p.getLanczos().getAlphaCount() + ")"
-          : ProbeValidation.violation(p.getLanczos()).orElse(null);
-      case GRADIENT -> Double.isFinite(p.getGradient().getLoss()) && Double.isFinite(p.getGradient().getGradNorm())
-          && p.getGradient().getGradNorm() >= 0 ? null : "gradient: loss and grad_norm must be finite, grad_norm >= 0";
-      case PAYLOAD_NOT_SET -> "payload: one of lanczos or gradient is required";
-    };
+    if (p.hasLanczos()) {
+      if (p.getLanczos().getAlphaCount() > maxProbeSteps) {
+        throw ApiException.invalid(at + "lanczos: m must be <= " + maxProbeSteps + " on this service (got m = "
+            + p.getLanczos().getAlphaCount() + ")");
+      }
+      CurvatureEntry latest = views.curvature(p.getJobId());
+      if (latest != null && latest.curvature().getProbes() > 0) {
+        ProbeValidation.outOfOrder(p.getStep(), latest.curvature().getStep()).ifPresent(v -> {
+          throw new ApiException(ApiException.Kind.FAILED_PRECONDITION, at + v);
+        });
+      }
+    }
   }
 
   private static void await(List<Future<RecordMetadata>> futures, String what) {

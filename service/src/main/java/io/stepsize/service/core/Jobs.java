@@ -8,6 +8,7 @@ import io.stepsize.service.security.JobRateLimiter;
 import io.stepsize.service.security.Limits;
 import io.stepsize.service.view.LocalViews;
 import io.stepsize.service.view.LocalViews.JobEntry;
+import io.stepsize.wire.FieldRules;
 import java.util.Optional;
 
 /**
@@ -29,9 +30,10 @@ public final class Jobs {
 
   /** The job named by a request, if the caller may use it and the job is within its request rate. */
   JobEntry admit(Caller caller, String jobId) {
-    if (jobId.isEmpty()) {
-      throw ApiException.invalid("job_id: must not be empty");
-    }
+    // a malformed id names no job; its refusal also keeps a megabyte id out of the NOT_FOUND message
+    FieldRules.jobIdViolation(jobId).ifPresent(v -> {
+      throw ApiException.invalid(v);
+    });
     JobEntry job = find(caller, jobId).orElseThrow(() -> ApiException.notFound(jobId));
     acquire(jobId);
     return job;

@@ -9,6 +9,7 @@ import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.LrValue;
 import io.stepsize.service.security.Caller;
+import io.stepsize.service.security.WindowGate;
 import io.stepsize.service.view.LocalViews;
 import io.stepsize.service.view.LocalViews.CurvatureEntry;
 import io.stepsize.service.view.LocalViews.JobEntry;
@@ -28,11 +29,15 @@ public final class Queries {
   private final Jobs jobs;
   private final LocalViews views;
   private final int maxWindow;
+  private final int maxWindowNumbers;
+  private final WindowGate windows;
 
   public Queries(Jobs jobs) {
     this.jobs = jobs;
     this.views = jobs.views();
     this.maxWindow = jobs.limits().maxWindow();
+    this.maxWindowNumbers = jobs.limits().maxWindowNumbers();
+    this.windows = new WindowGate(jobs.limits().maxConcurrentWindows());
   }
 
   public Job job(Caller caller, String jobId) {
@@ -46,14 +51,34 @@ public final class Queries {
     return LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(job.schedule(), step, views.timeline(jobId)));
   }
 
-  /** A window that stops at total_steps; OUT_OF_RANGE only when from_step is outside the job. */
+  /**
+   * A permit for one window ({@link #learningRates}), released by running the handle once the answer
+   * has left the server, or RESOURCE_EXHAUSTED when this replica has its limit of windows in flight.
+   * Every transport takes one before it asks for a window.
+   */
+  public Runnable enterWindow() {
+    Runnable release = windows.tryEnter();
+    if (release == null) {
+      throw ApiException.resourceExhausted("GetLearningRates: this replica is serving its limit of "
+          + windows.permits() + " windows at once; retry later");
+    }
+    return release;
+  }
+
+  /**
+   * A window that stops at total_steps, and after {@code maxWindowNumbers / max(1, groups)} rates;
+   * OUT_OF_RANGE only when from_step is outside the job. Take a permit with {@link #enterWindow} first.
+   */
   public LearningRates learningRates(Caller caller, String jobId, long fromStep, long count) {
     JobEntry job = jobs.admit(caller, jobId);
     if (count < 1 || count > maxWindow) {
       throw ApiException.invalid("count: must be in [1, " + maxWindow + "] (got " + count + ")");
     }
     checkStep("from_step", fromStep, job.schedule());
-    long end = Math.min(job.schedule().budget().totalSteps(), fromStep + count);
+    // the answer's size is bounded in numbers, rates × max(1, groups): fewer rates for a job with
+    // many groups, as a window stops at total_steps (DESIGN.md §3)
+    long rates = Math.min(count, Math.max(1, maxWindowNumbers / Math.max(1, job.schedule().groups().size())));
+    long end = job.schedule().budget().windowEnd(fromStep, rates);
     var timeline = views.timeline(jobId);
     LearningRates.Builder b = LearningRates.newBuilder();
     for (long s = fromStep; s < end; s++) {

@@ -58,8 +58,23 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
     unary(out, () -> queries.learningRate(caller(), request.getJobId(), request.getStep()));
   }
 
+  /**
+   * Holds a window permit until the call ends: the answer is held twice, as a message and then as
+   * bytes queued for the client, and a slow reader must not let more windows pile up behind it.
+   */
   @Override
   public void getLearningRates(GetLearningRatesRequest request, StreamObserver<LearningRates> out) {
+    Runnable release;
+    try {
+      release = queries.enterWindow();
+    } catch (RuntimeException e) {
+      out.onError(ApiStatus.of(e));
+      return;
+    }
+    ServerCallStreamObserver<LearningRates> call = (ServerCallStreamObserver<LearningRates>) out;
+    // exactly one of the two runs when the call ends
+    call.setOnCloseHandler(release);
+    call.setOnCancelHandler(release);
     unary(out, () -> queries.learningRates(caller(), request.getJobId(), request.getFromStep(), request.getCount()));
   }
 

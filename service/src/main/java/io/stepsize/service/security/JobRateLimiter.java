@@ -8,9 +8,10 @@ import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import java.time.Duration;
 
 /**
- * Requests per second per job: a resilience4j limiter per job_id (a full bucket of N permits each
- * second, so the burst of a trainer's start — CreateJob, a window, a watch — passes), kept in a
- * bounded Guava cache so that a flood of distinct job ids cannot grow memory. A request over the
+ * Requests per second per key, a job_id (or a tenant, for {@link TenantRateInterceptor}): a
+ * resilience4j limiter per key (a full bucket of N permits each second, so the burst of a trainer's
+ * start — CreateJob, a window, a watch — passes), kept in a bounded Guava cache so that a flood of
+ * distinct keys cannot grow memory. A request over the
  * rate is refused at once rather than queued: the trainer sees RESOURCE_EXHAUSTED and backs off.
  */
 public final class JobRateLimiter {

@@ -94,6 +94,14 @@ public final class LocalViews {
   }
 
   /**
+   * Jobs in the view owned by {@code owner} ("" for jobs written without authentication). A scan:
+   * CreateJob asks once per new job, which a Kafka round trip costs more than.
+   */
+  public long jobsOwnedBy(String owner) {
+    return jobs.values().stream().filter(j -> j.owner().equals(owner)).count();
+  }
+
+  /**
    * The {@code max} (at most {@link #RECENT}) jobs whose estimate changed last, with their kappa
    * and the phi their policy gives from the step the estimate applies from (newest first).
    */

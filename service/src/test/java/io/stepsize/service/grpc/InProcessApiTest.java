@@ -424,7 +424,7 @@ class InProcessApiTest {
         "probes[0].payload: one of lanczos or gradient is required");
     expect(() -> report(alice, good, good.toBuilder().setGradient(GradientStats.newBuilder()
         .setLoss(Double.NaN)).build()), Status.Code.INVALID_ARGUMENT,
-        "probes[1].gradient: loss and grad_norm must be finite, grad_norm >= 0");
+        "probes[1].gradient.loss: must be finite (got NaN)");
     expect(() -> report(alice), Status.Code.INVALID_ARGUMENT, "probes: must not be empty");
     assertThat(producer.history()).isEmpty();
     assertThat(reported).isEmpty();
