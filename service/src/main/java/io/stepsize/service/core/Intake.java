@@ -58,6 +58,10 @@ public final class Intake {
     } catch (IllegalArgumentException e) {
       throw ApiException.invalid("spec." + e.getMessage());
     }
+    jobs.requireCaughtUp();
+    if (jobs.takenByAnother(caller, spec.getJobId())) {
+      throw ApiException.taken(spec.getJobId());
+    }
     Optional<JobEntry> existing = jobs.find(caller, spec.getJobId());
     if (existing.isPresent()) {
       if (existing.get().spec().equals(spec)) {
@@ -70,19 +74,28 @@ public final class Intake {
       record.headers().add(RecordHeaders.OWNER, caller.tenant().getBytes(StandardCharsets.UTF_8));
     }
     await(List.of(producer.send(record)), "could not store the job");
-    views.putJob(spec, caller.tenant());
+    views.putProvisionalJob(spec, schedule, caller.tenant());
+    // a record read back meanwhile came first on the topic (a racing CreateJob elsewhere) and decides
+    if (jobs.takenByAnother(caller, spec.getJobId())) {
+      throw ApiException.taken(spec.getJobId());
+    }
+    JobEntry now = views.job(spec.getJobId());
+    if (now != null && !now.spec().equals(spec)) {
+      throw ApiException.alreadyExists(spec.getJobId());
+    }
     return Jobs.describe(spec, schedule);
   }
 
   /**
    * Validates every probe, then publishes all of them: one bad probe rejects the request, naming
-   * its index. Ownership is checked for every job first, so a probe of another tenant's job learns
-   * nothing about it; each job named takes one permit of its request rate.
+   * its index. A probe of another tenant's job reads as one of an unknown job, so it learns nothing
+   * about it; each job named takes one permit of its request rate.
    */
   public long reportProbes(Caller caller, List<ProbeReport> probes) {
     if (probes.isEmpty()) {
       throw ApiException.invalid("probes: must not be empty");
     }
+    jobs.requireCaughtUp();
     Map<String, JobEntry> named = new LinkedHashMap<>(); // null: no such job
     for (ProbeReport p : probes) {
       if (!named.containsKey(p.getJobId())) {

@@ -81,6 +81,7 @@ class InProcessApiTest {
 
   private void start(Limits limits, boolean autoComplete) {
     views = new LocalViews();
+    views.markCaughtUp(); // as if a loader had read the topics to their ends
     producer = new MockProducer<>(autoComplete, null, new StringSerializer(), new ByteArraySerializer());
     Jobs jobs = new Jobs(views, limits);
     StepsizeGrpcService service = new StepsizeGrpcService(new Queries(jobs),
