@@ -199,7 +199,8 @@ public final class StepsizeNode implements AutoCloseable {
       metricsPort = metrics.serve(config.bindAddress(), config.metricsPort());
       log.info("Prometheus metrics at http://{}:{}/metrics", config.bindAddress(), metricsPort);
     }
-    log.info("Stepsize gRPC on {} port {}", config.bindAddress(), server.port());
+    // scripts and the Python tests read the port from "Stepsize gRPC on port N"
+    log.info("Stepsize gRPC on port {} of {}", server.port(), config.bindAddress());
     Thread ready = new Thread(() -> {
       try {
         while (!loader.awaitCaughtUp(Duration.ofSeconds(30))) {

@@ -53,10 +53,6 @@ public final class ApiException extends RuntimeException {
         + "' exists with a different spec; use a new job_id");
   }
 
-  public static ApiException permissionDenied(String message) {
-    return new ApiException(Kind.PERMISSION_DENIED, message);
-  }
-
   /** CreateJob of an id another tenant's job holds: the spec and owner stay hidden. */
   public static ApiException taken(String jobId) {
     return new ApiException(Kind.ALREADY_EXISTS, "job_id: job '" + jobId + "' is taken; use a new job_id");
