@@ -69,11 +69,7 @@ public final class Intake {
       }
       throw ApiException.alreadyExists(spec.getJobId());
     }
-    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs().name(), spec.getJobId(), spec.toByteArray());
-    if (caller.authenticated()) {
-      record.headers().add(RecordHeaders.OWNER, caller.tenant().getBytes(StandardCharsets.UTF_8));
-    }
-    await(List.of(producer.send(record)), "could not store the job");
+    await(List.of(producer.send(jobRecord(topics, spec, caller.tenant()))), "could not store the job");
     views.putProvisionalJob(spec, schedule, caller.tenant());
     // a record read back meanwhile came first on the topic (a racing CreateJob elsewhere) and decides
     if (jobs.takenByAnother(caller, spec.getJobId())) {
@@ -84,6 +80,15 @@ public final class Intake {
       throw ApiException.alreadyExists(spec.getJobId());
     }
     return Jobs.describe(spec, schedule);
+  }
+
+  /** The record of a job on {@code stepsize.jobs}: keyed by its id, its owner (if any) in a header. */
+  public static ProducerRecord<String, byte[]> jobRecord(Topics topics, JobSpec spec, String owner) {
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs().name(), spec.getJobId(), spec.toByteArray());
+    if (!owner.isEmpty()) {
+      record.headers().add(RecordHeaders.OWNER, owner.getBytes(StandardCharsets.UTF_8));
+    }
+    return record;
   }
 
   /**

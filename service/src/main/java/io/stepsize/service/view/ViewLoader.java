@@ -53,6 +53,13 @@ public final class ViewLoader implements AutoCloseable {
   private volatile Runnable onDeadLetter = () -> {};
   private volatile java.util.function.DoubleConsumer onEstimate = seconds -> {};
   private volatile BiConsumer<String, String> onBadRecord = (topic, kind) -> {};
+  private volatile java.util.function.Consumer<LocalViews.JobEntry> republish = job -> {};
+  /**
+   * Jobs whose latest record is a skipped one (another tenant's, or bad) (only the loader thread
+   * uses it): once caught up the loader has the job's record written again, since compaction keeps
+   * only a key's latest record and would otherwise drop the job's own.
+   */
+  private final Set<String> shadowed = new java.util.LinkedHashSet<>();
   /** "topic/kind" of the bad records logged in full so far (only the loader thread uses it). */
   private final Set<String> loggedKinds = new HashSet<>();
 
@@ -99,6 +106,15 @@ public final class ViewLoader implements AutoCloseable {
    */
   public ViewLoader onBadRecord(BiConsumer<String, String> hook) {
     this.onBadRecord = hook;
+    return this;
+  }
+
+  /**
+   * Called, once the views have caught up, with each job whose latest record on the topic was
+   * skipped (another tenant's or bad): the hook writes the job's record again, under its owner.
+   */
+  public ViewLoader republishOwner(java.util.function.Consumer<LocalViews.JobEntry> hook) {
+    this.republish = hook;
     return this;
   }
 
@@ -164,6 +180,15 @@ public final class ViewLoader implements AutoCloseable {
           log.info("local views caught up: {} job(s)", views.jobCount());
         }
       }
+      if (caughtUp.getCount() == 0 && !shadowed.isEmpty()) {
+        for (String id : shadowed) {
+          LocalViews.JobEntry job = views.job(id);
+          if (job != null) {
+            republish.accept(job);
+          }
+        }
+        shadowed.clear();
+      }
     }
   }
 
@@ -228,8 +253,13 @@ public final class ViewLoader implements AutoCloseable {
 
   private void applyJob(ConsumerRecord<String, byte[]> r, String where) {
     if (r.value() == null) {
+      shadowed.remove(r.key());
       views.removeJob(r.key());
       return;
+    }
+    // a skipped record under a known job's key must not become the one compaction keeps
+    if (views.job(r.key()) != null) {
+      shadowed.add(r.key());
     }
     JobSpec spec;
     try {
@@ -250,6 +280,8 @@ public final class ViewLoader implements AutoCloseable {
     try {
       if (views.putJob(spec, owner) == LocalViews.Put.FOREIGN_OWNER) {
         bad(r.topic(), "foreign_owner", where + ": job '" + printable(r.key()) + "' belongs to the tenant of its first record");
+      } else {
+        shadowed.remove(r.key());
       }
     } catch (IllegalArgumentException e) {
       bad(r.topic(), "invalid_spec", where + ": " + e.getMessage());

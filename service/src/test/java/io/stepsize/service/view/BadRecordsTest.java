@@ -18,12 +18,20 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -112,13 +120,42 @@ class BadRecordsTest {
           .isEqualTo(estimate("good")));
       assertAnswers(client);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertCounted(node));
+      // the node wrote alice's record again after bob's, so compaction, which keeps a key's
+      // latest record, keeps hers
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ownedRecords(node))
+          .containsExactly("alice:0.1", "bob:0.9", "alice:0.1"));
     }
     try (StepsizeNode node = StepsizeNode.start(config);
          StepsizeClient client = StepsizeClient.connect(node.target(), Duration.ofSeconds(10))) {
       assertThat(node.awaitServing(Duration.ofSeconds(60))).isTrue();
       assertAnswers(client);
       assertCounted(node);
+      // the owner's record is already the latest: nothing written again
+      Thread.sleep(500);
+      assertThat(ownedRecords(node)).containsExactly("alice:0.1", "bob:0.9", "alice:0.1");
     }
+  }
+
+  /** The records of job "owned" on stepsize.jobs in order, as "tenant:lr_max". */
+  private static List<String> ownedRecords(StepsizeNode node) throws Exception {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, node.broker().bootstrapServers());
+    List<String> out = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(JOBS).stream().map(i -> new TopicPartition(JOBS, i.partition())).toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = c.endOffsets(parts);
+      while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+          if ("owned".equals(r.key())) {
+            out.add(new String(r.headers().lastHeader(RecordHeaders.OWNER).value(), StandardCharsets.UTF_8) + ":"
+                + JobSpec.parseFrom(r.value()).getLrMax());
+          }
+        }
+      }
+    }
+    return out;
   }
 
   private static void assertAnswers(StepsizeClient client) {
