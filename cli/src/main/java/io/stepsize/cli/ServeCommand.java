@@ -98,11 +98,15 @@ public final class ServeCommand implements Callable<Integer> {
           + metricsPort + ")");
     }
     try {
-      java.net.InetAddress.getByName(bindAddress);
+      java.net.InetAddress address = java.net.InetAddress.getByName(bindAddress);
+      if (!address.isAnyLocalAddress() && !address.isLoopbackAddress()
+          && java.net.NetworkInterface.getByInetAddress(address) == null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--bind-address: " + bindAddress
+            + " is not an address of this machine (0.0.0.0 listens on all of them)");
+      }
       security.checkTlsFiles();
     } catch (java.net.UnknownHostException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--bind-address: cannot resolve "
-          + bindAddress);
+      throw new CommandLine.ParameterException(spec.commandLine(), "--bind-address: cannot resolve " + bindAddress);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), flagged(e.getMessage()));
     }

@@ -17,11 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code serve} refuses a certificate or key that cannot serve before it starts anything: exit 2
- * and a message naming the flag. The certificates are made here with the JDK's keytool: one valid,
+ * {@code serve} refuses a certificate or key that cannot serve, or an address it cannot listen on,
+ * before it starts anything: exit 2 and a message naming the flag. The certificates are made here with the JDK's keytool: one valid,
  * one that expired, and a second key pair for a key that does not match.
  */
-class ServeTlsFilesTest {
+class ServeRefusalsTest {
   private static final char[] PASSWORD = "secret".toCharArray();
   @TempDir static Path dir;
   static Path validCert;
@@ -126,6 +126,14 @@ class ServeTlsFilesTest {
         + " valid-rsa.key -out key.pkcs8.pem")
         .doesNotContain("Exception");
     assertThat(Files.exists(dir.resolve("data"))).isFalse(); // refused before anything started
+  }
+
+  @Test
+  void aBindAddressThatIsNotThisMachinesIsRefusedNamingTheFlag() {
+    // TEST-NET-3 (RFC 5737): never assigned to a machine
+    assertThat(cli.run("--bind-address", "203.0.113.7", "--data-dir", dir.resolve("data").toString())).isEqualTo(2);
+    assertThat(cli.err.toString()).contains(
+        "--bind-address: 203.0.113.7 is not an address of this machine (0.0.0.0 listens on all of them)");
   }
 
   @Test
