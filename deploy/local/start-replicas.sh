@@ -11,6 +11,7 @@ for i in $(seq 1 "$REPLICAS"); do
   launch "$name" java "-Xmx$REPLICA_HEAP" -jar "$JAR" serve \
     --bootstrap-servers "$(bootstrap_servers)" \
     --grpc-port $(( GRPC_PORT + i - 1 )) \
+    --bind-address "$BIND_ADDRESS" \
     --data-dir "$RUN_DIR/$name" \
     --partitions "$PARTITIONS" \
     --no-estimator

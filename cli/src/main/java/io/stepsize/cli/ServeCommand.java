@@ -89,6 +89,11 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Serve Prometheus metrics at http://HOST:PORT/metrics; -1 = off (default ${DEFAULT-VALUE}).")
   int metricsPort;
 
+  @Option(names = "--bind-address", defaultValue = StepsizeNode.Config.LOOPBACK, paramLabel = "ADDRESS",
+      description = "Address gRPC and metrics listen on (default ${DEFAULT-VALUE}: this machine only;"
+          + " 0.0.0.0 where other hosts must connect).")
+  String bindAddress;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -117,9 +122,22 @@ public final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port: must be -1 or in [0, 65535] (got "
           + metricsPort + ")");
     }
+    try {
+      java.net.InetAddress address = java.net.InetAddress.getByName(bindAddress);
+      if (!address.isAnyLocalAddress() && !address.isLoopbackAddress()
+          && java.net.NetworkInterface.getByInetAddress(address) == null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--bind-address: " + bindAddress
+            + " is not an address of this machine (0.0.0.0 listens on all of them)");
+      }
+      security.checkTlsFiles();
+    } catch (java.net.UnknownHostException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--bind-address: cannot resolve " + bindAddress);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), flagged(e.getMessage()));
+    }
     Files.createDirectories(dataDir);
     StepsizeNode node = StepsizeNode.start(new StepsizeNode.Config(bootstrapServers, grpcPort, dataDir, topicPrefix,
-        kafkaPort, partitions, !noEstimator, clientProps, security, limits, metricsPort));
+        kafkaPort, partitions, !noEstimator, clientProps, security, limits, metricsPort, bindAddress));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       node.close();

@@ -52,20 +52,32 @@ public final class StepsizeNode implements AutoCloseable {
 
   /**
    * How to run a node; {@code bootstrapServers == null} means the embedded broker.
-   * {@code metricsPort} -1 serves no metrics, 0 any free port.
+   * {@code metricsPort} -1 serves no metrics, 0 any free port. {@code bindAddress} is where gRPC
+   * and metrics listen (null: {@link #LOOPBACK}); "0.0.0.0" where other hosts must connect.
    */
   public record Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
       int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
-      int metricsPort) {
+      int metricsPort, String bindAddress) {
+    /** The default listening address: only this machine can connect. */
+    public static final String LOOPBACK = "127.0.0.1";
+
     public Config {
       security = security == null ? Security.NONE : security;
       limits = limits == null ? Limits.DEFAULT : limits;
+      bindAddress = bindAddress == null ? LOOPBACK : bindAddress;
+    }
+
+    public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
+        int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
+        int metricsPort) {
+      this(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, security, limits, metricsPort, LOOPBACK);
     }
 
     public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
         int partitions, boolean runEstimator, Properties kafkaClientProperties) {
       this(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, Security.NONE, Limits.DEFAULT, -1);
+          kafkaClientProperties, Security.NONE, Limits.DEFAULT, -1, LOOPBACK);
     }
 
     public static Config embedded(Path dataDir) {
@@ -94,7 +106,17 @@ public final class StepsizeNode implements AutoCloseable {
 
     public Config withMetricsPort(int port) {
       return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, limits, port);
+          kafkaClientProperties, security, limits, port, bindAddress);
+    }
+
+    public Config withBindAddress(String address) {
+      return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, security, limits, metricsPort, address);
+    }
+
+    public Config withRunEstimator(boolean run) {
+      return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, run,
+          kafkaClientProperties, security, limits, metricsPort, bindAddress);
     }
   }
 
@@ -126,6 +148,8 @@ public final class StepsizeNode implements AutoCloseable {
   }
 
   private void startAll() {
+    // a certificate or key that cannot serve must stop the start before anything runs
+    config.security().checkTlsFiles();
     String bootstrap = config.bootstrapServers();
     if (bootstrap == null) {
       broker = EmbeddedKafka.start(config.dataDir(), config.kafkaPort());
@@ -155,6 +179,12 @@ public final class StepsizeNode implements AutoCloseable {
     loader = new ViewLoader(bootstrap, topics, views, config.kafkaClientProperties())
         .onDeadLetter(metrics::deadLettered)
         .onEstimate(metrics::estimateLag)
+        .onBadRecord(metrics::badRecord)
+        .republishOwner(job -> producer.send(Intake.jobRecord(topics, job.spec(), job.owner()), (md, e) -> {
+          if (e != null) {
+            log.warn("job {}: could not write its owner's record again ({})", job.spec().getJobId(), e.toString());
+          }
+        }))
         .start();
     List<ServerInterceptor> interceptors = new ArrayList<>();
     interceptors.add(new MetricsInterceptor(metrics));
@@ -171,14 +201,15 @@ public final class StepsizeNode implements AutoCloseable {
       interceptors.add(new TenantRateInterceptor(config.limits().requestsPerSecondPerTenant()));
     }
     NettyServerBuilder builder = NettyServerBuilder
-        .forAddress(new InetSocketAddress(config.grpcPort()), serverCredentials(config.security()))
+        .forAddress(new InetSocketAddress(config.bindAddress(), config.grpcPort()), serverCredentials(config.security()))
         .maxInboundMessageSize(config.limits().maxMessageBytes());
     server = new StepsizeServer(builder, new StepsizeGrpcService(queries, intake, metrics::probesReported), interceptors).start();
     if (config.metricsPort() >= 0) {
-      metricsPort = metrics.serve(config.metricsPort());
-      log.info("Prometheus metrics at http://localhost:{}/metrics", metricsPort);
+      metricsPort = metrics.serve(config.bindAddress(), config.metricsPort());
+      log.info("Prometheus metrics at http://{}:{}/metrics", config.bindAddress(), metricsPort);
     }
-    log.info("Stepsize gRPC on port {}", server.port());
+    // scripts and the Python tests read the port from "Stepsize gRPC on port N"
+    log.info("Stepsize gRPC on port {} of {}", server.port(), config.bindAddress());
     Thread ready = new Thread(() -> {
       try {
         while (!loader.awaitCaughtUp(Duration.ofSeconds(30))) {
@@ -228,8 +259,14 @@ public final class StepsizeNode implements AutoCloseable {
     return server.port();
   }
 
+  /** Where a client on this machine reaches gRPC: the bound address, or localhost for a wildcard. */
   public String target() {
-    return "localhost:" + server.port();
+    java.net.InetAddress bound = new InetSocketAddress(config.bindAddress(), 0).getAddress();
+    if (bound == null || bound.isAnyLocalAddress()) {
+      return "localhost:" + server.port();
+    }
+    String host = bound.getHostAddress();
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port();
   }
 
   /** This replica's answers without gRPC, e.g. to compare replicas in tests. */

@@ -53,8 +53,15 @@ public final class ApiException extends RuntimeException {
         + "' exists with a different spec; use a new job_id");
   }
 
-  public static ApiException permissionDenied(String message) {
-    return new ApiException(Kind.PERMISSION_DENIED, message);
+  /** CreateJob of an id another tenant's job holds: the spec and owner stay hidden. */
+  public static ApiException taken(String jobId) {
+    return new ApiException(Kind.ALREADY_EXISTS, "job_id: job '" + jobId + "' is taken; use a new job_id");
+  }
+
+  /** A request that needs the whole views before they have caught up (DESIGN.md §3). */
+  public static ApiException catchingUp() {
+    return new ApiException(Kind.UNAVAILABLE, "the views are catching up with the jobs and curvature topics"
+        + " after a start; retry in a few seconds", null);
   }
 
   public static ApiException resourceExhausted(String message) {

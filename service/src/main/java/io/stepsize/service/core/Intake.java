@@ -63,6 +63,10 @@ public final class Intake {
     } catch (IllegalArgumentException e) {
       throw ApiException.invalid("spec." + e.getMessage());
     }
+    jobs.requireCaughtUp();
+    if (jobs.takenByAnother(caller, spec.getJobId())) {
+      throw ApiException.taken(spec.getJobId());
+    }
     Optional<JobEntry> existing = jobs.find(caller, spec.getJobId());
     if (existing.isPresent()) {
       JobSpec stored = existing.get().spec();
@@ -78,13 +82,26 @@ public final class Intake {
           : "the service (no tokens: one tenant)") + " has " + owned + " jobs, the limit of " + maxJobs
           + " jobs per tenant; use an existing job");
     }
-    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs().name(), spec.getJobId(), spec.toByteArray());
-    if (caller.authenticated()) {
-      record.headers().add(RecordHeaders.OWNER, caller.tenant().getBytes(StandardCharsets.UTF_8));
+    await(List.of(producer.send(jobRecord(topics, spec, caller.tenant()))), "could not store the job");
+    views.putProvisionalJob(spec, schedule, caller.tenant());
+    // a record read back meanwhile came first on the topic (a racing CreateJob elsewhere) and decides
+    if (jobs.takenByAnother(caller, spec.getJobId())) {
+      throw ApiException.taken(spec.getJobId());
     }
-    await(List.of(producer.send(record)), "could not store the job");
-    views.putJob(spec, caller.tenant());
+    JobEntry now = views.job(spec.getJobId());
+    if (now != null && !now.spec().equals(spec)) {
+      throw ApiException.alreadyExists(spec.getJobId());
+    }
     return Jobs.describe(spec, schedule);
+  }
+
+  /** The record of a job on {@code stepsize.jobs}: keyed by its id, its owner (if any) in a header. */
+  public static ProducerRecord<String, byte[]> jobRecord(Topics topics, JobSpec spec, String owner) {
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs().name(), spec.getJobId(), spec.toByteArray());
+    if (!owner.isEmpty()) {
+      record.headers().add(RecordHeaders.OWNER, owner.getBytes(StandardCharsets.UTF_8));
+    }
+    return record;
   }
 
   /**
@@ -108,13 +125,14 @@ public final class Intake {
 
   /**
    * Validates every probe, then publishes all of them: one bad probe rejects the request, naming
-   * its index. Ownership is checked for every job first, so a probe of another tenant's job learns
-   * nothing about it; each job named takes one permit of its request rate.
+   * its index. A probe of another tenant's job reads as one of an unknown job, so it learns nothing
+   * about it; each job named takes one permit of its request rate.
    */
   public long reportProbes(Caller caller, List<ProbeReport> probes) {
     if (probes.isEmpty()) {
       throw ApiException.invalid("probes: must not be empty");
     }
+    jobs.requireCaughtUp();
     Map<String, JobEntry> named = new LinkedHashMap<>(); // null: no such job
     for (ProbeReport p : probes) {
       if (!named.containsKey(p.getJobId())) {

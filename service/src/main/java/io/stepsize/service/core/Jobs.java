@@ -12,9 +12,8 @@ import io.stepsize.wire.FieldRules;
 import java.util.Optional;
 
 /**
- * The one way from a request to a job: every lookup takes the {@link Caller} and refuses a job
- * the caller may not use before any detail of it (its step range, its existence under another
- * spec) can show, and {@link #admit} also takes a permit of the job's request rate. {@link Queries}
+ * The one way from a request to a job: every lookup takes the {@link Caller} and hides a job the
+ * caller may not use before any detail of it (its step range, its spec, its existence) can show, and {@link #admit} also takes a permit of the job's request rate. {@link Queries}
  * and {@link Intake} reach jobs only through here, and nothing outside this package can call it.
  */
 public final class Jobs {
@@ -28,27 +27,44 @@ public final class Jobs {
     this.rate = limits.requestsPerSecondPerJob() > 0 ? new JobRateLimiter(limits.requestsPerSecondPerJob()) : null;
   }
 
-  /** The job named by a request, if the caller may use it and the job is within its request rate. */
+  /**
+   * The job named by a request, if the caller may use it and the job is within its request rate.
+   * Another tenant's job is NOT_FOUND with the message of an unknown id, so ids cannot be probed
+   * for existence; before the views have caught up a job not (yet) here is UNAVAILABLE instead,
+   * since its absence is not known then.
+   */
   JobEntry admit(Caller caller, String jobId) {
     // a malformed id names no job; its refusal also keeps a megabyte id out of the NOT_FOUND message
     FieldRules.jobIdViolation(jobId).ifPresent(v -> {
       throw ApiException.invalid(v);
     });
-    JobEntry job = find(caller, jobId).orElseThrow(() -> ApiException.notFound(jobId));
+    JobEntry job = find(caller, jobId).orElseThrow(() -> views.caughtUp() ? ApiException.notFound(jobId)
+        : ApiException.catchingUp());
     acquire(jobId);
     return job;
   }
 
   /**
-   * The job if there is one, for requests where absence is not NOT_FOUND (CreateJob, one probe of
-   * many); PERMISSION_DENIED if the caller may not use it. Takes no permit: see {@link #acquire}.
+   * The job if there is one the caller may use, for requests where absence is not NOT_FOUND
+   * (CreateJob, one probe of many): another tenant's job is absent here. Takes no permit: see
+   * {@link #acquire}.
    */
   Optional<JobEntry> find(Caller caller, String jobId) {
     JobEntry job = views.job(jobId);
-    if (job != null && !caller.mayUse(job.owner())) {
-      throw ApiException.permissionDenied("job_id: job '" + jobId + "' belongs to another tenant");
+    return job != null && caller.mayUse(job.owner()) ? Optional.of(job) : Optional.empty();
+  }
+
+  /** Whether a job the caller may not use holds the id (CreateJob's ALREADY_EXISTS). */
+  boolean takenByAnother(Caller caller, String jobId) {
+    JobEntry job = views.job(jobId);
+    return job != null && !caller.mayUse(job.owner());
+  }
+
+  /** Refuses writes until the views have caught up: a write must see every job written before it. */
+  void requireCaughtUp() {
+    if (!views.caughtUp()) {
+      throw ApiException.catchingUp();
     }
-    return Optional.ofNullable(job);
   }
 
   /** Takes one permit of a job's request rate (a job found by {@link #find}, once the request is valid). */

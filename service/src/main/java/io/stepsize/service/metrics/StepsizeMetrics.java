@@ -22,6 +22,7 @@ public final class StepsizeMetrics implements AutoCloseable {
   private final Histogram requestSeconds;
   private final Counter probesReported;
   private final Counter deadLetters;
+  private final Counter badRecords;
   private final Histogram freshnessSeconds;
   private HTTPServer http;
 
@@ -40,6 +41,11 @@ public final class StepsizeMetrics implements AutoCloseable {
     deadLetters = Counter.builder()
         .name("stepsize_probes_dead_lettered")
         .help("probes the estimator sent to the dead-letter topic, as seen by this replica")
+        .register(registry);
+    badRecords = Counter.builder()
+        .name("stepsize_bad_records")
+        .help("records this replica's views skipped as bad, by topic and kind (DESIGN.md §4)")
+        .labelNames("topic", "kind")
         .register(registry);
     freshnessSeconds = Histogram.builder()
         .name("stepsize_estimate_lag_seconds")
@@ -82,16 +88,21 @@ public final class StepsizeMetrics implements AutoCloseable {
     deadLetters.inc();
   }
 
+  /** A record of {@code topic} the local views skipped, of {@code kind} (see ViewLoader#onBadRecord). */
+  public void badRecord(String topic, String kind) {
+    badRecords.labelValues(topic, kind).inc();
+  }
+
   public void estimateLag(double seconds) {
     freshnessSeconds.observe(Math.max(0, seconds));
   }
 
-  /** Serves /metrics on {@code port} (0 = any free port); returns the port. */
-  public int serve(int port) {
+  /** Serves /metrics on {@code address}:{@code port} (0 = any free port); returns the port. */
+  public int serve(String address, int port) {
     try {
-      http = HTTPServer.builder().port(port).registry(registry).buildAndStart();
+      http = HTTPServer.builder().hostname(address).port(port).registry(registry).buildAndStart();
     } catch (IOException e) {
-      throw new UncheckedIOException("metrics: cannot listen on port " + port, e);
+      throw new UncheckedIOException("metrics: cannot listen on " + address + " port " + port, e);
     }
     return http.getPort();
   }

@@ -19,6 +19,16 @@ public record Security(Path tlsCert, Path tlsKey, Path tlsClientCa, Path tokensF
     }
   }
 
+  /**
+   * Fails, naming {@code tls_cert} or {@code tls_key}, when the server's certificate has expired
+   * (or is not valid yet), its key is not a PKCS#8 PEM key, or the key is not the certificate's.
+   */
+  public void checkTlsFiles() {
+    if (tls()) {
+      TlsFiles.check(tlsCert, tlsKey);
+    }
+  }
+
   public boolean tls() {
     return tlsCert != null;
   }

@@ -38,6 +38,9 @@ public final class LocalViews {
   public record CurvatureEntry(Curvature curvature, CurvatureTimeline timeline) {}
 
   private final Map<String, JobEntry> jobs = new ConcurrentHashMap<>();
+  // ids whose entry is a CreateJob's own write not yet read back (changed only inside jobs.compute of the id)
+  private final java.util.Set<String> provisional = ConcurrentHashMap.newKeySet();
+  private volatile boolean caughtUp;
   private final Map<String, CurvatureEntry> curvature = new ConcurrentHashMap<>();
   private final Map<String, CopyOnWriteArrayList<Consumer<CurvatureEntry>>> watchers = new ConcurrentHashMap<>();
   /** How many recently updated jobs {@link #recentlyUpdated} can name (monitoring keeps fewer). */
@@ -68,29 +71,82 @@ public final class LocalViews {
     return e == null ? CurvatureTimeline.EMPTY : e.timeline();
   }
 
+  /** What {@link #putJob} did with a record. */
+  public enum Put {
+    /** The job's first record (replacing or confirming a provisional entry): it sets the owner. */
+    ADDED,
+    /** A later record of the owner: its spec replaces the job's. */
+    UPDATED,
+    /** The same spec and owner again. */
+    UNCHANGED,
+    /** A record under another tenant than the job's first record: skipped, the owner stays. */
+    FOREIGN_OWNER
+  }
+
   /**
-   * Applies a job record written by {@code owner} (the tenant header of the record; "" without
-   * authentication). A spec that does not parse is skipped with a warning: the topic is written
-   * only through CreateJob, so this means a foreign writer, and one bad record must not stop the view.
+   * Applies a job record read from {@code stepsize.jobs}, written by {@code owner} (the record's
+   * tenant header; "" without authentication). The owner of a job is its first record's tenant:
+   * a later record under another tenant changes neither the owner nor the spec, so every replica,
+   * reading the same partition in the same order, keeps the same owner. A provisional entry
+   * ({@link #putProvisionalJob}) is not a record: the record read back replaces it, whoever wrote it.
+   *
+   * @throws IllegalArgumentException when the spec breaks a rule of the schedule (nothing changes)
    */
-  public void putJob(JobSpec spec, String owner) {
-    JobEntry previous = jobs.get(spec.getJobId());
-    if (previous != null && previous.spec().equals(spec) && previous.owner().equals(owner)) {
-      return;
+  public Put putJob(JobSpec spec, String owner) {
+    String id = spec.getJobId();
+    Put[] outcome = new Put[1];
+    JobSchedule[] parsed = new JobSchedule[1];
+    jobs.compute(id, (k, previous) -> {
+      boolean confirmed = previous != null && !provisional.contains(k);
+      if (confirmed && !previous.owner().equals(owner)) {
+        outcome[0] = Put.FOREIGN_OWNER;
+        return previous;
+      }
+      if (previous != null && previous.spec().equals(spec) && previous.owner().equals(owner)) {
+        outcome[0] = confirmed ? Put.UNCHANGED : Put.ADDED;
+        provisional.remove(k);
+        return previous;
+      }
+      parsed[0] = JobSpecs.toSchedule(spec); // throws before anything changes
+      outcome[0] = confirmed ? Put.UPDATED : Put.ADDED;
+      provisional.remove(k);
+      return new JobEntry(spec, parsed[0], owner);
+    });
+    if (parsed[0] != null) {
+      JobSchedule s = parsed[0];
+      log.info("job {}: {} steps, {} phase(s), policy {}", id, s.budget().totalSteps(), s.budget().phases(),
+          s.policy());
     }
-    try {
-      jobs.put(spec.getJobId(), new JobEntry(spec, JobSpecs.toSchedule(spec), owner));
-    } catch (IllegalArgumentException e) {
-      log.warn("skipping job record {}: {}", spec.getJobId(), e.getMessage());
-      return;
-    }
-    JobSchedule s = jobs.get(spec.getJobId()).schedule();
-    log.info("job {}: {} steps, {} phase(s), policy {}", spec.getJobId(), s.budget().totalSteps(),
-        s.budget().phases(), s.policy());
+    return outcome[0];
+  }
+
+  /**
+   * Records a job this replica has just written (CreateJob), readable at once, until its record is
+   * read back by {@link #putJob}. Does nothing when the job's record is already here: that record
+   * came first on the topic and decides.
+   */
+  public void putProvisionalJob(JobSpec spec, JobSchedule schedule, String owner) {
+    jobs.computeIfAbsent(spec.getJobId(), k -> {
+      provisional.add(k);
+      return new JobEntry(spec, schedule, owner);
+    });
+  }
+
+  /** Whether the views have read the jobs and curvature topics to the ends they had at start. */
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  /** Called once the views reached the ends the topics had at start (health turns SERVING then). */
+  public void markCaughtUp() {
+    caughtUp = true;
   }
 
   public void removeJob(String jobId) {
-    jobs.remove(jobId);
+    jobs.compute(jobId, (k, previous) -> {
+      provisional.remove(k);
+      return null;
+    });
   }
 
   /**

@@ -7,10 +7,14 @@ import io.stepsize.wire.Topics;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.wire.CurvatureAssembly;
+import io.stepsize.wire.CurvatureRecords;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -19,9 +23,11 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -46,6 +52,16 @@ public final class ViewLoader implements AutoCloseable {
   private final Thread thread;
   private volatile Runnable onDeadLetter = () -> {};
   private volatile java.util.function.DoubleConsumer onEstimate = seconds -> {};
+  private volatile BiConsumer<String, String> onBadRecord = (topic, kind) -> {};
+  private volatile java.util.function.Consumer<LocalViews.JobEntry> republish = job -> {};
+  /**
+   * Jobs whose latest record is a skipped one (another tenant's, or bad) (only the loader thread
+   * uses it): once caught up the loader has the job's record written again, since compaction keeps
+   * only a key's latest record and would otherwise drop the job's own.
+   */
+  private final Set<String> shadowed = new java.util.LinkedHashSet<>();
+  /** "topic/kind" of the bad records logged in full so far (only the loader thread uses it). */
+  private final Set<String> loggedKinds = new HashSet<>();
 
   private volatile boolean running = true;
 
@@ -83,6 +99,25 @@ public final class ViewLoader implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Called with the topic and kind of every record skipped as bad: {@code no_key}, {@code unparsable},
+   * {@code key_mismatch}, {@code invalid_spec}, {@code foreign_owner} (jobs), {@code bad_key}
+   * (curvature), {@code undeserializable} or {@code error} (any topic).
+   */
+  public ViewLoader onBadRecord(BiConsumer<String, String> hook) {
+    this.onBadRecord = hook;
+    return this;
+  }
+
+  /**
+   * Called, once the views have caught up, with each job whose latest record on the topic was
+   * skipped (another tenant's or bad): the hook writes the job's record again, under its owner.
+   */
+  public ViewLoader republishOwner(java.util.function.Consumer<LocalViews.JobEntry> hook) {
+    this.republish = hook;
+    return this;
+  }
+
   public ViewLoader start() {
     thread.start();
     return this;
@@ -98,75 +133,215 @@ public final class ViewLoader implements AutoCloseable {
 
   private void run() {
     try {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (String topic : List.of(topics.jobs().name(), topics.curvature().name())) {
-        for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofMinutes(5))) {
-          partitions.add(new TopicPartition(topic, info.partition()));
-        }
-      }
-      // the dead-letter topic is tailed from its end, only to warn about each new bad record
-      List<TopicPartition> dlq = new ArrayList<>();
-      for (PartitionInfo info : consumer.partitionsFor(topics.probesDlq().name(), Duration.ofMinutes(1))) {
-        dlq.add(new TopicPartition(topics.probesDlq().name(), info.partition()));
-      }
-      Map<TopicPartition, Long> target = new HashMap<>(consumer.endOffsets(partitions));
-      List<TopicPartition> all = new ArrayList<>(partitions);
-      all.addAll(dlq);
-      consumer.assign(all);
-      consumer.seekToBeginning(partitions);
-      consumer.seekToEnd(dlq);
       while (running) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          apply(r);
-        }
-        if (caughtUp.getCount() > 0) {
-          target.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
-          if (target.isEmpty()) {
-            caughtUp.countDown();
-            log.info("local views caught up: {} job(s)", views.jobCount());
+        try {
+          load();
+        } catch (WakeupException e) {
+          throw e;
+        } catch (KafkaException | IllegalStateException e) {
+          // re-reading from the beginning is safe: every record applies idempotently
+          if (running) {
+            log.error("local views: reading the topics failed; reading them again from the beginning in 1 s", e);
+            Thread.sleep(1_000);
           }
         }
       }
-    } catch (WakeupException e) {
+    } catch (WakeupException | InterruptedException e) {
       // closing
-    } catch (RuntimeException e) {
-      if (running) {
-        log.error("the view loader stopped", e);
-      }
     } finally {
       consumer.close(Duration.ofSeconds(2));
     }
   }
 
-  private void apply(ConsumerRecord<String, byte[]> r) {
-    try {
-      if (r.topic().equals(topics.probesDlq().name())) {
-        Header reason = r.headers().lastHeader(RecordHeaders.DLQ_REASON);
-        log.warn("dead-lettered probe for job {}: {}", r.key(),
-            reason == null ? "(no reason header)" : new String(reason.value(), StandardCharsets.UTF_8));
-        onDeadLetter.run();
-      } else if (r.topic().equals(topics.jobs().name())) {
-        if (r.value() == null) {
-          views.removeJob(r.key());
-        } else {
-          Header owner = r.headers().lastHeader(RecordHeaders.OWNER);
-          views.putJob(JobSpec.parseFrom(r.value()),
-              owner == null ? "" : new String(owner.value(), StandardCharsets.UTF_8));
-        }
-      } else {
-        Curvature whole = curvature.apply(r.key(), r.value() == null ? null : Curvature.parseFrom(r.value()));
-        // null: a segment (no new estimate), or a job record's tombstone (the last estimate stays)
-        if (whole != null) {
-          views.putCurvature(whole);
-          // Streams keeps the probe's timestamp on the estimate it causes
-          if (caughtUp.getCount() == 0) {
-            onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
-          }
+  private void load() throws InterruptedException {
+    List<TopicPartition> partitions = partitionsOf(List.of(topics.jobs().name(), topics.curvature().name()));
+    // the dead-letter topic is tailed from its end, only to warn about each new bad record
+    List<TopicPartition> dlq = partitionsOf(List.of(topics.probesDlq().name()));
+    Map<TopicPartition, Long> target = new HashMap<>(consumer.endOffsets(partitions));
+    List<TopicPartition> all = new ArrayList<>(partitions);
+    all.addAll(dlq);
+    consumer.assign(all);
+    consumer.seekToBeginning(partitions);
+    consumer.seekToEnd(dlq);
+    while (running) {
+      for (ConsumerRecord<String, byte[]> r : poll()) {
+        try {
+          apply(r);
+        } catch (RuntimeException e) {
+          // whatever a record holds, the next one is still read: the views never stop
+          bad(r.topic(), "error", r.topic() + "-" + r.partition() + "@" + r.offset() + ": " + e);
         }
       }
-    } catch (InvalidProtocolBufferException e) {
-      log.warn("skipping an unreadable record at {}-{}@{}", r.topic(), r.partition(), r.offset());
+      if (caughtUp.getCount() > 0) {
+        target.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+        if (target.isEmpty()) {
+          views.markCaughtUp();
+          caughtUp.countDown();
+          log.info("local views caught up: {} job(s)", views.jobCount());
+        }
+      }
+      if (caughtUp.getCount() == 0 && !shadowed.isEmpty()) {
+        for (String id : shadowed) {
+          LocalViews.JobEntry job = views.job(id);
+          if (job != null) {
+            republish.accept(job);
+          }
+        }
+        shadowed.clear();
+      }
     }
+  }
+
+  /** The partitions of the topics, asking again until the cluster answers (or the loader closes). */
+  private List<TopicPartition> partitionsOf(List<String> names) throws InterruptedException {
+    while (true) {
+      try {
+        List<TopicPartition> out = new ArrayList<>();
+        for (String topic : names) {
+          for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+            out.add(new TopicPartition(topic, info.partition()));
+          }
+        }
+        return out;
+      } catch (WakeupException e) {
+        throw e;
+      } catch (KafkaException e) {
+        log.warn("local views: cannot describe {} yet ({}); asking again", names, e.toString());
+        Thread.sleep(1_000);
+      }
+    }
+  }
+
+  /**
+   * The next records. A record the consumer cannot even deserialize is counted and skipped; any
+   * other failure of the consumer is logged and the poll tried again, so the loader never stops.
+   */
+  private Iterable<ConsumerRecord<String, byte[]>> poll() throws InterruptedException {
+    try {
+      return consumer.poll(Duration.ofMillis(200));
+    } catch (RecordDeserializationException e) {
+      bad(e.topicPartition().topic(), "undeserializable", e.topicPartition() + "@" + e.offset() + ": " + e.getMessage());
+      consumer.seek(e.topicPartition(), e.offset() + 1);
+    } catch (WakeupException e) {
+      throw e;
+    } catch (KafkaException e) {
+      if (running) {
+        log.warn("local views: polling failed ({}); polling again in 1 s", e.toString());
+        Thread.sleep(1_000);
+      }
+    }
+    return List.of();
+  }
+
+  private void apply(ConsumerRecord<String, byte[]> r) {
+    if (r.topic().equals(topics.probesDlq().name())) {
+      Header reason = r.headers().lastHeader(RecordHeaders.DLQ_REASON);
+      log.warn("dead-lettered probe for job {}: {}", r.key(),
+          reason == null ? "(no reason header)" : new String(reason.value(), StandardCharsets.UTF_8));
+      onDeadLetter.run();
+      return;
+    }
+    String where = r.topic() + "-" + r.partition() + "@" + r.offset();
+    if (r.key() == null || r.key().isEmpty()) {
+      bad(r.topic(), "no_key", where);
+    } else if (r.topic().equals(topics.jobs().name())) {
+      applyJob(r, where);
+    } else {
+      applyCurvature(r, where);
+    }
+  }
+
+  private void applyJob(ConsumerRecord<String, byte[]> r, String where) {
+    if (r.value() == null) {
+      shadowed.remove(r.key());
+      views.removeJob(r.key());
+      return;
+    }
+    // a skipped record under a known job's key must not become the one compaction keeps
+    if (views.job(r.key()) != null) {
+      shadowed.add(r.key());
+    }
+    JobSpec spec;
+    try {
+      spec = JobSpec.parseFrom(r.value());
+    } catch (InvalidProtocolBufferException e) {
+      bad(r.topic(), "unparsable", where + ": " + e.getMessage());
+      return;
+    }
+    if (!spec.getJobId().equals(r.key())) {
+      // probes follow the key's partition: a spec under another key would answer for a job whose
+      // probes the estimator never joins
+      bad(r.topic(), "key_mismatch", where + ": key '" + printable(r.key()) + "' but job_id '"
+          + printable(spec.getJobId()) + "'");
+      return;
+    }
+    Header header = r.headers().lastHeader(RecordHeaders.OWNER);
+    String owner = header == null ? "" : new String(header.value(), StandardCharsets.UTF_8);
+    try {
+      if (views.putJob(spec, owner) == LocalViews.Put.FOREIGN_OWNER) {
+        bad(r.topic(), "foreign_owner", where + ": job '" + printable(r.key()) + "' belongs to the tenant of its first record");
+      } else {
+        shadowed.remove(r.key());
+      }
+    } catch (IllegalArgumentException e) {
+      bad(r.topic(), "invalid_spec", where + ": " + e.getMessage());
+    }
+  }
+
+  private void applyCurvature(ConsumerRecord<String, byte[]> r, String where) {
+    Curvature value = null;
+    if (r.value() != null) {
+      try {
+        value = Curvature.parseFrom(r.value());
+      } catch (InvalidProtocolBufferException e) {
+        bad(r.topic(), "unparsable", where + ": " + e.getMessage());
+        return;
+      }
+    }
+    String jobId;
+    try {
+      jobId = CurvatureRecords.jobIdOf(r.key());
+      if (CurvatureRecords.isSegmentKey(r.key())) {
+        CurvatureRecords.segmentIndexOf(r.key());
+      }
+    } catch (IllegalArgumentException e) {
+      bad(r.topic(), "bad_key", where + ": " + e.getMessage());
+      return;
+    }
+    if (value != null && !CurvatureRecords.isSegmentKey(r.key()) && !value.getJobId().equals(jobId)) {
+      bad(r.topic(), "key_mismatch", where + ": key '" + printable(r.key()) + "' but job_id '"
+          + printable(value.getJobId()) + "'");
+      return;
+    }
+    Curvature whole = curvature.apply(r.key(), value);
+    // null: a segment (no new estimate), or a job record's tombstone (the last estimate stays)
+    if (whole != null) {
+      views.putCurvature(whole);
+      // Streams keeps the probe's timestamp on the estimate it causes
+      if (caughtUp.getCount() == 0) {
+        onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
+      }
+    }
+  }
+
+  /** Counts a skipped record; the first of each topic and kind is logged with its details. */
+  private void bad(String topic, String kind, String detail) {
+    onBadRecord.accept(topic, kind);
+    if (loggedKinds.add(topic + "/" + kind)) {
+      log.warn("skipping a bad record on {} ({}; later ones of this kind are only counted): {}", topic, kind, detail);
+    } else {
+      log.debug("skipping a bad record on {} ({}): {}", topic, kind, detail);
+    }
+  }
+
+  /** A key or id as a log line can show it: control characters escaped, at most 200 characters. */
+  private static String printable(String s) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < s.length() && b.length() < 200; i++) {
+      char c = s.charAt(i);
+      b.append(Character.isISOControl(c) ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+    }
+    return b.length() < 200 ? b.toString() : b + "…";
   }
 
   @Override

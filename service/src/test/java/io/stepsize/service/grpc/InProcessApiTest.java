@@ -69,7 +69,9 @@ import org.junit.jupiter.api.Test;
  * estimator, restarts, TLS) stays in the broker-backed tests.
  */
 class InProcessApiTest {
-  private static final String DENIED = "job_id: job 'alice-1' belongs to another tenant";
+  private static final String TAKEN = "job_id: job 'alice-1' is taken; use a new job_id";
+  private static final String CATCHING_UP =
+      "the views are catching up with the jobs and curvature topics after a start; retry in a few seconds";
 
   private LocalViews views;
   private MockProducer<String, byte[]> producer;
@@ -80,7 +82,15 @@ class InProcessApiTest {
   private StepsizeBlockingStub bob;
 
   private void start(Limits limits, boolean autoComplete) {
+    start(limits, autoComplete, true);
+  }
+
+  /** @param caughtUp whether the views have read the topics to their ends, as a loader tells them */
+  private void start(Limits limits, boolean autoComplete, boolean caughtUp) {
     views = new LocalViews();
+    if (caughtUp) {
+      views.markCaughtUp();
+    }
     producer = new MockProducer<>(autoComplete, null, new StringSerializer(), new ByteArraySerializer());
     Jobs jobs = new Jobs(views, limits);
     StepsizeGrpcService service = new StepsizeGrpcService(new Queries(jobs),
@@ -431,28 +441,91 @@ class InProcessApiTest {
   }
 
   @Test
-  void anotherTenantsJobIsPermissionDeniedBeforeAnythingOfItShows() {
+  void anotherTenantsJobIsNotFoundExactlyAsAnUnknownIdAndItsIdIsTaken() {
     start();
     views.putJob(fixed("alice-1"), "alice");
-    expect(() -> getJob(bob, "alice-1"), Status.Code.PERMISSION_DENIED, DENIED);
-    expect(() -> rate(bob, "alice-1", 10), Status.Code.PERMISSION_DENIED, DENIED);
+    String unknown = "job_id: no job 'alice-1'";
+    expect(() -> getJob(bob, "alice-1"), Status.Code.NOT_FOUND, unknown);
+    expect(() -> rate(bob, "alice-1", 10), Status.Code.NOT_FOUND, unknown);
     // the step is outside the job, but bob must not learn its range
-    expect(() -> rate(bob, "alice-1", 5_000), Status.Code.PERMISSION_DENIED, DENIED);
-    expect(() -> rates(bob, "alice-1", 0, 10), Status.Code.PERMISSION_DENIED, DENIED);
-    expect(() -> curvature(bob, "alice-1"), Status.Code.PERMISSION_DENIED, DENIED);
-    expect(() -> firstUpdate(bob, "alice-1"), Status.Code.PERMISSION_DENIED, DENIED);
-    expect(() -> create(bob, fixed("alice-1")), Status.Code.PERMISSION_DENIED, DENIED);
-    expect(() -> create(bob, fixed("alice-1").toBuilder().setLrMax(0.2).build()), Status.Code.PERMISSION_DENIED, DENIED);
-    expect(() -> report(bob, probe("alice-1", 5_000)), Status.Code.PERMISSION_DENIED, DENIED);
+    expect(() -> rate(bob, "alice-1", 5_000), Status.Code.NOT_FOUND, unknown);
+    expect(() -> rates(bob, "alice-1", 0, 10), Status.Code.NOT_FOUND, unknown);
+    expect(() -> curvature(bob, "alice-1"), Status.Code.NOT_FOUND, unknown);
+    expect(() -> firstUpdate(bob, "alice-1"), Status.Code.NOT_FOUND, unknown);
+    // the same answers as for an id nobody has
+    expect(() -> getJob(bob, "alice-1".replace('1', '9')), Status.Code.NOT_FOUND, "job_id: no job 'alice-9'");
+    // creating a taken id is ALREADY_EXISTS, the same spec or not: neither spec nor owner shows
+    expect(() -> create(bob, fixed("alice-1")), Status.Code.ALREADY_EXISTS, TAKEN);
+    expect(() -> create(bob, fixed("alice-1").toBuilder().setLrMax(0.2).build()), Status.Code.ALREADY_EXISTS, TAKEN);
+    // a probe of alice's job reads as one of an unknown job, at its index, alone or after bob's own
+    views.putJob(fixed("bob-1"), "bob");
+    expect(() -> report(bob, probe("alice-1", 5_000)), Status.Code.INVALID_ARGUMENT, "probes[0]." + unknown);
+    expect(() -> report(bob, probe("bob-1", 3), probe("alice-1", 3)), Status.Code.INVALID_ARGUMENT,
+        "probes[1]." + unknown);
+    expect(() -> report(bob, probe("bob-1", 3), probe("alice-9", 3)), Status.Code.INVALID_ARGUMENT,
+        "probes[1].job_id: no job 'alice-9'");
     // the owner gets the rule instead
     expect(() -> report(alice, probe("alice-1", 5_000)), Status.Code.INVALID_ARGUMENT,
         "probes[0].step: must be in [0, total_steps = 100) (got 5000)");
     assertThat(producer.history()).isEmpty();
     // a job written while the service ran without tokens belongs to no tenant
     views.putJob(fixed("legacy"), "");
-    expect(() -> rate(alice, "legacy", 0), Status.Code.PERMISSION_DENIED,
-        "job_id: job 'legacy' belongs to another tenant");
+    expect(() -> rate(alice, "legacy", 0), Status.Code.NOT_FOUND, "job_id: no job 'legacy'");
     close(rate(alice, "alice-1", 0).getLr(), 0.001 + 0.099 * uba(5, 0, new long[] {0, 100}, 0));
+  }
+
+  @Test
+  void beforeTheViewsCatchUpWritesAreUnavailableAndReadsAnswerWhatIsLoaded() {
+    start(Limits.DEFAULT, true, false); // a replica whose loader has not reached the topics' ends yet
+    views.putJob(fixed("alice-1"), "alice");
+    expect(() -> create(alice, fixed("alice-2")), Status.Code.UNAVAILABLE, CATCHING_UP);
+    // not even the identical spec of a loaded job: a later record may still be on its way
+    expect(() -> create(alice, fixed("alice-1")), Status.Code.UNAVAILABLE, CATCHING_UP);
+    expect(() -> report(alice, probe("alice-1", 3)), Status.Code.UNAVAILABLE, CATCHING_UP);
+    // a loaded job answers; a job not loaded may yet come: UNAVAILABLE, not NOT_FOUND, for an
+    // unknown id and for another tenant's job alike
+    close(rate(alice, "alice-1", 0).getLr(), 0.001 + 0.099 * uba(5, 0, new long[] {0, 100}, 0));
+    expect(() -> getJob(alice, "nope"), Status.Code.UNAVAILABLE, CATCHING_UP);
+    expect(() -> getJob(bob, "alice-1"), Status.Code.UNAVAILABLE, CATCHING_UP);
+    // bad input is still bad input
+    expect(() -> report(alice), Status.Code.INVALID_ARGUMENT, "probes: must not be empty");
+    assertThat(producer.history()).isEmpty();
+
+    views.markCaughtUp();
+    assertThat(create(alice, fixed("alice-2")).getSpec()).isEqualTo(fixed("alice-2"));
+    assertThat(report(alice, probe("alice-1", 3))).isEqualTo(1);
+    expect(() -> getJob(alice, "nope"), Status.Code.NOT_FOUND, "job_id: no job 'nope'");
+    assertThat(producer.history()).hasSize(2);
+  }
+
+  @Test
+  void theFirstRecordsTenantOwnsAJobWhateverComesLater() {
+    LocalViews v = new LocalViews();
+    assertThat(v.putJob(fixed("j"), "alice")).isEqualTo(LocalViews.Put.ADDED);
+    assertThat(v.putJob(fixed("j"), "alice")).isEqualTo(LocalViews.Put.UNCHANGED);
+    JobSpec other = fixed("j").toBuilder().setLrMax(0.9).build();
+    assertThat(v.putJob(other, "bob")).isEqualTo(LocalViews.Put.FOREIGN_OWNER);
+    assertThat(v.putJob(other, "")).isEqualTo(LocalViews.Put.FOREIGN_OWNER);
+    assertThat(v.job("j").owner()).isEqualTo("alice");
+    assertThat(v.job("j").spec()).isEqualTo(fixed("j"));
+    // the owner's own later record replaces the spec
+    assertThat(v.putJob(other, "alice")).isEqualTo(LocalViews.Put.UPDATED);
+    assertThat(v.job("j").spec()).isEqualTo(other);
+
+    // a CreateJob's own write is provisional: the first record read back decides, whoever wrote it
+    v.putProvisionalJob(fixed("p"), v.job("j").schedule(), "bob");
+    assertThat(v.job("p").owner()).isEqualTo("bob");
+    assertThat(v.putJob(fixed("p"), "alice")).isEqualTo(LocalViews.Put.ADDED);
+    assertThat(v.job("p").owner()).isEqualTo("alice");
+    assertThat(v.putJob(fixed("p"), "bob")).isEqualTo(LocalViews.Put.FOREIGN_OWNER);
+    assertThat(v.job("p").owner()).isEqualTo("alice");
+    // and a provisional write never replaces a record already read
+    v.putProvisionalJob(other.toBuilder().setJobId("p").build(), v.job("j").schedule(), "bob");
+    assertThat(v.job("p").spec()).isEqualTo(fixed("p"));
+    // a spec that breaks a rule changes nothing
+    assertThatThrownBy(() -> v.putJob(fixed("p").toBuilder().setTotalSteps(0).build(), "alice"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(v.job("p").spec()).isEqualTo(fixed("p"));
   }
 
   @Test

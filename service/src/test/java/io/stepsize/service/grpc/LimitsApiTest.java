@@ -76,6 +76,7 @@ class LimitsApiTest {
 
   private void start(Limits limits) {
     views = new LocalViews();
+    views.markCaughtUp();
     producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
     Jobs jobs = new Jobs(views, limits);
     queries = new Queries(jobs);
@@ -248,6 +249,7 @@ class LimitsApiTest {
   @Test
   void concurrentMaximalWindowsShedLoadAndHealthStaysServing() throws Exception {
     views = new LocalViews();
+    views.markCaughtUp();
     views.putJob(withGroups(job("wide").setTotalSteps(1_000_000), 100).build(), "");
     Jobs jobs = new Jobs(views, Limits.DEFAULT);
     queries = new Queries(jobs);

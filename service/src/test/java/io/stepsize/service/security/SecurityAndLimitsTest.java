@@ -116,26 +116,32 @@ class SecurityAndLimitsTest {
   }
 
   @Test
-  void aTenantCannotReadOrWriteAnotherTenantsJob() {
+  void aTenantCannotReadOrWriteAnotherTenantsJobNorTellItFromAnUnknownOne() {
     alice.createJob(job("alice-1"));
     assertThat(alice.learningRate("alice-1", 10).getLr()).isPositive();
-    String denied = "job_id: job 'alice-1' belongs to another tenant";
-    assertStatus(() -> bob.learningRate("alice-1", 10), Status.Code.PERMISSION_DENIED, denied);
-    assertStatus(() -> bob.learningRates("alice-1", 0, 10), Status.Code.PERMISSION_DENIED, denied);
-    assertStatus(() -> bob.getJob("alice-1"), Status.Code.PERMISSION_DENIED, denied);
-    assertStatus(() -> bob.curvature("alice-1"), Status.Code.PERMISSION_DENIED, denied);
-    assertStatus(() -> bob.createJob(job("alice-1")), Status.Code.PERMISSION_DENIED, denied);
-    assertStatus(() -> bob.reportProbes(List.of(probe("alice-1", 5))), Status.Code.PERMISSION_DENIED, denied);
-    // a probe outside alice's job is refused for the owner, not for the step: the job's range stays hidden
+    String unknown = "job_id: no job 'alice-1'";
+    assertStatus(() -> bob.learningRate("alice-1", 10), Status.Code.NOT_FOUND, unknown);
+    assertStatus(() -> bob.learningRates("alice-1", 0, 10), Status.Code.NOT_FOUND, unknown);
+    assertStatus(() -> bob.getJob("alice-1"), Status.Code.NOT_FOUND, unknown);
+    assertStatus(() -> bob.curvature("alice-1"), Status.Code.NOT_FOUND, unknown);
+    assertStatus(() -> bob.getJob("alice-0"), Status.Code.NOT_FOUND, "job_id: no job 'alice-0'");
+    assertStatus(() -> bob.createJob(job("alice-1")), Status.Code.ALREADY_EXISTS,
+        "job_id: job 'alice-1' is taken; use a new job_id");
+    assertStatus(() -> bob.reportProbes(List.of(probe("alice-1", 5))), Status.Code.INVALID_ARGUMENT,
+        "probes[0]." + unknown);
+    // a probe outside alice's job is refused for the step to the owner only: the range stays hidden
     ProbeReport pastTheEnd = probe("alice-1", 5).toBuilder().setStep(5_000).build(); // alice-1 has 1,000 steps
     assertStatus(() -> alice.reportProbes(List.of(pastTheEnd)), Status.Code.INVALID_ARGUMENT,
         "probes[0].step: must be in [0, total_steps = 1000) (got 5000)");
-    assertStatus(() -> bob.reportProbes(List.of(pastTheEnd)), Status.Code.PERMISSION_DENIED, denied);
-    // bob's own job is his, and alice cannot see it either
+    assertStatus(() -> bob.reportProbes(List.of(pastTheEnd)), Status.Code.INVALID_ARGUMENT, "probes[0]." + unknown);
+    // bob's own job is his, and alice cannot see it either; a mixed request names the foreign probe
     bob.createJob(job("bob-1"));
     assertThat(bob.reportProbes(List.of(probe("bob-1", 5)))).isEqualTo(1);
-    assertStatus(() -> alice.learningRate("bob-1", 0), Status.Code.PERMISSION_DENIED,
-        "job_id: job 'bob-1' belongs to another tenant");
+    assertStatus(() -> bob.reportProbes(List.of(probe("bob-1", 5), probe("alice-1", 5))), Status.Code.INVALID_ARGUMENT,
+        "probes[1]." + unknown);
+    assertStatus(() -> alice.learningRate("bob-1", 0), Status.Code.NOT_FOUND, "job_id: no job 'bob-1'");
+    // alice's job is still hers, unchanged, after bob's attempts
+    assertThat(alice.getJob("alice-1").getSpec()).isEqualTo(job("alice-1"));
   }
 
   @Test
@@ -209,15 +215,17 @@ class SecurityAndLimitsTest {
   void metricsExposeLatencyProbesAndBoundedPerJobSeries() throws Exception {
     alice.createJob(job("alice-m"));
     alice.learningRate("alice-m", 1);
-    assertStatus(() -> bob.learningRate("alice-m", 1), Status.Code.PERMISSION_DENIED, null);
+    String notFound = "stepsize_grpc_request_seconds_count{code=\"NOT_FOUND\",method=\"GetLearningRate\"}";
+    double notFoundBefore = scrape().contains(notFound + " ") ? gauge(scrape(), notFound) : 0; // other tests count too
+    assertStatus(() -> bob.learningRate("alice-m", 1), Status.Code.NOT_FOUND, null);
     assertThat(alice.reportProbes(List.of(probe("alice-m", 5)))).isEqualTo(1);
     await().atMost(Duration.ofSeconds(30)).until(() -> alice.curvature("alice-m").getProbes() > 0);
     double kappa = alice.curvature("alice-m").getKappa();
     String body = scrape();
     assertThat(body).contains("stepsize_grpc_request_seconds_count{code=\"OK\",method=\"GetLearningRate\"}")
-        .contains("stepsize_grpc_request_seconds_count{code=\"PERMISSION_DENIED\",method=\"GetLearningRate\"} 1")
         .contains("stepsize_probes_reported_total ")
         .containsPattern("stepsize_jobs \\d");
+    assertThat(gauge(body, notFound)).isEqualTo(notFoundBefore + 1);
     // the per-job gauges carry the estimate the service serves (fixed phi 5 for this job)
     await().atMost(Duration.ofSeconds(10)).until(() -> scrape().contains("stepsize_job_kappa{job_id=\"alice-m\"}"));
     body = scrape();
