@@ -8,7 +8,9 @@ the estimator instead.
 
 Probes are measurements, not training state: when the service or broker is unreachable the
 publisher logs a warning and drops the batch (``strict=True`` raises instead), so training goes
-on. Errors that mean the caller sent something wrong always raise.
+on. A Lanczos probe older than the step the estimator has already processed (a late worker) is
+FAILED_PRECONDITION from the service; it is dropped the same way, since the estimator would not use
+it either. Errors that mean the caller sent something wrong always raise.
 """
 import logging
 from typing import Iterable, Optional
@@ -76,9 +78,10 @@ class ProbePublisher:
         try:
             return self.client.report_probes(probes)
         except grpc.RpcError as e:
-            if self.strict or not is_transient(e):
+            late = e.code() == grpc.StatusCode.FAILED_PRECONDITION
+            if self.strict or not (is_transient(e) or late):
                 raise
-            return self._drop(probes, f"ReportProbes failed: {e.code().name}")
+            return self._drop(probes, f"ReportProbes failed: {e.code().name}" + (f" ({e.details()})" if late else ""))
 
     def _publish_kafka(self, probes):
         errors = []

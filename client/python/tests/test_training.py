@@ -112,6 +112,25 @@ def test_a_bad_probe_is_rejected_whole_even_when_not_strict(client):
     assert client.curvature("bad-probes").probes == 0
 
 
+def test_a_late_probe_is_dropped_unless_strict(client):
+    client.create_job(pb.JobSpec(job_id="late-probes", total_steps=100, lr_max=0.1, lr_min=0.0))
+    publisher = ProbePublisher(client)
+
+    def probe(step):
+        return pb.ProbeReport(job_id="late-probes", step=step, lanczos=pb.LanczosProbe(alpha=[2.0, 1.0], beta=[0.5, 0.1]))
+
+    assert publisher.publish([probe(20)]) == 1
+    wait_for_probes(client, "late-probes", 1)
+    # a worker that lags behind the processed step 20: dropped, training goes on
+    assert publisher.publish([probe(19)]) == 0
+    assert publisher.dropped == 1
+    with pytest.raises(grpc.RpcError) as e:
+        ProbePublisher(client, strict=True).publish([probe(19)])
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert e.value.details() == "probes[0].step: out of order, older than the job's latest processed step 20 (got 19)"
+    assert client.curvature("late-probes").probes == 1
+
+
 def test_phi_experiment_smoke(service, tmp_path):
     """The PyTorch phi-tuning grid on a tiny budget: every output is there and each arm's phi is
     what its policy says (fixed arms constant; kappa arms from the service). Not who wins."""
