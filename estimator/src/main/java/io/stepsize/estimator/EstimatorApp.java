@@ -4,6 +4,7 @@ import io.stepsize.wire.Topics;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
@@ -26,9 +27,16 @@ public final class EstimatorApp implements AutoCloseable {
   public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
   private final KafkaStreams streams;
+  private final List<HangingTransactions.Hang> abortedAtStart;
 
-  private EstimatorApp(KafkaStreams streams) {
+  private EstimatorApp(KafkaStreams streams, List<HangingTransactions.Hang> abortedAtStart) {
     this.streams = streams;
+    this.abortedAtStart = List.copyOf(abortedAtStart);
+  }
+
+  /** The hanging transactions this start found and aborted before Streams started (usually none). */
+  public List<HangingTransactions.Hang> abortedAtStart() {
+    return abortedAtStart;
   }
 
   /**
@@ -50,15 +58,19 @@ public final class EstimatorApp implements AutoCloseable {
   }
 
   /**
-   * Creates missing topics ({@code partitions} each), starts Streams with {@code config} and waits
+   * Creates missing topics ({@code partitions} each), aborts the application's hanging transactions
+   * ({@link HangingTransactions}), starts Streams with {@code config} and waits
    * for RUNNING.
    *
    * @throws IllegalStateException when it is not RUNNING within {@code startTimeout} (it is closed then)
    */
   public static EstimatorApp start(Properties config, Topics topics, int partitions, Duration startTimeout) {
     Map<String, Object> adminConfig = new StreamsConfig(config).getAdminConfigs("stepsize-estimator-admin");
+    List<HangingTransactions.Hang> aborted;
     try (Admin admin = Admin.create(adminConfig)) {
       topics.createIfMissing(admin, partitions);
+      // a transaction left open for good by a crash would keep Streams REBALANCING forever
+      aborted = HangingTransactions.abortHanging(admin, topics, config.getProperty(StreamsConfig.APPLICATION_ID_CONFIG));
     }
     KafkaStreams streams = new KafkaStreams(CurvatureTopology.topology(config, topics), config);
     streams.setUncaughtExceptionHandler(e -> {
@@ -66,7 +78,7 @@ public final class EstimatorApp implements AutoCloseable {
       log.error("estimator stream thread failed; replacing it", e);
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     });
-    EstimatorApp app = new EstimatorApp(streams);
+    EstimatorApp app = new EstimatorApp(streams, aborted);
     streams.start();
     try {
       app.awaitRunning(startTimeout);

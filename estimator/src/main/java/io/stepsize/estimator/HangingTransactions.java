@@ -1,0 +1,298 @@
+package io.stepsize.estimator;
+
+import io.stepsize.wire.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.AbortTransactionSpec;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.ListTransactionsOptions;
+import org.apache.kafka.clients.admin.DescribeProducersResult.PartitionProducerState;
+import org.apache.kafka.clients.admin.ProducerState;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.TransactionalIdNotFoundException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.internals.Topic;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds and aborts the estimator's hanging transactions before Kafka Streams starts (issue 12,
+ * item 3).
+ *
+ * <p>A transaction hangs when a partition holds an open transaction that no coordinator will ever
+ * close: its producer id is unknown to every coordinator, or the coordinator of its transactional
+ * id has already moved on (Empty, CompleteCommit, CompleteAbort, or a newer producer epoch, or an
+ * Ongoing transaction that does not list the partition). Markers are written before a coordinator
+ * leaves PrepareCommit/PrepareAbort, so an open transaction that is still there after the
+ * coordinator was seen past that point can only be closed by hand. Such a transaction pins the
+ * partition's last stable offset: read_committed readers (the views, changelog restores) stop
+ * there, and on {@code __consumer_offsets} its pending offsets make every offset fetch of the
+ * group answer UNSTABLE_OFFSET_COMMIT, so Streams stays REBALANCING for good. That was seen after
+ * SIGKILL and after an OutOfMemoryError of an embedded node.
+ *
+ * <p>Only partitions the estimator writes are looked at: its output topics, its internal topics
+ * ({@code <application id>-…}) and the {@code __consumer_offsets} partition of its group. A known
+ * transactional id must belong to this application ({@code <application id>-…}); an unknown
+ * producer id on those partitions cannot belong to a live producer (a transactional producer is
+ * registered with its coordinator before it writes anything).
+ *
+ * <p>A transaction whose coordinator is still working on it (Ongoing with this partition, or in a
+ * Prepare state) is left alone: the coordinator closes it, at the latest after the transaction
+ * timeout.
+ */
+public final class HangingTransactions {
+  private static final Logger log = LoggerFactory.getLogger(HangingTransactions.class);
+  /** How long the scan may wait for coordinators that are still loading after a restart. */
+  static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+  /** One aborted transaction, and why it was judged hanging. */
+  public record Hang(TopicPartition partition, long producerId, int producerEpoch, long startOffset,
+      String transactionalId, TransactionState coordinatorState, String reason) {
+    @Override
+    public String toString() {
+      return partition + " producer " + producerId + "/" + producerEpoch + " open since offset " + startOffset
+          + (transactionalId == null ? "" : " (" + transactionalId + ", coordinator " + coordinatorState + ")")
+          + ": " + reason;
+    }
+  }
+
+  private record Open(TopicPartition partition, long producerId, int producerEpoch, long startOffset,
+      int coordinatorEpoch) {
+    Open withoutCoordinatorEpoch() {
+      return new Open(partition, producerId, producerEpoch, startOffset, 0);
+    }
+  }
+
+  private final Admin admin;
+  private final Topics topics;
+  private final String applicationId;
+  private final Duration timeout;
+
+  HangingTransactions(Admin admin, Topics topics, String applicationId, Duration timeout) {
+    this.admin = admin;
+    this.topics = topics;
+    this.applicationId = applicationId;
+    this.timeout = timeout;
+  }
+
+  /**
+   * Aborts every hanging transaction on the estimator's partitions, logging each, and returns them.
+   *
+   * @throws IllegalStateException when the brokers could not be asked within the timeout
+   */
+  public static List<Hang> abortHanging(Admin admin, Topics topics, String applicationId) {
+    return new HangingTransactions(admin, topics, applicationId, DEFAULT_TIMEOUT).abortHanging();
+  }
+
+  List<Hang> abortHanging() {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try {
+        return scanAndAbort();
+      } catch (RetriableException e) {
+        // coordinators load their logs after a restart: ask again until they answer
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("hanging transactions: brokers did not answer within " + timeout, e);
+        }
+        log.debug("hanging transactions: retrying after {}", e.toString());
+        sleep(500);
+      }
+    }
+  }
+
+  private List<Hang> scanAndAbort() {
+    List<TopicPartition> partitions = partitions();
+    List<Open> open = openTransactions(partitions);
+    if (open.isEmpty()) {
+      return List.of();
+    }
+    Set<Long> producerIds = new HashSet<>();
+    open.forEach(o -> producerIds.add(o.producerId()));
+    Map<Long, String> idOf = new HashMap<>();
+    for (TransactionListing l : get(admin.listTransactions(new ListTransactionsOptions().filterProducerIds(producerIds))
+        .all())) {
+      idOf.put(l.producerId(), l.transactionalId());
+    }
+    Map<String, TransactionDescription> described = describe(new HashSet<>(idOf.values()));
+
+    List<Hang> candidates = new ArrayList<>();
+    for (Open o : open) {
+      String txnId = idOf.get(o.producerId());
+      TransactionDescription d = txnId == null ? null : described.get(txnId);
+      String reason = hangingReason(o, txnId, d);
+      if (reason != null) {
+        candidates.add(new Hang(o.partition(), o.producerId(), o.producerEpoch(), o.startOffset(), txnId,
+            d == null ? null : d.state(), reason));
+      }
+    }
+    if (candidates.isEmpty()) {
+      return List.of();
+    }
+    // The coordinator was seen past the transaction above; if the partition still shows the same
+    // open transaction now, its marker is not on the way (markers precede Complete*/Empty).
+    Map<Open, Open> still = new HashMap<>();
+    for (Open o : openTransactions(candidates.stream().map(Hang::partition).distinct().toList())) {
+      still.put(o.withoutCoordinatorEpoch(), o);
+    }
+    List<Hang> aborted = new ArrayList<>();
+    for (Hang h : candidates) {
+      Open again = still.get(new Open(h.partition(), h.producerId(), h.producerEpoch(), h.startOffset(), 0));
+      if (again == null) {
+        continue;
+      }
+      log.warn("aborting hanging transaction on {}", h);
+      get(admin.abortTransaction(new AbortTransactionSpec(h.partition(), h.producerId(), (short) h.producerEpoch(),
+          again.coordinatorEpoch())).all());
+      aborted.add(h);
+    }
+    return aborted;
+  }
+
+  /** Null when the transaction is not (provably) hanging, else why it is. */
+  private String hangingReason(Open o, String txnId, TransactionDescription d) {
+    if (txnId == null) {
+      return "no coordinator knows producer id " + o.producerId();
+    }
+    if (!txnId.startsWith(applicationId + "-")) {
+      log.warn("open transaction on {} belongs to {}, not to {}: left alone", o.partition(), txnId, applicationId);
+      return null;
+    }
+    if (d == null) {
+      return "the coordinator no longer knows transactional id " + txnId;
+    }
+    TransactionState s = d.state();
+    if (s == TransactionState.PREPARE_COMMIT || s == TransactionState.PREPARE_ABORT
+        || s == TransactionState.PREPARE_EPOCH_FENCE || s == TransactionState.UNKNOWN) {
+      return null;
+    }
+    boolean sameProducer = d.producerId() == o.producerId() && d.producerEpoch() == o.producerEpoch();
+    if (s == TransactionState.ONGOING && sameProducer && d.topicPartitions().contains(o.partition())) {
+      return null;
+    }
+    if (s == TransactionState.ONGOING) {
+      return sameProducer ? "the coordinator's ongoing transaction does not include the partition"
+          : "the coordinator is at producer " + d.producerId() + "/" + d.producerEpoch();
+    }
+    return "the coordinator is " + s + " at producer " + d.producerId() + "/" + d.producerEpoch();
+  }
+
+  private Map<String, TransactionDescription> describe(Collection<String> ids) {
+    Map<String, TransactionDescription> out = new HashMap<>();
+    if (ids.isEmpty()) {
+      return out;
+    }
+    var result = admin.describeTransactions(ids);
+    ids.forEach(id -> {
+      try {
+        var f = result.description(id);
+        out.put(id, f.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TransactionalIdNotFoundException)) {
+          throw rethrow(e);
+        }
+      } catch (InterruptedException | TimeoutException e) {
+        throw failed(e);
+      }
+    });
+    return out;
+  }
+
+  private List<Open> openTransactions(List<TopicPartition> partitions) {
+    List<Open> open = new ArrayList<>();
+    Map<TopicPartition, PartitionProducerState> states = get(admin.describeProducers(partitions).all());
+    states.forEach((tp, state) -> {
+      for (ProducerState p : state.activeProducers()) {
+        if (p.currentTransactionStartOffset().isPresent()) {
+          // a partition that has seen no marker of this producer has no coordinator epoch: 0 then,
+          // as Kafka's own abort tool does (a marker must not carry an epoch below the partition's)
+          open.add(new Open(tp, p.producerId(), p.producerEpoch(), p.currentTransactionStartOffset().getAsLong(),
+              p.coordinatorEpoch().orElse(0)));
+        }
+      }
+    });
+    return open;
+  }
+
+  /** The output topics, the internal topics and the group's offsets partition. */
+  private List<TopicPartition> partitions() {
+    Set<String> names = new HashSet<>(List.of(topics.curvature().name(), topics.curvatureHistory().name(),
+        topics.probesDlq().name()));
+    for (String name : get(admin.listTopics(new ListTopicsOptions().listInternal(true)).names())) {
+      if (name.startsWith(applicationId + "-")) {
+        names.add(name);
+      }
+    }
+    names.add(Topic.GROUP_METADATA_TOPIC_NAME);
+    List<TopicPartition> out = new ArrayList<>();
+    admin.describeTopics(names).topicNameValues().forEach((name, f) -> {
+      TopicDescription d;
+      try {
+        d = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+          return; // not created yet (__consumer_offsets before the first group): nothing can hang there
+        }
+        throw rethrow(e);
+      } catch (InterruptedException | TimeoutException e) {
+        throw failed(e);
+      }
+      if (name.equals(Topic.GROUP_METADATA_TOPIC_NAME)) {
+        // the group coordinator's own rule for where a group's offsets live
+        out.add(new TopicPartition(name, Utils.abs(applicationId.hashCode()) % d.partitions().size()));
+      } else {
+        d.partitions().forEach(p -> out.add(new TopicPartition(name, p.partition())));
+      }
+    });
+    return out;
+  }
+
+  private <T> T get(org.apache.kafka.common.KafkaFuture<T> f) {
+    try {
+      return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw rethrow(e);
+    } catch (InterruptedException | TimeoutException e) {
+      throw failed(e);
+    }
+  }
+
+  private static RuntimeException rethrow(ExecutionException e) {
+    if (e.getCause() instanceof RuntimeException r) {
+      return r;
+    }
+    return new IllegalStateException("hanging transactions: " + e.getCause(), e.getCause());
+  }
+
+  private static RuntimeException failed(Exception e) {
+    if (e instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
+    }
+    return new IllegalStateException("hanging transactions: the brokers did not answer: " + e, e);
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while looking for hanging transactions", e);
+    }
+  }
+
+}
