@@ -122,6 +122,7 @@ public final class HangingTransactions {
     if (open.isEmpty()) {
       return List.of();
     }
+    awaitCoordinatorsLoaded();
     Set<Long> producerIds = new HashSet<>();
     open.forEach(o -> producerIds.add(o.producerId()));
     Map<Long, String> idOf = new HashMap<>();
@@ -162,6 +163,46 @@ public final class HangingTransactions {
       aborted.add(h);
     }
     return aborted;
+  }
+
+  /**
+   * Returns once every partition of the transaction log is loaded by its coordinator. A broker that
+   * has not yet become the leader of a transaction-log partition answers ListTransactions with an
+   * empty list and no error (only a partition already loading is reported), so right after a
+   * restart every transaction would look unknown. DescribeTransactions, by contrast, is retried
+   * until the coordinator of the id's partition has loaded it: one id per partition proves all
+   * loaded.
+   */
+  private void awaitCoordinatorsLoaded() {
+    TopicDescription log;
+    try {
+      log = admin.describeTopics(List.of(Topic.TRANSACTION_STATE_TOPIC_NAME)).topicNameValues()
+          .get(Topic.TRANSACTION_STATE_TOPIC_NAME).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+        return; // no transactional producer ever ran here
+      }
+      throw rethrow(e);
+    } catch (InterruptedException | TimeoutException e) {
+      throw failed(e);
+    }
+    int n = log.partitions().size();
+    List<String> ids = new ArrayList<>();
+    for (int partition = 0; partition < n; partition++) {
+      ids.add(idOnPartition(partition, n));
+    }
+    describe(ids);
+  }
+
+  /** A transactional id that no producer uses, on transaction-log partition {@code partition} of {@code n}. */
+  static String idOnPartition(int partition, int n) {
+    for (int i = 0; ; i++) {
+      String id = "stepsize-coordinator-check-" + i;
+      // the transaction coordinator's own rule for where an id's state lives
+      if (Utils.abs(id.hashCode()) % n == partition) {
+        return id;
+      }
+    }
   }
 
   /** Null when the transaction is not (provably) hanging, else why it is. */
