@@ -294,6 +294,8 @@ public final class CrashLoop {
             Thread.sleep(o.pauseMillis());
           }
         } catch (StatusRuntimeException e) {
+          // reconnect as soon as the node is back, not after gRPC's growing backoff (up to 120 s)
+          client.channel().resetConnectBackoff();
           Thread.sleep(100);
         }
       }
