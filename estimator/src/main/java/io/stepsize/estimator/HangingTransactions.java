@@ -157,7 +157,14 @@ public final class HangingTransactions {
       if (again == null) {
         continue;
       }
-      log.warn("aborting hanging transaction on {}", h);
+      if (h.coordinatorState() == TransactionState.COMPLETE_COMMIT
+          && !h.partition().topic().equals(Topic.GROUP_METADATA_TOPIC_NAME)) {
+        // Admin can only abort: the committed output is dropped while its input offsets stay committed
+        log.error("aborting hanging transaction on {}: its coordinator committed it, so this discards committed "
+            + "output whose input will not be read again", h);
+      } else {
+        log.warn("aborting hanging transaction on {}", h);
+      }
       get(admin.abortTransaction(new AbortTransactionSpec(h.partition(), h.producerId(), (short) h.producerEpoch(),
           again.coordinatorEpoch())).all());
       aborted.add(h);
