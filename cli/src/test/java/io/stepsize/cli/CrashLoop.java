@@ -53,7 +53,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 public final class CrashLoop {
   static final long STRIDE = 10;
-  private static final String HANG_LINE = "aborting hanging transaction";
+  private static final String HANG_LINE = "hanging transaction on";
 
   /**
    * @param launcher the command up to the verb, e.g. {@code java -Xmx512m -jar stepsize.jar}
@@ -77,7 +77,7 @@ public final class CrashLoop {
       long max = sorted.isEmpty() ? 0 : sorted.get(sorted.size() - 1);
       return String.format("kills %d, starts %d (restarts %d), failed starts %d, ReportProbes calls %d, "
               + "acknowledged %d, acknowledged and estimated %d, lost %d, estimated twice %d, "
-              + "GetCurvature.probes mismatches %d, hanging transactions aborted %d, start to SERVING p50 %d ms max %d ms%s",
+              + "GetCurvature.probes mismatches %d, hanging transactions closed %d, start to SERVING p50 %d ms max %d ms%s",
           kills, starts, starts - 1, failedStarts, reportCalls, acknowledged, acknowledgedEstimated, lost, duplicated,
           curvatureProbeMismatches, hangsAborted, p50, max, failures.isEmpty() ? "" : "; failures: " + failures);
     }

@@ -1,6 +1,7 @@
 package io.stepsize.estimator;
 
 import io.stepsize.wire.Topics;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -22,7 +23,9 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.TransactionListing;
 import org.apache.kafka.clients.admin.TransactionState;
+import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TransactionalIdNotFoundException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -61,9 +64,20 @@ public final class HangingTransactions {
   /** How long the scan may wait for coordinators that are still loading after a restart. */
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
-  /** One aborted transaction, and why it was judged hanging. */
+  /** What was done to a hanging transaction. */
+  public enum Action { ABORTED, COMMITTED }
+
+  /**
+   * One hanging transaction, why it was judged hanging and what was done. {@code committed}: its
+   * coordinator committed exactly this producer id and epoch, so the marker it lacks is COMMIT.
+   */
   public record Hang(TopicPartition partition, long producerId, int producerEpoch, long startOffset,
-      String transactionalId, TransactionState coordinatorState, String reason) {
+      String transactionalId, TransactionState coordinatorState, String reason, boolean committed, Action action) {
+    Hang withAction(Action a) {
+      return new Hang(partition, producerId, producerEpoch, startOffset, transactionalId, coordinatorState, reason,
+          committed, a);
+    }
+
     @Override
     public String toString() {
       return partition + " producer " + producerId + "/" + producerEpoch + " open since offset " + startOffset
@@ -83,24 +97,30 @@ public final class HangingTransactions {
   private final Topics topics;
   private final String applicationId;
   private final Duration timeout;
+  private final boolean plaintext;
+  private final Map<TopicPartition, Node> leaders = new HashMap<>();
 
-  HangingTransactions(Admin admin, Topics topics, String applicationId, Duration timeout) {
+  HangingTransactions(Admin admin, Topics topics, String applicationId, Duration timeout, boolean plaintext) {
     this.admin = admin;
+    this.plaintext = plaintext;
     this.topics = topics;
     this.applicationId = applicationId;
     this.timeout = timeout;
   }
 
   /**
-   * Aborts every hanging transaction on the estimator's partitions, logging each, and returns them.
+   * Closes every hanging transaction on the estimator's partitions, logging each, and returns them:
+   * with the COMMIT marker when its coordinator committed it and the brokers speak plaintext (see
+   * {@link CommitMarker}), else with Admin's abort.
    *
+   * @param plaintext whether the brokers are reached without TLS or SASL (the commit needs it)
    * @throws IllegalStateException when the brokers could not be asked within the timeout
    */
-  public static List<Hang> abortHanging(Admin admin, Topics topics, String applicationId) {
-    return new HangingTransactions(admin, topics, applicationId, DEFAULT_TIMEOUT).abortHanging();
+  public static List<Hang> closeHanging(Admin admin, Topics topics, String applicationId, boolean plaintext) {
+    return new HangingTransactions(admin, topics, applicationId, DEFAULT_TIMEOUT, plaintext).closeHanging();
   }
 
-  List<Hang> abortHanging() {
+  List<Hang> closeHanging() {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       try {
@@ -138,8 +158,12 @@ public final class HangingTransactions {
       TransactionDescription d = txnId == null ? null : described.get(txnId);
       String reason = hangingReason(o, txnId, d);
       if (reason != null) {
+        // TV2 bumps the epoch when it ends a transaction, TV1 does not
+        boolean committed = d != null && d.state() == TransactionState.COMPLETE_COMMIT
+            && d.producerId() == o.producerId()
+            && (d.producerEpoch() == o.producerEpoch() + 1 || d.producerEpoch() == o.producerEpoch());
         candidates.add(new Hang(o.partition(), o.producerId(), o.producerEpoch(), o.startOffset(), txnId,
-            d == null ? null : d.state(), reason));
+            d == null ? null : d.state(), reason, committed, null));
       }
     }
     if (candidates.isEmpty()) {
@@ -151,25 +175,36 @@ public final class HangingTransactions {
     for (Open o : openTransactions(candidates.stream().map(Hang::partition).distinct().toList())) {
       still.put(o.withoutCoordinatorEpoch(), o);
     }
-    List<Hang> aborted = new ArrayList<>();
+    List<Hang> closed = new ArrayList<>();
     for (Hang h : candidates) {
       Open again = still.get(new Open(h.partition(), h.producerId(), h.producerEpoch(), h.startOffset(), 0));
       if (again == null) {
         continue;
       }
-      if (h.coordinatorState() == TransactionState.COMPLETE_COMMIT
-          && !h.partition().topic().equals(Topic.GROUP_METADATA_TOPIC_NAME)) {
-        // Admin can only abort: the committed output is dropped while its input offsets stay committed
+      if (h.committed() && plaintext) {
+        try {
+          CommitMarker.write(leaders.get(h.partition()), h.partition(), h.producerId(), (short) h.producerEpoch(),
+              again.coordinatorEpoch(), timeout);
+          log.warn("committing hanging transaction on {}, as its coordinator did", h);
+          closed.add(h.withAction(Action.COMMITTED));
+          continue;
+        } catch (IOException | ApiException e) {
+          log.error("could not write the COMMIT marker of {}: aborting instead", h, e);
+        }
+      }
+      if (h.coordinatorState() == TransactionState.COMPLETE_COMMIT) {
+        // Admin can only abort: committed output is dropped while its input offsets stay committed
+        // (on __consumer_offsets: committed offsets fall back, and the estimator drops the re-read probes)
         log.error("aborting hanging transaction on {}: its coordinator committed it, so this discards committed "
-            + "output whose input will not be read again", h);
+            + "output", h);
       } else {
         log.warn("aborting hanging transaction on {}", h);
       }
       get(admin.abortTransaction(new AbortTransactionSpec(h.partition(), h.producerId(), (short) h.producerEpoch(),
           again.coordinatorEpoch())).all());
-      aborted.add(h);
+      closed.add(h.withAction(Action.ABORTED));
     }
-    return aborted;
+    return closed;
   }
 
   /**
@@ -305,6 +340,9 @@ public final class HangingTransactions {
         out.add(new TopicPartition(name, Utils.abs(applicationId.hashCode()) % d.partitions().size()));
       } else {
         d.partitions().forEach(p -> out.add(new TopicPartition(name, p.partition())));
+      }
+      for (var p : d.partitions()) {
+        leaders.put(new TopicPartition(name, p.partition()), p.leader());
       }
     });
     return out;
