@@ -35,8 +35,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds and aborts the estimator's hanging transactions before Kafka Streams starts (issue 12,
- * item 3).
+ * Finds the estimator's hanging transactions before Kafka Streams starts and closes them (issue
+ * 12, item 3): with the COMMIT marker their coordinator would have written when it committed
+ * exactly that producer epoch, else with Admin's abort.
  *
  * <p>A transaction hangs when a partition holds an open transaction that no coordinator will ever
  * close: its producer id is unknown to every coordinator, or the coordinator of its transactional
@@ -185,7 +186,7 @@ public final class HangingTransactions {
         try {
           CommitMarker.write(leaders.get(h.partition()), h.partition(), h.producerId(), (short) h.producerEpoch(),
               again.coordinatorEpoch(), timeout);
-          log.warn("committing hanging transaction on {}, as its coordinator did", h);
+          log.warn("committing hanging transaction on {} (its coordinator committed it)", h);
           closed.add(h.withAction(Action.COMMITTED));
           continue;
         } catch (IOException | ApiException e) {
