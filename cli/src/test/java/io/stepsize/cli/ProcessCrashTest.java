@@ -245,8 +245,9 @@ class ProcessCrashTest {
 
   /**
    * Issue 12, item 3, in CI: the embedded default ({@code serve} with its own broker and estimator)
-   * SIGKILLed three times under a load of ReportProbes, once of them while it is still starting,
-   * and restarted on the same data directory each time. Every start reaches SERVING and every
+   * SIGKILLed twice under a load of ReportProbes (with this seed: once while serving, once about
+   * 3 s into the restart, while it is still recovering) and restarted on the same data directory
+   * each time. Every start reaches SERVING and every
    * acknowledged probe is estimated exactly once. The long run is in docs/OPERATIONS.md §5.5.
    */
   @Test
@@ -254,10 +255,10 @@ class ProcessCrashTest {
     List<String> launcher = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
         "-cp", System.getProperty("java.class.path"), "io.stepsize.cli.StepsizeCli");
-    CrashLoop.Options options = new CrashLoop.Options(launcher, dir.resolve("kill-loop"), 3, 7,
-        Duration.ofMillis(1500), Duration.ofMillis(4000), 0.34, 2, 5, Duration.ofSeconds(60), Duration.ofSeconds(60));
+    CrashLoop.Options options = new CrashLoop.Options(launcher, dir.resolve("kill-loop"), 2, 7,
+        Duration.ofMillis(1500), Duration.ofMillis(4000), 0.8, 2, 5, Duration.ofSeconds(60), Duration.ofSeconds(60));
     CrashLoop.Result r = new CrashLoop(options).run();
-    assertThat(r.kills()).as(r.summary()).isGreaterThanOrEqualTo(3);
+    assertThat(r.kills()).as(r.summary()).isGreaterThanOrEqualTo(2);
     assertThat(r.failedStarts()).as(r.summary()).isZero();
     assertThat(r.acknowledged()).as(r.summary()).isPositive();
     assertThat(r.lost()).as(r.summary()).isZero();
