@@ -18,6 +18,9 @@ BROKER_HEAP="${STEPSIZE_BROKER_HEAP:-512m}"
 REPLICA_HEAP="${STEPSIZE_REPLICA_HEAP:-384m}"
 ESTIMATOR_HEAP="${STEPSIZE_ESTIMATOR_HEAP:-512m}"
 WAIT_SECONDS="${STEPSIZE_WAIT_SECONDS:-120}"
+# every JVM here: an OutOfMemoryError ends the process at once, so it restarts like after a
+# SIGKILL instead of limping on with dead threads (a dead raft or coordinator thread of a broker)
+JVM_FLAGS=(-XX:+ExitOnOutOfMemoryError)
 
 RF=$(( BROKERS < 3 ? BROKERS : 3 ))
 MIN_ISR=$(( RF > 1 ? RF - 1 : 1 ))

@@ -57,7 +57,7 @@ PROPS
     java -cp "$JAR" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
       --ignore-formatted >>"$RUN_DIR/kafka-$i.log" 2>&1
   fi
-  launch "kafka-$i" java "-Xmx$BROKER_HEAP" -Xms64m -cp "$JAR" kafka.Kafka "$dir/server.properties"
+  launch "kafka-$i" java "${JVM_FLAGS[@]}" "-Xmx$BROKER_HEAP" -Xms64m -cp "$JAR" kafka.Kafka "$dir/server.properties"
 done
 
 for i in $(seq 1 "$BROKERS"); do

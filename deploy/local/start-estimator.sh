@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 for i in $(seq 1 "${STEPSIZE_ESTIMATORS:-1}"); do
   name="estimator-$i"
   running "$name" || : >"$RUN_DIR/$name.log"
-  launch "$name" java "-Xmx$ESTIMATOR_HEAP" -jar "$JAR" estimator \
+  launch "$name" java "${JVM_FLAGS[@]}" "-Xmx$ESTIMATOR_HEAP" -jar "$JAR" estimator \
     --bootstrap-servers "$(bootstrap_servers)" \
     --state-dir "$RUN_DIR/$name" \
     --partitions "$PARTITIONS"

@@ -8,7 +8,7 @@ for i in $(seq 1 "$REPLICAS"); do
   name="replica-$i"
   # a restarted replica must not find its previous run's SERVING line
   running "$name" || : >"$RUN_DIR/$name.log"
-  launch "$name" java "-Xmx$REPLICA_HEAP" -jar "$JAR" serve \
+  launch "$name" java "${JVM_FLAGS[@]}" "-Xmx$REPLICA_HEAP" -jar "$JAR" serve \
     --bootstrap-servers "$(bootstrap_servers)" \
     --grpc-port $(( GRPC_PORT + i - 1 )) \
     --bind-address "$BIND_ADDRESS" \

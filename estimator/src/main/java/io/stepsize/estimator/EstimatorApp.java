@@ -4,8 +4,10 @@ import io.stepsize.wire.Topics;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
@@ -26,9 +28,16 @@ public final class EstimatorApp implements AutoCloseable {
   public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
   private final KafkaStreams streams;
+  private final List<HangingTransactions.Hang> hangsClosedAtStart;
 
-  private EstimatorApp(KafkaStreams streams) {
+  private EstimatorApp(KafkaStreams streams, List<HangingTransactions.Hang> hangsClosedAtStart) {
     this.streams = streams;
+    this.hangsClosedAtStart = List.copyOf(hangsClosedAtStart);
+  }
+
+  /** The hanging transactions this start found and closed before Streams started (usually none). */
+  public List<HangingTransactions.Hang> hangsClosedAtStart() {
+    return hangsClosedAtStart;
   }
 
   /**
@@ -50,15 +59,22 @@ public final class EstimatorApp implements AutoCloseable {
   }
 
   /**
-   * Creates missing topics ({@code partitions} each), starts Streams with {@code config} and waits
+   * Creates missing topics ({@code partitions} each), closes the application's hanging transactions
+   * ({@link HangingTransactions}), starts Streams with {@code config} and waits
    * for RUNNING.
    *
    * @throws IllegalStateException when it is not RUNNING within {@code startTimeout} (it is closed then)
    */
   public static EstimatorApp start(Properties config, Topics topics, int partitions, Duration startTimeout) {
     Map<String, Object> adminConfig = new StreamsConfig(config).getAdminConfigs("stepsize-estimator-admin");
+    List<HangingTransactions.Hang> hangs;
     try (Admin admin = Admin.create(adminConfig)) {
       topics.createIfMissing(admin, partitions);
+      // a transaction left open for good by a crash would keep Streams REBALANCING forever
+      boolean plaintext = "PLAINTEXT".equalsIgnoreCase(String.valueOf(
+          adminConfig.getOrDefault(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT")));
+      hangs = HangingTransactions.closeHanging(admin, topics, config.getProperty(StreamsConfig.APPLICATION_ID_CONFIG),
+          plaintext);
     }
     KafkaStreams streams = new KafkaStreams(CurvatureTopology.topology(config, topics), config);
     streams.setUncaughtExceptionHandler(e -> {
@@ -66,7 +82,7 @@ public final class EstimatorApp implements AutoCloseable {
       log.error("estimator stream thread failed; replacing it", e);
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     });
-    EstimatorApp app = new EstimatorApp(streams);
+    EstimatorApp app = new EstimatorApp(streams, hangs);
     streams.start();
     try {
       app.awaitRunning(startTimeout);
