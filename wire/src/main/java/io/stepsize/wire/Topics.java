@@ -35,6 +35,11 @@ public record Topics(String prefix) {
   public static final String CURVATURE = "stepsize.curvature";
   public static final String CURVATURE_HISTORY = "stepsize.curvature.history";
   public static final String PROBES_DLQ = "stepsize.probes.dlq";
+  /**
+   * The estimator's repartition of the probes by their payload's job_id (DESIGN.md §4): the name
+   * Kafka Streams is given, from which it makes the internal topic {@link #probesByJob()}.
+   */
+  public static final String PROBES_BY_JOB = "probes-by-job";
   /** Partitions of a topic created here, unless the operator says otherwise: the estimator's parallelism. */
   public static final int DEFAULT_PARTITIONS = 6;
 
@@ -88,6 +93,15 @@ public record Topics(String prefix) {
   /** Rejected records as they arrived, the reason in {@link RecordHeaders}. */
   public Topic<byte[], byte[]> probesDlq() {
     return new Topic<>(name(PROBES_DLQ), Serdes.ByteArray(), Serdes.ByteArray());
+  }
+
+  /**
+   * Probes keyed by their payload's job_id, partitioned as {@link JobPartitioner} partitions
+   * {@link #jobs()}: an internal topic of the estimator's application, created and owned by Kafka
+   * Streams ({@code <application id>-probes-by-job-repartition}), so it carries the prefix too.
+   */
+  public Topic<String, ProbeReport> probesByJob() {
+    return new Topic<>(applicationId() + "-" + PROBES_BY_JOB + "-repartition", Serdes.String(), ProtoSerde.probeReport());
   }
 
   /** The Streams application id: one consumer group (and internal-topic namespace) per prefix. */
