@@ -129,8 +129,10 @@ public record Topics(String prefix) {
 
   /**
    * Creates the topics that do not exist yet and checks that jobs and probes have the same
-   * partition count: the estimator reads a job's spec from the store of the probe's own task,
-   * which only works when both topics are partitioned alike by job_id.
+   * partition count: the estimator reads a job's spec from the store of the probe's own task. It
+   * repartitions every probe by job_id ({@link #probesByJob()}), whatever partition its producer
+   * chose, but Kafka Streams gives that internal topic as many partitions as {@link #probes()}
+   * has, so both must match {@link #jobs()}.
    *
    * @throws IllegalStateException when jobs and probes exist with different partition counts
    */
