@@ -297,6 +297,15 @@ class EstimatorBrokerTest {
           "job_id: must equal the record key (key 'MisKeyed', job_id 'miskeyed')",
           "job_id: no job 'miskeyed' arrived within 3 s of its probe");
       assertThat(app.state()).isEqualTo(KafkaStreams.State.RUNNING);
+
+      // the internal topic carries the prefix, and Streams made it as wide as stepsize.jobs
+      Properties p = new Properties();
+      p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+      try (Admin admin = Admin.create(p)) {
+        assertThat(topics.probesByJob().name()).isEqualTo("anypart.stepsize-estimator-probes-by-job-repartition");
+        assertThat(admin.describeTopics(List.of(topics.probesByJob().name())).allTopicNames().get()
+            .get(topics.probesByJob().name()).partitions()).hasSize(partitions);
+      }
     }
   }
 
