@@ -62,6 +62,9 @@ public final class CurvatureTopology {
   public static final String TIMELINE_STORE = "curvature-timeline";
   /** Probes waiting for their job ({@link ProbeParking}). */
   public static final String PARKED_STORE = "parked-probes";
+  /** The router's two ways: a probe on its job's partition already, and any other (the repartition). */
+  static final String HOME = "home";
+  static final String AWAY = "away";
   /** Nodes the estimate step forwards to by name: its outputs have different types. */
   static final String ESTIMATE = "estimate";
   static final String HISTORY = "history";
@@ -98,16 +101,20 @@ public final class CurvatureTopology {
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE), Serdes.Bytes(),
         Serdes.ByteArray()));
 
-    KStream<String, ProbeReport> byJob = builder
+    KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
-        .process(ProbeRouter::new, Named.as("route"))
+        .process(ProbeRouter::new, Named.as("route"));
+    // the router forwards each probe to one of these two by name
+    KStream<String, ProbeReport> home = routed.filter((k, v) -> true, Named.as(HOME));
+    KStream<String, ProbeReport> byJob = routed.filter((k, v) -> true, Named.as(AWAY))
         .repartition(Repartitioned.<String, ProbeReport>as(Topics.PROBES_BY_JOB)
             .withKeySerde(probesByJob.keySerde()).withValueSerde(probesByJob.valueSerde())
             .withStreamPartitioner(CurvatureTopology::partitionOfProbe));
     KStream<String, JobSpec> jobSpecs =
         builder.stream(jobs.name(), Consumed.with(keys, jobs.valueSerde()).withName("jobs"));
 
-    KStream<Object, Object> out = messages(byJob).merge(messages(jobSpecs), Named.as("probes-and-jobs"))
+    KStream<Object, Object> out = messages(home).merge(messages(byJob), Named.as("probes-merged"))
+        .merge(messages(jobSpecs), Named.as("probes-and-jobs"))
         .process(() -> new CurvatureProcessor(math, topics, parking), Named.as(ESTIMATE), JOB_STORE, STATE_STORE,
             PARKED_STORE);
     KStream<String, Curvature> estimates = cast(out);

@@ -57,8 +57,10 @@ public final class EstimatorApp implements AutoCloseable {
    */
   public static EstimatorApp start(Properties config, Topics topics, int partitions, Duration startTimeout) {
     Map<String, Object> adminConfig = new StreamsConfig(config).getAdminConfigs("stepsize-estimator-admin");
+    config = (Properties) config.clone();
     try (Admin admin = Admin.create(adminConfig)) {
-      topics.createIfMissing(admin, partitions);
+      // a probe already on its job's partition skips the repartition topic (ProbeRouter)
+      config.put(ProbeRouter.PARTITIONS_CONFIG, String.valueOf(topics.createIfMissing(admin, partitions)));
     }
     KafkaStreams streams = new KafkaStreams(CurvatureTopology.topology(config, topics), config);
     streams.setUncaughtExceptionHandler(e -> {

@@ -2,7 +2,9 @@ package io.stepsize.estimator;
 
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.wire.InvalidProbeException;
+import io.stepsize.wire.JobPartitioner;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -18,6 +20,12 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
  * {@link #SOURCE_PARTITION} and {@link #SOURCE_OFFSET}, so a dead letter written after the
  * repartition still shows the record as it arrived.
  *
+ * <p>A probe that is on its job's partition already (its producer partitioned as
+ * {@link JobPartitioner} does: the service, the Java and Python clients) goes on to
+ * {@link CurvatureTopology#HOME} in the same task; any other to {@link CurvatureTopology#AWAY}, the
+ * repartition topic. The partition count that decides it is {@link #PARTITIONS_CONFIG} in the
+ * application's configuration; without it every probe takes the repartition topic.
+ *
  * <p>Only what no job is needed for is checked here; a rejection throws {@link InvalidProbeException},
  * and Streams' handler dead-letters the record exactly as it was read from {@code stepsize.probes}.
  */
@@ -28,12 +36,20 @@ final class ProbeRouter implements Processor<String, ProbeReport, String, ProbeR
   static final String SOURCE_PARTITION = "stepsize.source.partition";
   /** Its offset on {@code stepsize.probes}, in decimal. */
   static final String SOURCE_OFFSET = "stepsize.source.offset";
+  /**
+   * The partition count of {@code stepsize.probes} and {@code stepsize.jobs}, set by
+   * {@link EstimatorApp} from the topics it checked; absent, no probe counts as on its job's partition.
+   */
+  static final String PARTITIONS_CONFIG = "stepsize.estimator.internal.partitions";
 
   private ProcessorContext<String, ProbeReport> context;
+  private int partitions;
 
   @Override
   public void init(ProcessorContext<String, ProbeReport> context) {
     this.context = context;
+    Object n = context.appConfigs().get(PARTITIONS_CONFIG);
+    this.partitions = n == null ? 0 : Integer.parseInt(n.toString());
   }
 
   @Override
@@ -52,11 +68,15 @@ final class ProbeRouter implements Processor<String, ProbeReport, String, ProbeR
     if (record.key() != null) {
       headers.add(SOURCE_KEY, record.key().getBytes(StandardCharsets.UTF_8));
     }
-    context.recordMetadata().ifPresent((RecordMetadata m) -> {
-      headers.add(SOURCE_PARTITION, Integer.toString(m.partition()).getBytes(StandardCharsets.UTF_8));
-      headers.add(SOURCE_OFFSET, Long.toString(m.offset()).getBytes(StandardCharsets.UTF_8));
-    });
-    context.forward(record.withKey(jobId));
+    int partition = -1;
+    Optional<RecordMetadata> m = context.recordMetadata();
+    if (m.isPresent()) {
+      partition = m.get().partition();
+      headers.add(SOURCE_PARTITION, Integer.toString(partition).getBytes(StandardCharsets.UTF_8));
+      headers.add(SOURCE_OFFSET, Long.toString(m.get().offset()).getBytes(StandardCharsets.UTF_8));
+    }
+    boolean home = partitions > 0 && partition == JobPartitioner.partitionOf(jobId, partitions);
+    context.forward(record.withKey(jobId), home ? CurvatureTopology.HOME : CurvatureTopology.AWAY);
   }
 
   static void stripSource(Headers headers) {

@@ -39,7 +39,12 @@ class TopologyParkingTest {
   private TestOutputTopic<String, byte[]> dlq;
 
   private void start(long graceMs, int perJob, int perTask) {
+    start(graceMs, perJob, perTask, new Properties());
+  }
+
+  private void start(long graceMs, int perJob, int perTask, Properties extra) {
     Properties config = CurvatureTopology.config("unused:9092", topics, stateDir, "parking-test");
+    config.putAll(extra);
     config.put(ProbeParking.GRACE_MS_CONFIG, String.valueOf(graceMs));
     config.put(ProbeParking.MAX_PER_JOB_CONFIG, String.valueOf(perJob));
     config.put(ProbeParking.MAX_PER_TASK_CONFIG, String.valueOf(perTask));
@@ -107,6 +112,30 @@ class TopologyParkingTest {
     assertThat(dlq.isEmpty()).isTrue();
     probes.pipeInput("late", Probes.diagonal("late", 6, "w", 1, 16).toByteArray());
     assertThat(estimatedSteps()).containsExactly(6L);
+  }
+
+  /**
+   * The test driver has one partition per topic. Told so, the router finds every probe on its
+   * job's partition and passes it on in the same task; not told, it sends every probe through the
+   * repartition topic. Either way the estimates are the same.
+   */
+  @Test
+  void aProbeOnItsJobsPartitionSkipsTheRepartitionTopic() {
+    Properties onePartition = new Properties();
+    onePartition.put(ProbeRouter.PARTITIONS_CONFIG, "1");
+    start(60_000, 1_000, 100_000, onePartition);
+    probes.pipeInput("LATE", Probes.diagonal("late", 1, "w", 1, 11).toByteArray());
+    jobs.pipeInput("late", Probes.job("late", 100).toByteArray());
+    probes.pipeInput(Probes.diagonal("late", 2, "w", 1, 12).toByteArray());
+    assertThat(estimatedSteps()).containsExactly(1L, 2L);
+    // the application id here is the test's, not topics.applicationId()
+    assertThat(driver.producedTopicNames()).doesNotContain("parking-test-probes-by-job-repartition");
+    driver.close();
+
+    driver = null;
+    start(60_000, 1_000, 100_000);
+    probes.pipeInput("late", Probes.diagonal("late", 1, "w", 1, 11).toByteArray());
+    assertThat(driver.producedTopicNames()).contains("parking-test-probes-by-job-repartition");
   }
 
   @Test

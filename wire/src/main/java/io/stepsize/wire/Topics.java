@@ -134,9 +134,10 @@ public record Topics(String prefix) {
    * chose, but Kafka Streams gives that internal topic as many partitions as {@link #probes()}
    * has, so both must match {@link #jobs()}.
    *
+   * @return the partition count of jobs and probes (the existing one, whatever {@code partitions} says)
    * @throws IllegalStateException when jobs and probes exist with different partition counts
    */
-  public void createIfMissing(Admin admin, int partitions) {
+  public int createIfMissing(Admin admin, int partitions) {
     CreateTopicsResult result = admin.createTopics(newTopics(partitions));
     for (Map.Entry<String, KafkaFuture<Void>> e : result.values().entrySet()) {
       try {
@@ -150,15 +151,17 @@ public record Topics(String prefix) {
         throw new IllegalStateException("interrupted while creating topics", ex);
       }
     }
-    checkCopartitioned(admin);
+    return checkCopartitioned(admin);
   }
 
   /**
    * Throws unless jobs and probes exist and have the same number of partitions. A topic created a
    * moment ago may not be known to the broker that answers yet (the controller's metadata reaches
    * the brokers asynchronously): "unknown topic" is retried for up to {@link #METADATA_WAIT}.
+   *
+   * @return their partition count
    */
-  public void checkCopartitioned(Admin admin) {
+  public int checkCopartitioned(Admin admin) {
     Map<String, TopicDescription> d;
     long deadline = System.nanoTime() + METADATA_WAIT.toNanos();
     while (true) {
@@ -187,6 +190,7 @@ public record Topics(String prefix) {
       throw new IllegalStateException(jobs().name() + " has " + jobParts + " partitions but " + probes().name() + " has "
           + probeParts + ": they must be co-partitioned by job_id (same count)");
     }
+    return jobParts;
   }
 
   private static NewTopic topic(String name, int partitions, Map<String, String> configs) {
