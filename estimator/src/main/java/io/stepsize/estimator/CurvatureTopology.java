@@ -34,8 +34,8 @@ import org.apache.kafka.streams.state.Stores;
  * The estimator as one Kafka Streams topology (DESIGN.md §2, §4):
  *
  * <pre>
- *   stepsize.probes ──► "route": key := payload's job_id ──► probes-by-job (repartition, {@link JobPartitioner})
- *                                                                   │
+ *   stepsize.probes ──► "route": key := payload's job_id ──► "home": on its job's partition already ──┐
+ *                                               └──► "away": probes-by-job (repartition, {@link JobPartitioner}) ─┤
  *   stepsize.jobs ─────────────────────────────────────────────────┴──► "estimate" (stores "job-specs",
  *        "curvature-state", "parked-probes"): jobs stored, probes validate, phase, merge, EWMA
  *        ├──► stepsize.curvature.history          every estimate
@@ -45,8 +45,9 @@ import org.apache.kafka.streams.state.Stores;
  * </pre>
  *
  * <p>A probe reaches its job's task whatever its producer's key and partitioner: it is re-keyed by
- * its payload's job_id and repartitioned by {@link JobPartitioner}, as the service partitions
- * {@code stepsize.jobs}. The jobs arrive as a stream and the estimate step writes the job-spec store
+ * its payload's job_id and, unless it is on its job's partition already ({@link ProbeRouter}),
+ * repartitioned by {@link JobPartitioner}, as the service partitions {@code stepsize.jobs}. Both
+ * ways end in the same sub-topology, whose tasks read the repartition topic they write. The jobs arrive as a stream and the estimate step writes the job-spec store
  * itself, so a job's arrival can release the probes that waited for it ({@link ProbeParking}). The
  * spec store is per task rather than a GlobalKTable: the task's timestamp synchronisation processes
  * a spec produced before a probe first, where a global table is fed by its own thread and can lag.
