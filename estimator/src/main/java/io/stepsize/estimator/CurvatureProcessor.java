@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Probes and jobs in, estimates and dead letters out (DESIGN.md §1.4, §4). A job record (from
  * {@code stepsize.jobs}) is stored in the task's job-spec store and releases the probes that waited
- * for it. A probe (from the repartition by job_id, {@link ProbeRouter}) is validated against its
+ * for it. A probe (keyed by its job_id by {@link ProbeRouter}) is validated against its
  * job, assigned its phase from the job's boundaries, merged with the other probes of its step and
  * smoothed across steps; the result goes to {@link CurvatureTopology#HISTORY} and
  * {@link CurvatureTopology#TIMELINE} as a {@link Curvature} carrying the new estimate as its only

@@ -13,8 +13,8 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
- * The first step of every probe (DESIGN.md §4): keys it by its payload's job_id, whatever key and
- * partition its producer gave it, for the repartition that brings it to its job's task. The record
+ * The first step of every probe (DESIGN.md §4.1): keys it by its payload's job_id, whatever key and
+ * partition its producer gave it, and sends it to its job's task. The record
  * key is only a routing hint of the producer: it may differ from the job_id in case or encoding, or
  * be missing. Where the probe came from travels along in {@link #SOURCE_KEY},
  * {@link #SOURCE_PARTITION} and {@link #SOURCE_OFFSET}, so a dead letter written after the

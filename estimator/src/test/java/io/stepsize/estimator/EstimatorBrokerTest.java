@@ -173,6 +173,17 @@ class EstimatorBrokerTest {
     };
   }
 
+  /** The sum of {@code topic}'s end offsets: its records ever written plus its transaction markers. */
+  private static long written(String topic) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic, WAIT).stream()
+          .map(i -> new TopicPartition(topic, i.partition())).toList();
+      return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+    }
+  }
+
   private static String header(ConsumerRecord<?, ?> r, String name) {
     Header h = r.headers().lastHeader(name);
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
@@ -246,6 +257,8 @@ class EstimatorBrokerTest {
 
       List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(), r -> r.size() >= 2);
       assertThat(history).extracting(r -> parse(r).getStep()).containsExactly(10L, 12L);
+      // keyed by job_id with Java's partitioner, every probe was on its job's partition already
+      assertThat(written(topics.probesByJob().name())).as("nothing took the repartition topic").isZero();
     }
   }
 
@@ -306,6 +319,9 @@ class EstimatorBrokerTest {
         assertThat(admin.describeTopics(List.of(topics.probesByJob().name())).allTopicNames().get()
             .get(topics.probesByJob().name()).partitions()).hasSize(partitions);
       }
+      // the 20 on the other partition took it (each transaction's commit marker takes an offset
+      // too, and Streams deletes consumed records, so the end offsets are all there is to count)
+      assertThat(written(topics.probesByJob().name())).isGreaterThanOrEqualTo(20);
     }
   }
 
