@@ -170,6 +170,10 @@ public final class CurvatureTopology {
     // RUNNING in about 3 s on a fresh broker, against about 10 s with the "streams" protocol
     p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, "classic");
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(COMMIT_INTERVAL_MS));
+    // no waiting for the task's empty partitions (its jobs and repartition partitions mostly are):
+    // a probe ahead of its job waits in the parked-probes store anyway, and the wait's bookkeeping
+    // costs a String.format per empty partition per record (docs/BENCHMARKS.md §3, §6)
+    p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, "-1");
     // KIP-1034: both handlers write the failing record with __streams.errors.* headers and go on
     p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.probesDlq().name());
     p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class.getName());
