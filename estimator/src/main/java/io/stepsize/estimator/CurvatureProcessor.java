@@ -1,9 +1,13 @@
 package io.stepsize.estimator;
 
-import io.stepsize.wire.JobSpecs;
-import io.stepsize.wire.InvalidProbeException;
-import io.stepsize.wire.ProbeValidation;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
 import io.stepsize.wire.CurvatureRecords;
+import io.stepsize.wire.InvalidProbeException;
+import io.stepsize.wire.JobSpecs;
+import io.stepsize.wire.ProbeValidation;
+import io.stepsize.wire.RecordHeaders;
+import io.stepsize.wire.Topics;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;
@@ -11,35 +15,51 @@ import io.stepsize.proto.v1.LanczosProbe;
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.PhiPolicy;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
-import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
-import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import java.util.Optional;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.TimestampedKeyValueStore;
 import org.apache.kafka.streams.state.ValueAndTimestamp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Probes in, estimates out (DESIGN.md §1.4): validates a probe against its job, assigns its phase
- * from the job's boundaries, merges it with the other probes of its step, smooths across steps and
- * forwards a {@link Curvature} carrying the new estimate as its only timeline point.
+ * Probes and jobs in, estimates and dead letters out (DESIGN.md §1.4, §4). A job record (from
+ * {@code stepsize.jobs}) is stored in the task's job-spec store and releases the probes that waited
+ * for it. A probe (keyed by its job_id by {@link ProbeRouter}) is validated against its
+ * job, assigned its phase from the job's boundaries, merged with the other probes of its step and
+ * smoothed across steps; the result goes to {@link CurvatureTopology#HISTORY} and
+ * {@link CurvatureTopology#TIMELINE} as a {@link Curvature} carrying the new estimate as its only
+ * timeline point. A probe whose job is not known yet waits ({@link ProbeParking}).
  *
- * <p>Every rejection throws {@link InvalidProbeException} before any state is touched, so Streams'
- * processing-exception handler can send the record to the dead-letter topic and go on with nothing
- * half-done. Gradient-statistics probes are validated (known job, step in range) and then dropped:
+ * <p>Every rejection is an {@link InvalidProbeException} thrown before any state is touched, caught
+ * here and written to {@link CurvatureTopology#DEAD_LETTERS} as the record arrived on its source
+ * topic (key, bytes, headers, partition, offset) with the reason: a probe that waited has no
+ * Streams record to hand to the exception handler, and one rule for all keeps the dead letters
+ * alike. Gradient-statistics probes are validated (known job, step in range) and then dropped:
  * they feed monitoring elsewhere and play no part in φ.
  */
-final class CurvatureProcessor implements FixedKeyProcessor<String, ProbeReport, Curvature> {
+final class CurvatureProcessor implements Processor<String, Message, Object, Object> {
+  private static final Logger log = LoggerFactory.getLogger(CurvatureProcessor.class);
   /** Parsed specs kept per task; a spec is re-parsed only when its bytes change. */
   private static final int PARSED_CACHE = 10_000;
 
   private final CurvatureMath math;
-  private final String jobStoreName;
-  private final String stateStoreName;
-  private FixedKeyProcessorContext<String, Curvature> context;
+  private final Topics topics;
+  private final ProbeParking.Settings parkingSettings;
+  private ProcessorContext<Object, Object> context;
   private TimestampedKeyValueStore<String, JobSpec> jobs;
   private KeyValueStore<String, JobState> states;
+  private ProbeParking parking;
   private final Map<String, Job> parsed = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Job> eldest) {
@@ -51,36 +71,99 @@ final class CurvatureProcessor implements FixedKeyProcessor<String, ProbeReport,
   private record Job(JobSpec spec, JobSchedule schedule, PhiPolicy.ConditionNumber lowerEdge, double halfLife,
       String invalid) {}
 
-  CurvatureProcessor(CurvatureMath math, String jobStoreName, String stateStoreName) {
+  CurvatureProcessor(CurvatureMath math, Topics topics, ProbeParking.Settings parking) {
     this.math = math;
-    this.jobStoreName = jobStoreName;
-    this.stateStoreName = stateStoreName;
+    this.topics = topics;
+    this.parkingSettings = parking;
   }
 
   @Override
-  public void init(FixedKeyProcessorContext<String, Curvature> context) {
+  public void init(ProcessorContext<Object, Object> context) {
     this.context = context;
-    this.jobs = context.getStateStore(jobStoreName);
-    this.states = context.getStateStore(stateStoreName);
+    this.jobs = context.getStateStore(CurvatureTopology.JOB_STORE);
+    this.states = context.getStateStore(CurvatureTopology.STATE_STORE);
+    this.parking = new ProbeParking(context.getStateStore(CurvatureTopology.PARKED_STORE), parkingSettings);
+    // a second at most: a waiting probe is dead-lettered within a second of its grace period
+    long every = Math.min(1000, parkingSettings.grace().toMillis());
+    context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::expire);
   }
 
   @Override
-  public void process(FixedKeyRecord<String, ProbeReport> record) {
+  public void process(Record<String, Message> record) {
+    // the router never forwards a null probe: a null value is a job's tombstone
+    if (record.value() instanceof ProbeReport) {
+      @SuppressWarnings("unchecked")
+      Record<String, ProbeReport> probe = (Record<String, ProbeReport>) (Record<String, ?>) record;
+      onProbe(probe, true);
+    } else {
+      onJob(record.key(), (JobSpec) record.value(), record);
+    }
+  }
+
+  private void onJob(String key, JobSpec spec, Record<String, Message> record) {
+    if (spec == null) {
+      if (key != null) {
+        jobs.delete(key);
+        parsed.remove(key);
+      }
+      return;
+    }
+    if (key == null || !key.equals(spec.getJobId())) {
+      // the service and every reader look a job up by its key: a record keyed otherwise is no job
+      String reason = key == null
+          ? "key: a job record must be keyed by its job_id (got no key, job_id '" + spec.getJobId() + "')"
+          : "job_id: must equal the record key (key '" + key + "', job_id '" + spec.getJobId() + "')";
+      Optional<RecordMetadata> m = context.recordMetadata();
+      deadLetter(key == null ? null : key.getBytes(StandardCharsets.UTF_8), spec.toByteArray(), record.timestamp(),
+          record.headers(), topics.jobs().name(), m.map(x -> Integer.toString(x.partition())).orElse(null),
+          m.map(x -> Long.toString(x.offset())).orElse(null), reason);
+      return;
+    }
+    jobs.put(key, ValueAndTimestamp.make(spec, record.timestamp()));
+    for (ProbeParking.Parked p : parking.release(key)) {
+      onProbe(new Record<>(key, parse(p.probe()), p.timestamp(), p.headers()), false);
+    }
+  }
+
+  /** A probe keyed by its job_id; {@code mayWait}: false for one that waited already, its job now known. */
+  private void onProbe(Record<String, ProbeReport> record, boolean mayWait) {
     String jobId = record.key();
     ProbeReport probe = record.value();
-    if (probe == null) {
-      throw new InvalidProbeException("value: must be a ProbeReport (got an empty record)");
+    try {
+      // the rules every writer shares (ids, step, payload, gradient statistics): one reason for
+      // this dead letter and for ReportProbes' INVALID_ARGUMENT
+      Optional<String> violation = ProbeValidation.violation(probe);
+      if (violation.isPresent()) {
+        throw new InvalidProbeException(violation.get());
+      }
+      CurvatureMath.Probe lanczos = probe.hasLanczos() ? checkedLanczos(probe.getLanczos()) : null;
+      ValueAndTimestamp<JobSpec> stored = jobs.get(jobId);
+      if (stored == null || stored.value() == null) {
+        if (!mayWait) {
+          throw new IllegalStateException("job '" + jobId + "' gone while releasing its probes");
+        }
+        Optional<String> refused = parking.park(new ProbeParking.Parked(jobId, context.currentSystemTimeMs(),
+            record.timestamp(), record.headers(), probe.toByteArray()));
+        if (refused.isPresent()) {
+          throw new InvalidProbeException(refused.get());
+        }
+        return;
+      }
+      estimate(record, probe, lanczos, job(jobId, stored.value()));
+    } catch (InvalidProbeException e) {
+      deadLetter(record.headers(), probe.toByteArray(), record.timestamp(), e.getMessage());
     }
-    if (jobId == null || !jobId.equals(probe.getJobId())) {
-      throw new InvalidProbeException("job_id: must equal the record key (key '" + jobId + "', job_id '"
-          + probe.getJobId() + "')");
+  }
+
+  private void expire(long now) {
+    for (ProbeParking.Parked p : parking.expired(now)) {
+      deadLetter(p.headers(), p.probe(), p.timestamp(), "job_id: no job '" + p.jobId() + "' arrived within "
+          + parkingSettings.graceText() + " of its probe");
     }
-    CurvatureMath.Probe lanczos = switch (probe.getPayloadCase()) {
-      case LANCZOS -> checkedLanczos(probe.getLanczos());
-      case GRADIENT -> null;
-      case PAYLOAD_NOT_SET -> throw new InvalidProbeException("payload: must be lanczos or gradient (got none)");
-    };
-    Job job = job(jobId);
+  }
+
+  private void estimate(Record<String, ProbeReport> record, ProbeReport probe, CurvatureMath.Probe lanczos, Job job) {
+    String jobId = record.key();
     long step = probe.getStep();
     try {
       job.schedule.budget().checkStep(step);
@@ -91,9 +174,11 @@ final class CurvatureProcessor implements FixedKeyProcessor<String, ProbeReport,
       return; // gradient statistics: accepted, not used for curvature
     }
     JobState previous = states.get(jobId);
-    if (previous != null && step < previous.step()) {
-      throw new InvalidProbeException("step: out of order, older than the job's latest processed step "
-          + previous.step() + " (got " + step + ")");
+    if (previous != null) {
+      Optional<String> late = ProbeValidation.outOfOrder(step, previous.step());
+      if (late.isPresent()) {
+        throw new InvalidProbeException(late.get());
+      }
     }
     int phase = job.schedule.budget().phaseOf(step);
     JobState state = JobState.advance(previous, phase, step, lanczos);
@@ -110,7 +195,53 @@ final class CurvatureProcessor implements FixedKeyProcessor<String, ProbeReport,
         .setAppliesFromStep(job.schedule.appliesFrom(step)).build();
     Curvature estimate = CurvatureRecords.withLatest(Curvature.newBuilder().setJobId(jobId), point)
         .setProbes(state.jobProbes()).addTimeline(point).build();
-    context.forward(record.withValue(estimate));
+    // where the probe came from is the estimator's own business, not the estimate's
+    ProbeRouter.stripSource(record.headers());
+    Record<Object, Object> out = new Record<>(jobId, estimate, record.timestamp(), record.headers());
+    context.forward(out, CurvatureTopology.HISTORY);
+    context.forward(out, CurvatureTopology.TIMELINE);
+  }
+
+  /** A probe's dead letter, as it arrived on {@code stepsize.probes} ({@link ProbeRouter}'s headers). */
+  private void deadLetter(Headers headers, byte[] probe, long timestamp, String reason) {
+    deadLetter(ProbeRouter.value(headers, ProbeRouter.SOURCE_KEY), probe, timestamp, headers, topics.probes().name(),
+        text(ProbeRouter.value(headers, ProbeRouter.SOURCE_PARTITION)),
+        text(ProbeRouter.value(headers, ProbeRouter.SOURCE_OFFSET)), reason);
+  }
+
+  /** The record with the headers Streams' own dead-letter handler writes (KIP-1034), stack trace aside. */
+  private void deadLetter(byte[] key, byte[] value, long timestamp, Headers original, String topic, String partition,
+      String offset, String reason) {
+    Headers h = new org.apache.kafka.common.header.internals.RecordHeaders(original.toArray());
+    ProbeRouter.stripSource(h);
+    h.add(RecordHeaders.DLQ_EXCEPTION, utf8(InvalidProbeException.class.getName()));
+    h.add(RecordHeaders.DLQ_REASON, utf8(reason));
+    h.add(RecordHeaders.DLQ_TOPIC, utf8(topic));
+    if (partition != null) {
+      h.add(RecordHeaders.DLQ_PARTITION, utf8(partition));
+    }
+    if (offset != null) {
+      h.add(RecordHeaders.DLQ_OFFSET, utf8(offset));
+    }
+    log.warn("dead-lettered a record of {} (partition {}, offset {}): {}", topic, partition, offset, reason);
+    context.forward(new Record<Object, Object>(key, value, timestamp, h), CurvatureTopology.DEAD_LETTERS);
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String text(byte[] b) {
+    return b == null ? null : new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static ProbeReport parse(byte[] bytes) {
+    try {
+      return ProbeReport.parseFrom(bytes);
+    } catch (InvalidProtocolBufferException e) {
+      // the bytes were written by this class from a parsed probe
+      throw new IllegalStateException("a parked probe no longer parses", e);
+    }
   }
 
   private CurvatureMath.Probe checkedLanczos(LanczosProbe p) {
@@ -120,12 +251,7 @@ final class CurvatureProcessor implements FixedKeyProcessor<String, ProbeReport,
     return new CurvatureMath.Probe(alpha, beta);
   }
 
-  private Job job(String jobId) {
-    ValueAndTimestamp<JobSpec> stored = jobs.get(jobId);
-    if (stored == null || stored.value() == null) {
-      throw new InvalidProbeException("job_id: must name a known job (got '" + jobId + "')");
-    }
-    JobSpec spec = stored.value();
+  private Job job(String jobId, JobSpec spec) {
     Job job = parsed.get(jobId);
     if (job == null || !job.spec.equals(spec)) {
       job = parse(spec);

@@ -4,13 +4,12 @@ import io.stepsize.wire.Topic;
 import io.stepsize.wire.JobPartitioner;
 
 import io.stepsize.wire.Topics;
-import io.stepsize.wire.ProtoSerde;
 
+import com.google.protobuf.Message;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.wire.CurvatureRecords;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -18,8 +17,6 @@ import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.utils.Bytes;
-import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -28,26 +25,32 @@ import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
 import org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
-import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.Stores;
 
 /**
- * The estimator as one Kafka Streams topology (DESIGN.md §2):
+ * The estimator as one Kafka Streams topology (DESIGN.md §2, §4):
  *
  * <pre>
- *   stepsize.jobs ──► KTable "job-specs" ─────────┐ (store read by the processor)
- *   stepsize.probes ──► validate, phase, merge, EWMA ("estimate", store "curvature-state")
+ *   stepsize.probes ──► "route": key := payload's job_id ──► "home": on its job's partition already ──┐
+ *                                               └──► "away": probes-by-job (repartition, {@link JobPartitioner}) ─┤
+ *   stepsize.jobs ─────────────────────────────────────────────────┴──► "estimate" (stores "job-specs",
+ *        "curvature-state", "parked-probes"): jobs stored, probes validate, phase, merge, EWMA
  *        ├──► stepsize.curvature.history          every estimate
- *        └──► timeline per job ("curvature-timeline") ──► stepsize.curvature (job records + segments)
- *   bad records ──► stepsize.probes.dlq  (Streams' KIP-1034 dead-letter queue, reason in headers)
+ *        ├──► timeline per job ("curvature-timeline") ──► stepsize.curvature (job records + segments)
+ *        └──► stepsize.probes.dlq                  rejected probes and job records, reason in headers
+ *   undecodable records, probes with no value or no job_id ──► stepsize.probes.dlq (Streams' KIP-1034 handlers)
  * </pre>
  *
- * <p>The spec is read from a co-partitioned KTable store rather than a GlobalKTable: the probe and
- * its job's spec land in the same task, whose timestamp synchronisation processes a spec produced
- * before a probe first; a global table is fed by its own thread and can lag behind the probes.
+ * <p>A probe reaches its job's task whatever its producer's key and partitioner: it is re-keyed by
+ * its payload's job_id and, unless it is on its job's partition already ({@link ProbeRouter}),
+ * repartitioned by {@link JobPartitioner}, as the service partitions {@code stepsize.jobs}. Both
+ * ways end in the same sub-topology, whose tasks read the repartition topic they write. The jobs arrive as a stream and the estimate step writes the job-spec store
+ * itself, so a job's arrival can release the probes that waited for it ({@link ProbeParking}). The
+ * spec store is per task rather than a GlobalKTable: the task's timestamp synchronisation processes
+ * a spec produced before a probe first, where a global table is fed by its own thread and can lag.
  *
  * <p>{@code stepsize.curvature} gets at most one job record per job every {@link #EMIT_INTERVAL_MS}
  * ms however many probes arrived (the compacted topic only needs the newest), plus a segment
@@ -58,6 +61,16 @@ public final class CurvatureTopology {
   public static final String JOB_STORE = "job-specs";
   public static final String STATE_STORE = "curvature-state";
   public static final String TIMELINE_STORE = "curvature-timeline";
+  /** Probes waiting for their job ({@link ProbeParking}). */
+  public static final String PARKED_STORE = "parked-probes";
+  /** The router's two ways: a probe on its job's partition already, and any other (the repartition). */
+  static final String HOME = "home";
+  static final String AWAY = "away";
+  /** Nodes the estimate step forwards to by name: its outputs have different types. */
+  static final String ESTIMATE = "estimate";
+  static final String HISTORY = "history";
+  static final String TIMELINE = "timeline";
+  static final String DEAD_LETTERS = "dead-letters";
   /** Short, because an estimate should reach the service within a second (DESIGN.md §6). */
   public static final long COMMIT_INTERVAL_MS = 100;
   /** How often pending job records are written: half a commit interval, so most make the next commit. */
@@ -65,43 +78,77 @@ public final class CurvatureTopology {
 
   private CurvatureTopology() {}
 
-  /** The topology with the real Lanczos math. */
+  /** The topology with the real Lanczos math and the default parking settings. */
   public static Topology build(StreamsBuilder builder, Topics topics) {
-    return build(builder, topics, new LanczosMath());
+    return build(builder, topics, new LanczosMath(), ProbeParking.Settings.DEFAULTS);
   }
 
-  static Topology build(StreamsBuilder builder, Topics topics, CurvatureMath math) {
+  static Topology build(StreamsBuilder builder, Topics topics, CurvatureMath math, ProbeParking.Settings parking) {
     Topic<String, JobSpec> jobs = topics.jobs();
     Topic<String, ProbeReport> probes = topics.probes();
+    Topic<String, ProbeReport> probesByJob = topics.probesByJob();
     Topic<String, Curvature> history = topics.curvatureHistory();
     Topic<String, Curvature> curvature = topics.curvature();
+    Topic<byte[], byte[]> dlq = topics.probesDlq();
     Serde<String> keys = jobs.keySerde();
 
-    builder.table(jobs.name(), Consumed.with(keys, jobs.valueSerde()).withName("jobs"),
-        Materialized.<String, JobSpec, KeyValueStore<Bytes, byte[]>>as(JOB_STORE)
-            .withKeySerde(keys).withValueSerde(jobs.valueSerde()));
+    // timestamped, cached: the layout the KTable that held the specs before wrote to the same changelog
+    builder.addStateStore(Stores.timestampedKeyValueStoreBuilder(Stores.persistentTimestampedKeyValueStore(JOB_STORE),
+        keys, jobs.valueSerde()).withCachingEnabled());
     // cached: a job's state is rewritten by every probe, and only the last write before a commit
     // needs to reach the changelog
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE), keys,
         JobState.serde()).withCachingEnabled());
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE), Serdes.Bytes(),
+        Serdes.ByteArray()));
 
-    KStream<String, Curvature> estimates = builder
+    KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
-        // processValues keeps the key: the per-job timeline below reads the same task's store, no repartition
-        .processValues(() -> new CurvatureProcessor(math, JOB_STORE, STATE_STORE), Named.as("estimate"),
-            JOB_STORE, STATE_STORE);
+        .process(ProbeRouter::new, Named.as("route"));
+    // the router forwards each probe to one of these two by name
+    KStream<String, ProbeReport> home = routed.filter((k, v) -> true, Named.as(HOME));
+    KStream<String, ProbeReport> byJob = routed.filter((k, v) -> true, Named.as(AWAY))
+        .repartition(Repartitioned.<String, ProbeReport>as(Topics.PROBES_BY_JOB)
+            .withKeySerde(probesByJob.keySerde()).withValueSerde(probesByJob.valueSerde())
+            .withStreamPartitioner(CurvatureTopology::partitionOfProbe));
+    KStream<String, JobSpec> jobSpecs =
+        builder.stream(jobs.name(), Consumed.with(keys, jobs.valueSerde()).withName("jobs"));
 
-    estimates.to(history.name(), Produced.with(history.keySerde(), history.valueSerde()).withName("history"));
+    KStream<Object, Object> out = messages(home).merge(messages(byJob), Named.as("probes-merged"))
+        .merge(messages(jobSpecs), Named.as("probes-and-jobs"))
+        .process(() -> new CurvatureProcessor(math, topics, parking), Named.as(ESTIMATE), JOB_STORE, STATE_STORE,
+            PARKED_STORE);
+    KStream<String, Curvature> estimates = cast(out);
+
+    estimates.to(history.name(), Produced.with(history.keySerde(), history.valueSerde()).withName(HISTORY));
 
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
         Timeline.serde()).withCachingEnabled());
     estimates
         .process(() -> new TimelineProcessor(TIMELINE_STORE, Duration.ofMillis(EMIT_INTERVAL_MS)),
-            Named.as("timeline"), TIMELINE_STORE)
+            Named.as(TIMELINE), TIMELINE_STORE)
         .to(curvature.name(), Produced.with(curvature.keySerde(), curvature.valueSerde()).withName("curvature")
             .withStreamPartitioner(CurvatureTopology::partitionOfJob));
 
-    return builder.build();
+    Topology topology = builder.build();
+    topology.addSink(DEAD_LETTERS, dlq.name(), dlq.keySerde().serializer(), dlq.valueSerde().serializer(), ESTIMATE);
+    return topology;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static KStream<String, Message> messages(KStream<String, ? extends Message> stream) {
+    return (KStream<String, Message>) stream;
+  }
+
+  /** The estimate step forwards estimates to the history and the timeline only, by name. */
+  @SuppressWarnings("unchecked")
+  private static <K, V> KStream<K, V> cast(KStream<?, ?> stream) {
+    return (KStream<K, V>) stream;
+  }
+
+  /** A probe on its job's partition: where the service writes the job's record on {@code stepsize.jobs}. */
+  static Optional<Set<Integer>> partitionOfProbe(String topic, String jobId, ProbeReport value, int partitions) {
+    return Optional.of(Set.of(JobPartitioner.partitionOf(jobId, partitions)));
   }
 
   /** Every record of a job, timeline segments included, on its job's partition. */
@@ -123,6 +170,10 @@ public final class CurvatureTopology {
     // RUNNING in about 3 s on a fresh broker, against about 10 s with the "streams" protocol
     p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, "classic");
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(COMMIT_INTERVAL_MS));
+    // no waiting for the task's empty partitions (its jobs and repartition partitions mostly are):
+    // a probe ahead of its job waits in the parked-probes store anyway, and the wait's bookkeeping
+    // costs a String.format per empty partition per record (docs/BENCHMARKS.md §3, §6)
+    p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, "-1");
     // KIP-1034: both handlers write the failing record with __streams.errors.* headers and go on
     p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.probesDlq().name());
     p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class.getName());
@@ -140,9 +191,13 @@ public final class CurvatureTopology {
 
   /**
    * The application's topology: a {@link StreamsBuilder} made from {@code config}, so the topology
-   * sees the same settings (the processing-exception handler among them) as the application.
+   * sees the same settings (the processing-exception handler among them) as the application. The
+   * parking of probes that wait for their job takes its settings from the same properties
+   * ({@code stepsize.estimator.park.grace.ms}, {@code .max.per.job}, {@code .max.per.task}; see
+   * {@link ProbeParking}).
    */
   public static Topology topology(Properties config, Topics topics) {
-    return build(new StreamsBuilder(new TopologyConfig(new StreamsConfig(config))), topics);
+    return build(new StreamsBuilder(new TopologyConfig(new StreamsConfig(config))), topics, new LanczosMath(),
+        ProbeParking.Settings.from(config));
   }
 }

@@ -67,9 +67,11 @@ public final class EstimatorApp implements AutoCloseable {
    */
   public static EstimatorApp start(Properties config, Topics topics, int partitions, Duration startTimeout) {
     Map<String, Object> adminConfig = new StreamsConfig(config).getAdminConfigs("stepsize-estimator-admin");
+    config = (Properties) config.clone();
     List<HangingTransactions.Hang> hangs;
     try (Admin admin = Admin.create(adminConfig)) {
-      topics.createIfMissing(admin, partitions);
+      // a probe already on its job's partition skips the repartition topic (ProbeRouter)
+      config.put(ProbeRouter.PARTITIONS_CONFIG, String.valueOf(topics.createIfMissing(admin, partitions)));
       // a transaction left open for good by a crash would keep Streams REBALANCING forever
       boolean plaintext = "PLAINTEXT".equalsIgnoreCase(String.valueOf(
           adminConfig.getOrDefault(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT")));

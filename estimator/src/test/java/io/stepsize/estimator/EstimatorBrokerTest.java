@@ -1,5 +1,6 @@
 package io.stepsize.estimator;
 
+import io.stepsize.wire.JobPartitioner;
 import io.stepsize.wire.Topics;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,6 +29,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
@@ -88,8 +90,19 @@ class EstimatorBrokerTest {
   }
 
   private static EstimatorApp startApp(Topics topics, String stateName) {
-    return EstimatorApp.start(kafka.bootstrapServers(), topics, dir.resolve(stateName), new Properties(), 2,
+    return startApp(topics, stateName, new Properties());
+  }
+
+  private static EstimatorApp startApp(Topics topics, String stateName, Properties settings) {
+    return EstimatorApp.start(kafka.bootstrapServers(), topics, dir.resolve(stateName), settings, 2,
         Duration.ofSeconds(60));
+  }
+
+  /** A short grace period for probes of unknown jobs, so a test sees them dead-lettered. */
+  private static Properties grace(long ms) {
+    Properties p = new Properties();
+    p.put(ProbeParking.GRACE_MS_CONFIG, String.valueOf(ms));
+    return p;
   }
 
   private static void send(String topic, String key, byte[] value) {
@@ -160,6 +173,17 @@ class EstimatorBrokerTest {
     };
   }
 
+  /** The sum of {@code topic}'s end offsets: its records ever written plus its transaction markers. */
+  private static long written(String topic) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic, WAIT).stream()
+          .map(i -> new TopicPartition(topic, i.partition())).toList();
+      return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+    }
+  }
+
   private static String header(ConsumerRecord<?, ?> r, String name) {
     Header h = r.headers().lastHeader(name);
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
@@ -168,7 +192,7 @@ class EstimatorBrokerTest {
   @Test
   void probesFromAPlainProducerBecomeEstimatesAndBadRecordsGoToTheDeadLetterTopic() throws Exception {
     Topics topics = new Topics("e2e");
-    try (EstimatorApp app = startApp(topics, "state-e2e")) {
+    try (EstimatorApp app = startApp(topics, "state-e2e", grace(1000))) {
       send(topics.jobs().name(), "job", Probes.withDelay(Probes.job("job", 1000), 2).toByteArray());
 
       // 1. a real probe: the trainer's driver on a 2,000-dimensional matrix with an isolated top at 100
@@ -227,10 +251,77 @@ class EstimatorBrokerTest {
 
       ConsumerRecord<String, byte[]> noJob = byValue.get(new String(unknown.toByteArray(), StandardCharsets.ISO_8859_1));
       assertThat(noJob).isNotNull();
-      assertThat(header(noJob, "__streams.errors.message")).isEqualTo("job_id: must name a known job (got 'ghost')");
+      // changed with issue 12: a probe of an unknown job waits for it, here 1 s, before it is bad
+      assertThat(header(noJob, "__streams.errors.message")).isEqualTo("job_id: no job 'ghost' arrived within 1 s of its probe");
+      assertThat(header(noJob, "__streams.errors.topic")).isEqualTo(topics.probes().name());
 
       List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(), r -> r.size() >= 2);
       assertThat(history).extracting(r -> parse(r).getStep()).containsExactly(10L, 12L);
+      // keyed by job_id with Java's partitioner, every probe was on its job's partition already
+      assertThat(written(topics.probesByJob().name())).as("nothing took the repartition topic").isZero();
+    }
+  }
+
+  /**
+   * Issue 12, item 1: a trainer's own producer may use any partitioner (librdkafka's default is
+   * CRC32, not Java's murmur2) and any key. Every probe here goes to the partition its job's record
+   * is NOT on, keyed in another case or not at all, a quarter of them before their job exists; all
+   * are estimated and none is dead-lettered. A job record keyed other than its job_id is no job.
+   */
+  @Test
+  void probesFindTheirJobWhateverTheirPartitionAndKey() throws Exception {
+    Topics topics = new Topics("anypart");
+    int partitions = 2;
+    try (EstimatorApp app = startApp(topics, "state-anypart", grace(3000))) {
+      List<String> ids = IntStream.range(0, 20).mapToObj(i -> "Job-" + i).toList();
+      for (String id : ids.subList(5, ids.size())) {
+        send(topics.jobs().name(), id, Probes.job(id, 100).toByteArray());
+      }
+      for (int i = 0; i < ids.size(); i++) {
+        String id = ids.get(i);
+        int other = (JobPartitioner.partitionOf(id, partitions) + 1) % partitions;
+        String key = switch (i % 3) {
+          case 0 -> id.toUpperCase(java.util.Locale.ROOT);
+          case 1 -> id.toLowerCase(java.util.Locale.ROOT);
+          default -> null;
+        };
+        producer.send(new ProducerRecord<>(topics.probes().name(), other, key,
+            Probes.diagonal(id, 1, "w", 1.0, 10.0 + i).toByteArray())).get();
+      }
+      // the first five jobs come after their probes, as a trainer racing its CreateJob would see it
+      for (String id : ids.subList(0, 5)) {
+        send(topics.jobs().name(), id, Probes.job(id, 100).toByteArray());
+      }
+      send(topics.jobs().name(), "MisKeyed", Probes.job("miskeyed", 100).toByteArray());
+      sendProbe(topics, Probes.diagonal("miskeyed", 1, "w", 1.0, 2.0));
+
+      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(), r -> r.size() >= 20);
+      assertThat(history).extracting(ConsumerRecord::key).containsExactlyInAnyOrderElementsOf(ids);
+      assertThat(history).allSatisfy(r -> {
+        Curvature c = parse(r);
+        assertThat(c.getStep()).isEqualTo(1);
+        assertThat(c.getLambdaMax()).isEqualTo(10.0 + ids.indexOf(r.key()));
+        assertThat(r.partition()).as("an estimate on its job's partition")
+            .isEqualTo(JobPartitioner.partitionOf(r.key(), partitions));
+      });
+
+      List<ConsumerRecord<String, byte[]>> dead = readUntil(topics.probesDlq().name(), r -> r.size() >= 2);
+      assertThat(dead).extracting(r -> header(r, "__streams.errors.message")).containsExactlyInAnyOrder(
+          "job_id: must equal the record key (key 'MisKeyed', job_id 'miskeyed')",
+          "job_id: no job 'miskeyed' arrived within 3 s of its probe");
+      assertThat(app.state()).isEqualTo(KafkaStreams.State.RUNNING);
+
+      // the internal topic carries the prefix, and Streams made it as wide as stepsize.jobs
+      Properties p = new Properties();
+      p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+      try (Admin admin = Admin.create(p)) {
+        assertThat(topics.probesByJob().name()).isEqualTo("anypart.stepsize-estimator-probes-by-job-repartition");
+        assertThat(admin.describeTopics(List.of(topics.probesByJob().name())).allTopicNames().get()
+            .get(topics.probesByJob().name()).partitions()).hasSize(partitions);
+      }
+      // the 20 on the other partition took it (each transaction's commit marker takes an offset
+      // too, and Streams deletes consumed records, so the end offsets are all there is to count)
+      assertThat(written(topics.probesByJob().name())).isGreaterThanOrEqualTo(20);
     }
   }
 

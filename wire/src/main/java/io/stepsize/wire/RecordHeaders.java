@@ -15,4 +15,10 @@ public final class RecordHeaders {
 
   /** On a {@code stepsize.probes.dlq} record: the topic the rejected record came from. */
   public static final String DLQ_TOPIC = "__streams.errors.topic";
+
+  /** On a {@code stepsize.probes.dlq} record: the partition of the topic the rejected record came from. */
+  public static final String DLQ_PARTITION = "__streams.errors.partition";
+
+  /** On a {@code stepsize.probes.dlq} record: the offset of the rejected record in that partition. */
+  public static final String DLQ_OFFSET = "__streams.errors.offset";
 }

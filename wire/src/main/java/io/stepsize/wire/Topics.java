@@ -35,6 +35,11 @@ public record Topics(String prefix) {
   public static final String CURVATURE = "stepsize.curvature";
   public static final String CURVATURE_HISTORY = "stepsize.curvature.history";
   public static final String PROBES_DLQ = "stepsize.probes.dlq";
+  /**
+   * The estimator's repartition of the probes by their payload's job_id (DESIGN.md §4): the name
+   * Kafka Streams is given, from which it makes the internal topic {@link #probesByJob()}.
+   */
+  public static final String PROBES_BY_JOB = "probes-by-job";
   /** Partitions of a topic created here, unless the operator says otherwise: the estimator's parallelism. */
   public static final int DEFAULT_PARTITIONS = 6;
 
@@ -90,6 +95,15 @@ public record Topics(String prefix) {
     return new Topic<>(name(PROBES_DLQ), Serdes.ByteArray(), Serdes.ByteArray());
   }
 
+  /**
+   * Probes keyed by their payload's job_id, partitioned as {@link JobPartitioner} partitions
+   * {@link #jobs()}: an internal topic of the estimator's application, created and owned by Kafka
+   * Streams ({@code <application id>-probes-by-job-repartition}), so it carries the prefix too.
+   */
+  public Topic<String, ProbeReport> probesByJob() {
+    return new Topic<>(applicationId() + "-" + PROBES_BY_JOB + "-repartition", Serdes.String(), ProtoSerde.probeReport());
+  }
+
   /** The Streams application id: one consumer group (and internal-topic namespace) per prefix. */
   public String applicationId() {
     return name("stepsize-estimator");
@@ -115,12 +129,15 @@ public record Topics(String prefix) {
 
   /**
    * Creates the topics that do not exist yet and checks that jobs and probes have the same
-   * partition count: the estimator reads a job's spec from the store of the probe's own task,
-   * which only works when both topics are partitioned alike by job_id.
+   * partition count: the estimator reads a job's spec from the store of the probe's own task. It
+   * repartitions every probe by job_id ({@link #probesByJob()}), whatever partition its producer
+   * chose, but Kafka Streams gives that internal topic as many partitions as {@link #probes()}
+   * has, so both must match {@link #jobs()}.
    *
+   * @return the partition count of jobs and probes (the existing one, whatever {@code partitions} says)
    * @throws IllegalStateException when jobs and probes exist with different partition counts
    */
-  public void createIfMissing(Admin admin, int partitions) {
+  public int createIfMissing(Admin admin, int partitions) {
     CreateTopicsResult result = admin.createTopics(newTopics(partitions));
     for (Map.Entry<String, KafkaFuture<Void>> e : result.values().entrySet()) {
       try {
@@ -134,15 +151,17 @@ public record Topics(String prefix) {
         throw new IllegalStateException("interrupted while creating topics", ex);
       }
     }
-    checkCopartitioned(admin);
+    return checkCopartitioned(admin);
   }
 
   /**
    * Throws unless jobs and probes exist and have the same number of partitions. A topic created a
    * moment ago may not be known to the broker that answers yet (the controller's metadata reaches
    * the brokers asynchronously): "unknown topic" is retried for up to {@link #METADATA_WAIT}.
+   *
+   * @return their partition count
    */
-  public void checkCopartitioned(Admin admin) {
+  public int checkCopartitioned(Admin admin) {
     Map<String, TopicDescription> d;
     long deadline = System.nanoTime() + METADATA_WAIT.toNanos();
     while (true) {
@@ -171,6 +190,7 @@ public record Topics(String prefix) {
       throw new IllegalStateException(jobs().name() + " has " + jobParts + " partitions but " + probes().name() + " has "
           + probeParts + ": they must be co-partitioned by job_id (same count)");
     }
+    return jobParts;
   }
 
   private static NewTopic topic(String name, int partitions, Map<String, String> configs) {
