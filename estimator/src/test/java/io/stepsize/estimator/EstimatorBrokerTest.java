@@ -325,6 +325,32 @@ class EstimatorBrokerTest {
     }
   }
 
+  /**
+   * Probes that wait for their job are state, not memory: parked, then the estimator stopped and
+   * started on an empty state directory (the store rebuilt from its changelog), and the job's
+   * arrival releases every one of them, in the order they came.
+   */
+  @Test
+  void parkedProbesSurviveARestartOnAnEmptyStateDirectory() throws Exception {
+    Topics topics = new Topics("parkrestart");
+    String changelog = topics.applicationId() + "-" + CurvatureTopology.PARKED_STORE + "-changelog";
+    try (EstimatorApp app = startApp(topics, "state-park-1")) {
+      for (long s = 1; s <= 3; s++) {
+        sendProbe(topics, Probes.diagonal("late", s, "w", 1.0, 10.0 * s));
+      }
+      readUntil(changelog, r -> r.size() >= 3); // committed: parked for good
+    }
+    try (EstimatorApp app = startApp(topics, "state-park-2")) {
+      send(topics.jobs().name(), "late", Probes.job("late", 100).toByteArray());
+      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(), r -> r.size() >= 3);
+      assertThat(history).extracting(r -> parse(r).getStep()).containsExactly(1L, 2L, 3L);
+      // the job counts all three, and the first estimate is its probe's own λ_max (later ones are smoothed)
+      assertThat(history).extracting(r -> parse(r).getProbes()).containsExactly(1L, 2L, 3L);
+      assertThat(parse(history.get(0)).getLambdaMax()).isEqualTo(10.0);
+      assertThat(readUntil(topics.probesDlq().name(), r -> true)).as("nothing dead-lettered").isEmpty();
+    }
+  }
+
   @Test
   void restartingMidStreamLosesNoEstimateAndDuplicatesNone() throws Exception {
     Topics topics = new Topics("restart");
