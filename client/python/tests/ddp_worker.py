@@ -62,7 +62,8 @@ def main():
         sched.close()
         client.close()
     with open(out, "w") as f:
-        json.dump({"rank": rank, "lrs": lrs, "probe_steps": probe_steps, "updates": sched.last_epoch}, f)
+        json.dump({"rank": rank, "lrs": lrs, "probe_steps": probe_steps, "updates": sched.last_epoch,
+                   "timeline": [[p.step, p.probes] for p in sched.remote.timeline.points]}, f)
     dist.destroy_process_group()
 
 

@@ -58,6 +58,10 @@ def test_two_ddp_ranks_read_identical_rates_and_their_probes_merge_per_step(serv
     assert [(p.step, p.probes) for p in curvature.timeline] == [
         (s, WORLD * (i + 1)) for i, s in enumerate(range(0, TOTAL, PROBE_EVERY))]
     assert curvature.probes == WORLD * len(range(0, TOTAL, PROBE_EVERY))
+    # each rank's own timeline (its local fallback's) holds one point per step too: a merged estimate
+    # replaced the step's first one rather than followed it
+    for run in runs:
+        assert run["timeline"] == [[p.step, p.probes] for p in curvature.timeline]
 
     # and the rates the ranks used are the service's for the final timeline, step by step
     served = [r.lr for r in client.learning_rates(job_id, 0, TOTAL).rates]
