@@ -175,3 +175,21 @@ def test_count_must_be_updates_or_calls(client):
     opt = torch.optim.SGD(_model().parameters(), lr=1.0)
     with pytest.raises(ValueError, match=r"^count: must be one of 'updates', 'calls' \(got 'epochs'\)$"):
         StepsizeScheduler(opt, client, _spec("count-bad"), count="epochs")
+
+
+def test_several_updates_between_two_scheduler_steps_advance_by_each(client):
+    job_id = "count-updates-two"
+    served = _served_after_create(client, job_id)
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    sched = StepsizeScheduler(opt, client, job_id)
+    try:
+        for i in range(2):
+            x, y = _batch(i)
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        sched.step()
+        # two updates made: the next one is step 2's
+        assert sched.last_epoch == 2 and opt.param_groups[0]["lr"] == served[2]
+    finally:
+        sched.close()
