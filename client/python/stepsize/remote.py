@@ -35,6 +35,13 @@ class _Window(NamedTuple):
         return self if step >= self.end else self._replace(end=max(self.start, step))
 
 
+def _step_probes(points) -> int:
+    """The probes of the newest point's own step: a point counts its phase's probes up to its step."""
+    p = points[-1]
+    prev = points[-2] if len(points) > 1 else None
+    return p.probes - prev.probes if prev is not None and prev.phase == p.phase else p.probes
+
+
 class RemoteSchedule:
     """Follows one job. ``job`` is a JobSpec (created idempotently; works with the service down)
     or a job id (the service must answer GetJob once)."""
@@ -139,14 +146,19 @@ class RemoteSchedule:
         self.remote_answers += 1
         return fresh.rates[step - fresh.start]
 
-    def wait_for_estimate(self, probe_step: int, timeout: float) -> bool:
+    def wait_for_estimate(self, probe_step: int, timeout: float, probes: int = 1) -> bool:
         """Waits until an estimate from a probe at probe_step or later is known here; for trainers
-        (and tests) that want every estimate applied at the step its rule says."""
+        (and tests) that want every estimate applied at the step its rule says. With N data-parallel
+        workers probing the same step, ``probes=N`` waits until the estimate of probe_step combines
+        all N (the estimator replaces a step's estimate as each worker's probe arrives), so every
+        rank reads the same rates afterwards."""
         end = time.monotonic() + timeout
         with self._timeline_changed:
             while True:
-                latest = self._timeline.latest()
-                if latest is not None and latest.step >= probe_step:
+                points = self._timeline.points
+                latest = points[-1] if points else None
+                if latest is not None and (latest.step > probe_step
+                                           or (latest.step == probe_step and _step_probes(points) >= probes)):
                     return True
                 left = end - time.monotonic()
                 if left <= 0 or self._closed.is_set():
@@ -261,7 +273,13 @@ class RemoteSchedule:
             if point == self._timeline.latest():
                 return  # the estimate we have (the watch opens with the current state)
             self._cut_windows_at(update.from_step)
-            self._timeline = self._timeline.with_point(point)
+            latest = self._timeline.latest()
+            if latest is not None and latest.step == point.step:
+                # another worker's probe of the same step was merged in: the estimate replaces the
+                # step's point, as in the estimator's timeline, rather than follow it
+                self._timeline = CurvatureTimeline(self._timeline.points[:-1] + [point])
+            else:
+                self._timeline = self._timeline.with_point(point)
             self._timeline_changed.notify_all()
 
     def _cut_windows_at(self, step):

@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
         ScheduleCommand.class,
         DemoCommand.class,
         ExperimentCommand.class,
-        EstimatorCommand.class})
+        EstimatorCommand.class,
+        JobsCommand.class})
 public final class StepsizeCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -54,6 +54,11 @@ public final class Jobs {
     return job != null && caller.mayUse(job.owner()) ? Optional.of(job) : Optional.empty();
   }
 
+  /** Up to {@code max} jobs the caller may use with ids after {@code afterId}, sorted by id (ListJobs). */
+  java.util.List<JobEntry> list(Caller caller, String afterId, int max) {
+    return views.jobsAfter(afterId, job -> caller.mayUse(job.owner()), max);
+  }
+
   /** Whether a job the caller may not use holds the id (CreateJob's ALREADY_EXISTS). */
   boolean takenByAnother(Caller caller, String jobId) {
     JobEntry job = views.job(jobId);

@@ -4,6 +4,7 @@ import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
+import io.stepsize.proto.v1.ListJobsResponse;
 import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LrEvaluator;
@@ -14,6 +15,7 @@ import io.stepsize.service.view.LocalViews;
 import io.stepsize.service.view.LocalViews.CurvatureEntry;
 import io.stepsize.service.view.LocalViews.JobEntry;
 import io.stepsize.wire.LearningRateProtos;
+import java.util.List;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +27,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Queries {
   private static final Logger log = LoggerFactory.getLogger(Queries.class);
+  /** ListJobs' largest page, and its page when page_size is 0. */
+  public static final int MAX_PAGE_SIZE = 1000;
+  public static final int DEFAULT_PAGE_SIZE = 100;
 
   private final Jobs jobs;
   private final LocalViews views;
@@ -43,6 +48,30 @@ public final class Queries {
   public Job job(Caller caller, String jobId) {
     JobEntry job = jobs.admit(caller, jobId);
     return Jobs.describe(job.spec(), job.schedule());
+  }
+
+  /**
+   * A page of the caller's jobs sorted by job_id (every job when the service runs without tokens).
+   * The page token is the last id of the previous page, so a job created meanwhile with a later id
+   * still shows on a later page. UNAVAILABLE until the views have caught up: a partial list would
+   * look complete.
+   */
+  public ListJobsResponse listJobs(Caller caller, int pageSize, String pageToken) {
+    if (pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
+      throw ApiException.invalid("page_size: must be in [0, " + MAX_PAGE_SIZE + "] (got " + pageSize + ")");
+    }
+    jobs.requireCaughtUp();
+    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    // one more than the page tells whether another page follows
+    List<JobEntry> found = jobs.list(caller, pageToken, size + 1);
+    ListJobsResponse.Builder b = ListJobsResponse.newBuilder();
+    for (JobEntry job : found.subList(0, Math.min(size, found.size()))) {
+      b.addJobs(Jobs.describe(job.spec(), job.schedule()));
+    }
+    if (found.size() > size) {
+      b.setNextPageToken(found.get(size - 1).spec().getJobId());
+    }
+    return b.build();
   }
 
   public LearningRate learningRate(Caller caller, String jobId, long step) {

@@ -11,6 +11,8 @@ import io.stepsize.proto.v1.GetLearningRatesRequest;
 import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
+import io.stepsize.proto.v1.ListJobsRequest;
+import io.stepsize.proto.v1.ListJobsResponse;
 import io.stepsize.proto.v1.ReportProbesRequest;
 import io.stepsize.proto.v1.ReportProbesResponse;
 import io.stepsize.proto.v1.ScheduleUpdate;
@@ -90,6 +92,11 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
   @Override
   public void getCurvature(GetCurvatureRequest request, StreamObserver<Curvature> out) {
     unary(out, () -> queries.curvature(caller(), request.getJobId()));
+  }
+
+  @Override
+  public void listJobs(ListJobsRequest request, StreamObserver<ListJobsResponse> out) {
+    unary(out, () -> queries.listJobs(caller(), request.getPageSize(), request.getPageToken()));
   }
 
   /** The current state at once, then one update per change of the job's estimate, until cancelled. */

@@ -158,6 +158,18 @@ public final class LocalViews {
   }
 
   /**
+   * Up to {@code max} jobs with ids after {@code afterId} that {@code include} accepts, sorted by id.
+   * A scan, as {@link #jobsOwnedBy}: listing is an operator's request, not the hot path.
+   */
+  public List<JobEntry> jobsAfter(String afterId, java.util.function.Predicate<JobEntry> include, int max) {
+    return jobs.values().stream()
+        .filter(j -> j.spec().getJobId().compareTo(afterId) > 0 && include.test(j))
+        .sorted(java.util.Comparator.comparing(j -> j.spec().getJobId()))
+        .limit(max)
+        .toList();
+  }
+
+  /**
    * The {@code max} (at most {@link #RECENT}) jobs whose estimate changed last, with their kappa
    * and the phi their policy gives from the step the estimate applies from (newest first).
    */
