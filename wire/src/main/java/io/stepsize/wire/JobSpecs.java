@@ -126,6 +126,7 @@ public final class JobSpecs {
     return switch (m) {
       case LIVE -> io.stepsize.proto.v1.PhiMode.PHI_MODE_LIVE;
       case LATCHED -> io.stepsize.proto.v1.PhiMode.PHI_MODE_LATCHED;
+      case CONTINUOUS -> io.stepsize.proto.v1.PhiMode.PHI_MODE_CONTINUOUS;
     };
   }
 
@@ -185,6 +186,7 @@ public final class JobSpecs {
     PhiMode mode = switch (c.getMode()) {
       case PHI_MODE_LIVE -> PhiMode.LIVE;
       case PHI_MODE_LATCHED -> PhiMode.LATCHED;
+      case PHI_MODE_CONTINUOUS -> PhiMode.CONTINUOUS;
       case PHI_MODE_UNSPECIFIED -> d.mode();
       case UNRECOGNIZED -> throw unknown("phi_policy.condition_number.mode", io.stepsize.proto.v1.PhiMode.values(),
           c.getModeValue());
