@@ -146,24 +146,26 @@ public final class LocalViews {
 
   /**
    * Records a job's new record that this replica has just written (ReviseJob), readable at once; the
-   * record read back later finds it here unchanged. Refused (false) when the view holds a record with
-   * as many revisions or more: one read meanwhile came first on the topic and decides.
+   * record read back later finds it here unchanged. Refused (false) when the view holds another record
+   * with as many revisions or more: it was read meanwhile, came first on the topic and decides.
    */
   public boolean putRevised(JobSpec record, JobPlan plan, String owner) {
     String id = record.getJobId();
     int[] before = {-1};
+    boolean[] ours = {true};
     jobs.compute(id, (k, previous) -> {
       if (previous != null && previous.revision() >= record.getRevisionsCount()) {
+        // our own record already read back stands; any other came first on the topic
+        ours[0] = previous.spec().equals(record);
         return previous;
       }
       before[0] = previous == null ? 0 : previous.revision();
       return new JobEntry(record, plan, owner);
     });
-    if (before[0] < 0) {
-      return false;
+    if (before[0] >= 0) {
+      tellRevisions(id, before[0], record.getRevisionsCount());
     }
-    tellRevisions(id, before[0], record.getRevisionsCount());
-    return true;
+    return ours[0];
   }
 
   /** Tells the job's watchers each revision after {@code from} up to {@code to}. */
