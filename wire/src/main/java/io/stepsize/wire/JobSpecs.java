@@ -40,7 +40,8 @@ public final class JobSpecs {
    * Validates a spec and builds its schedule; the message of a failure names the field. Beyond the
    * schedule's rules: the job_id rule of {@link FieldRules}, the record size, known enum values (a
    * value this build does not know arrives as UNRECOGNIZED and is refused, never read as a default),
-   * and group names (non-empty, unique).
+   * and group names (non-empty, unique). The revisions a job record carries are not read here: the
+   * schedule is the spec's own (revision 0); {@link #toPlan} adds them.
    */
   public static JobSchedule toSchedule(JobSpec spec) {
     FieldRules.jobIdViolation(spec.getJobId()).ifPresent(JobSpecs::fail);
