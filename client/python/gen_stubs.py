@@ -10,6 +10,7 @@ which match the Debian python3-protobuf runtime.
 
 Usage: python3 gen_stubs.py [OUT]   (default OUT: build/generated next to this file)
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -28,6 +29,20 @@ def proto_root():
     return root
 
 
+def well_known_include(protoc):
+    """-I for google/protobuf/timestamp.proto when this protoc does not bring it (Debian's protoc has it
+    only with libprotobuf-dev): the copy that module proto/'s Maven build extracts from protobuf-java."""
+    for root in ("/usr/include", "/usr/local/include", os.path.join(os.path.dirname(protoc), "..", "include")):
+        if os.path.isfile(os.path.join(root, "google", "protobuf", "timestamp.proto")):
+            return []
+    extracted = glob.glob(os.path.join(HERE, "..", "..", "proto", "target", "protoc-dependencies", "*",
+                                       "google", "protobuf", "timestamp.proto"))
+    if not extracted:
+        raise RuntimeError("google/protobuf/timestamp.proto not found: build module proto/ first "
+                           "(mvn -pl proto compile) or apt-get install libprotobuf-dev")
+    return ["-I", os.path.normpath(os.path.join(os.path.dirname(extracted[0]), "..", ".."))]
+
+
 def generate(out=DEFAULT_OUT):
     """Writes the stubs under out; returns the generated package directory (out/stepsize/v1)."""
     root = proto_root()
@@ -42,7 +57,7 @@ def generate(out=DEFAULT_OUT):
         if protoc is None or plugin is None:
             raise RuntimeError("need grpc_tools, or protoc and grpc_python_plugin "
                                "(Debian: apt-get install protobuf-compiler protobuf-compiler-grpc)")
-        cmd = [protoc, f"--plugin=protoc-gen-grpc_python={plugin}"] + args
+        cmd = [protoc, f"--plugin=protoc-gen-grpc_python={plugin}"] + well_known_include(protoc) + args
     subprocess.run(cmd, check=True)
     package = os.path.join(out, "stepsize", "v1")
     # regular packages, so the stubs import the same way from a build dir and from a wheel

@@ -1,9 +1,9 @@
-"""The local formula: a job's learning rate as a pure function of (job, step, curvature timeline).
+"""The local formula: a job's learning rate as a pure function of (job, revisions, step, curvature timeline).
 
 A line-by-line port of the Java schedule library (io.stepsize.schedule: Budget, Uba,
-CurvatureTimeline, PhiPolicy, LrEvaluator) and of its defaults as io.stepsize.wire.JobSpecs reads
+CurvatureTimeline, PhiPolicy, LrEvaluator, Revision, JobPlan) and of its defaults as io.stepsize.wire.JobSpecs reads
 them, so the client's fallback gives the service's answer (to a few ulps: only cos/sin may differ in
-the last bit). DESIGN.md §1.1-1.3 is the contract. The Java side writes conformance/schedule-cases.json
+the last bit). DESIGN.md §1.1-1.3, §1.5 (revisions) and §1.6 (continuous phi) are the contract. The Java side writes conformance/schedule-cases.json
 (every policy and mode, warmup, phases, groups, timelines, fallbacks, and the defaults below) and
 tests/test_conformance.py replays it here, so a drift fails a test instead of a training run. No I/O, no torch,
 no protobuf import: ``JobSchedule.from_spec`` reads any object shaped like the proto JobSpec.
@@ -31,6 +31,7 @@ NOTE_RANGE_OVERFLOW = "chebyshev: 1/lambda_low is not finite; fallback_phi used"
 _OPTIMIZER_ADAMW = 2
 _OPTIMIZER_OTHER = 3
 _PHI_MODE_LATCHED = 2
+_PHI_MODE_CONTINUOUS = 3
 
 # The defaults of io.stepsize.schedule (JobSchedule, PhiPolicy.ConditionNumber, Optimizer), each written
 # once here; test_conformance.py checks them against the values the Java test wrote.
@@ -52,6 +53,13 @@ def _invalid(field, rule, detail):
 def _finite_positive(field, v):
     if not (v > 0) or not math.isfinite(v):
         raise _invalid(field, "must be finite and > 0", f"got {v}")
+    return v
+
+
+def _finite_non_negative(field, v):
+    if not (v >= 0) or not math.isfinite(v):
+        raise _invalid(field, "must be finite and >= 0", f"got {v}")
+    return v
 
 
 class Budget:
@@ -110,26 +118,34 @@ class Budget:
             raise _invalid("step", f"must be in [0, total_steps = {self.total_steps})", f"got {step}")
 
 
+def _rising(budget: Budget, k: int) -> bool:
+    return ((k - 1 + budget.phase_offset) & 1) == 1
+
+
 def factor_in_phase(phi: float, budget: Budget, step: int, k: int) -> float:
     """f of a step in phase k >= 1, by the half-angle form of Uba.factorInPhase (accurate to ulps
     where 1 + cos(theta) would cancel)."""
     start = budget.phase_start(k)
-    length = budget.phase_end(k) - start
-    j = step - start + 1
+    return factor_at(phi, budget.phase_end(k) - start, step - start + 1, _rising(budget, k))
+
+
+def factor_at(phi: float, length: int, j: int, rising: bool) -> float:
+    """f at position j of a phase of its own of `length` steps (Uba.factorAt; the j', L' of §1.5)."""
     half = (2 * j - 1) * math.pi / (4.0 * length)
     cos = math.cos(half)
     sin = math.sin(half)
-    rising = ((k - 1 + budget.phase_offset) & 1) == 1
     p = sin * sin if rising else cos * cos
     q = cos * cos if rising else sin * sin
     return 2 * p / (phi * q + 2 * p)
 
 
 class PhiPolicy:
-    """kind 'fixed' (phi), 'condition_number' (scale, exponent, phi_min, phi_max, latched) or 'chebyshev'."""
+    """kind 'fixed' (phi), 'condition_number' (scale, exponent, phi_min, phi_max, latched or continuous)
+    or 'chebyshev'."""
 
     def __init__(self, kind: str, phi: float = 0.0, scale: float = DEFAULT_SCALE, exponent: float = DEFAULT_EXPONENT,
-                 phi_min: float = DEFAULT_PHI_MIN, phi_max: float = DEFAULT_PHI_MAX, latched: bool = False):
+                 phi_min: float = DEFAULT_PHI_MIN, phi_max: float = DEFAULT_PHI_MAX, latched: bool = False,
+                 continuous: bool = False):
         if kind not in ("fixed", "condition_number", "chebyshev"):
             raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {kind}")
         if kind == "fixed":
@@ -149,6 +165,36 @@ class PhiPolicy:
         self.phi_min = phi_min
         self.phi_max = phi_max
         self.latched = latched
+        self.continuous = continuous
+
+    @classmethod
+    def from_proto(cls, p) -> "PhiPolicy":
+        """From a proto PhiPolicy as JobSpecs.policy reads it; unset is condition_number with its defaults."""
+        kind = p.WhichOneof("policy")
+        if kind == "fixed":
+            return cls("fixed", phi=p.fixed.phi)
+        if kind == "chebyshev":
+            return cls("chebyshev")
+        if kind in ("condition_number", None):  # unset: following the curvature is the point
+            c = p.condition_number
+            return cls(
+                "condition_number",
+                scale=c.scale if c.HasField("scale") else DEFAULT_SCALE,
+                exponent=c.exponent if c.HasField("exponent") else DEFAULT_EXPONENT,
+                phi_min=c.phi_min if c.HasField("phi_min") else DEFAULT_PHI_MIN,
+                phi_max=c.phi_max if c.HasField("phi_max") else DEFAULT_PHI_MAX,
+                latched=c.mode == _PHI_MODE_LATCHED,
+                continuous=c.mode == _PHI_MODE_CONTINUOUS)
+        # a policy the proto gained and this port has not: refuse rather than guess
+        raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {kind}")
+
+    def phi_at(self, job, step: int, phase: int, estimates) -> float:
+        """condition_number's phi of a step: from the estimate that sets it, else the job's fallback_phi."""
+        reference = job.budget.phase_start(phase) if self.latched else step
+        point = estimates.applying_to(reference)
+        if point is None or not point.has_condition_number():
+            return job.fallback_phi
+        return self.phi_for(point.kappa_eff())
 
     def phi_for(self, kappa_eff: float) -> float:
         """clamp(scale·(2κ)^exponent, phi_min, phi_max); NaN clamps to phi_max as in Java."""
@@ -214,6 +260,11 @@ class CurvatureTimeline:
         i = bisect.bisect_right(self._suffix_min, step) - 1
         return self.points[i] if i >= 0 else None
 
+    def next_change_after(self, step: int) -> float:
+        """The first step after `step` from which another point applies, or math.inf."""
+        i = bisect.bisect_right(self._suffix_min, step)
+        return self._suffix_min[i] if i < len(self._suffix_min) else math.inf
+
     def latest(self) -> Optional[CurvaturePoint]:
         return self.points[-1] if self.points else None
 
@@ -254,8 +305,9 @@ class JobSchedule:
         self.job_id = job_id
 
     @classmethod
-    def from_spec(cls, spec) -> "JobSchedule":
-        """From a proto JobSpec, as io.stepsize.wire.JobSpecs.toSchedule reads it."""
+    def from_spec(cls, spec, revisions=None) -> "JobSchedule":
+        """From a proto JobSpec, as io.stepsize.wire.JobSpecs.toPlan reads it, with its revisions: those
+        the spec carries (a record of stepsize.jobs) or, when given, `revisions` (a Job's)."""
         if not spec.job_id.strip():
             raise ValueError("job_id: must not be empty")
         budget = Budget(spec.total_steps, spec.warmup_steps, list(spec.phase_boundaries), spec.phase_offset)
@@ -265,23 +317,251 @@ class JobSchedule:
         default_phi = ADAPTIVE_PHI if spec.optimizer in (_OPTIMIZER_ADAMW, _OPTIMIZER_OTHER) else SGD_PHI
         fallback = p.fallback_phi if p.HasField("fallback_phi") else default_phi
         delay = spec.apply_delay_steps if spec.HasField("apply_delay_steps") else DEFAULT_APPLY_DELAY_STEPS
-        kind = p.WhichOneof("policy")
-        if kind == "fixed":
-            policy = PhiPolicy("fixed", phi=p.fixed.phi)
-        elif kind == "chebyshev":
-            policy = PhiPolicy("chebyshev")
-        elif kind in ("condition_number", None):  # unset: following the curvature is the point
-            c = p.condition_number
-            policy = PhiPolicy(
-                "condition_number",
-                scale=c.scale if c.HasField("scale") else DEFAULT_SCALE,
-                exponent=c.exponent if c.HasField("exponent") else DEFAULT_EXPONENT,
-                phi_min=c.phi_min if c.HasField("phi_min") else DEFAULT_PHI_MIN,
-                phi_max=c.phi_max if c.HasField("phi_max") else DEFAULT_PHI_MAX,
-                latched=c.mode == _PHI_MODE_LATCHED)
-        else:  # a policy the proto gained and this port has not: refuse rather than guess
-            raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {kind}")
-        return cls(budget, spec.lr_max, spec.lr_min, policy, fallback, groups, delay, spec.job_id)
+        policy = PhiPolicy.from_proto(p)
+        job = cls(budget, spec.lr_max, spec.lr_min, policy, fallback, groups, delay, spec.job_id)
+        stored = revisions if revisions is not None else getattr(spec, "revisions", ())
+        for i, r in enumerate(stored):
+            try:
+                job = job.revise(Revision.from_proto(r))
+            except ValueError as e:
+                raise ValueError(f"revisions[{i}].{e}") from e
+        return job
+
+    @classmethod
+    def from_job(cls, job) -> "JobSchedule":
+        """From a proto Job (GetJob, CreateJob, ReviseJob): its spec and its revisions."""
+        return cls.from_spec(job.spec, list(job.revisions))
+
+    # ---- revisions (DESIGN.md §1.5) ----------------------------------------------------------
+
+    @property
+    def revisions(self) -> tuple:
+        return self._plan().revisions if hasattr(self, "_jobplan") else ()
+
+    def in_force(self) -> "JobSchedule":
+        """The schedule in force: the spec with every revision applied (its budget's total_steps is the one
+        steps are checked against)."""
+        return self._jobplan.eras[-1][0] if hasattr(self, "_jobplan") else self
+
+    def revise(self, revision: "Revision") -> "JobSchedule":
+        """This job with one more revision, checked as JobPlan.revise checks it."""
+        plan = self._plan().revise(revision)
+        job = JobSchedule(self.budget, self.lr_max, self.lr_min, self.policy, self.fallback_phi, self.groups,
+                          self.apply_delay_steps, self.job_id)
+        job._jobplan = plan
+        return job
+
+    def _plan(self) -> "JobPlan":
+        plan = getattr(self, "_jobplan", None)
+        if plan is None:
+            plan = JobPlan(self, (), [(self, 0, None)])
+            self._jobplan = plan
+        return plan
+
+
+class Revision(NamedTuple):
+    """A change of a running job from from_step on (schedule part of the proto Revision); None or empty keeps
+    the value in force."""
+    from_step: int
+    total_steps: Optional[int] = None
+    phase_boundaries: tuple = ()
+    lr_max: Optional[float] = None
+    lr_min: Optional[float] = None
+    groups: tuple = ()
+    policy: Optional[PhiPolicy] = None
+    fallback_phi: Optional[float] = None
+    set_lr: Optional[float] = None
+    hold: bool = False
+
+    @classmethod
+    def from_proto(cls, r) -> "Revision":
+        p = r.phi_policy
+        rev = cls(
+            from_step=int(r.from_step),
+            total_steps=int(r.total_steps) if r.HasField("total_steps") else None,
+            phase_boundaries=tuple(int(b) for b in r.phase_boundaries),
+            lr_max=r.lr_max if r.HasField("lr_max") else None,
+            lr_min=r.lr_min if r.HasField("lr_min") else None,
+            groups=tuple(ParamGroup(g.name, g.lr_max, g.lr_min) for g in r.groups),
+            policy=PhiPolicy.from_proto(p) if p.WhichOneof("policy") is not None else None,
+            fallback_phi=p.fallback_phi if p.HasField("fallback_phi") else None,
+            set_lr=r.set_lr if r.HasField("set_lr") else None,
+            hold=bool(r.hold))
+        rev.check()
+        return rev
+
+    def check(self):
+        if self.from_step < 0:
+            raise _invalid("from_step", "must be >= 0", f"got {self.from_step}")
+        for field in ("lr_max", "lr_min", "set_lr"):
+            v = getattr(self, field)
+            if v is not None:
+                _finite_non_negative(field, v)
+        if self.fallback_phi is not None:
+            _finite_positive("fallback_phi", self.fallback_phi)
+
+
+class JobPlan:
+    """JobPlan of the Java library: eras (schedule, from_step, revision), era 0 the spec; the re-plans of
+    one timeline worked out in step order and kept until another timeline is asked about."""
+
+    def __init__(self, spec: JobSchedule, revisions, eras):
+        self.spec = spec
+        self.revisions = tuple(revisions)
+        self.eras = list(eras)
+        self.needs_replans = len(self.eras) > 1 or any(_continuous(e[0]) for e in self.eras)
+        self._memo = None
+
+    def revise(self, r: Revision) -> "JobPlan":
+        r.check()
+        before, last_from, _ = self.eras[-1]
+        b = before.budget
+        a = r.from_step
+        total = b.total_steps
+        if len(self.eras) > 1 and a < last_from:
+            raise _invalid("from_step", f"must be >= the previous revision's from_step = {last_from}", f"got {a}")
+        if a > total:
+            raise _invalid("from_step", f"must be <= total_steps = {total} (a finished job is extended from "
+                           "total_steps)", f"got {a}")
+        new_total = r.total_steps if r.total_steps is not None else total
+        if new_total <= a:
+            raise _invalid("total_steps", f"must be > from_step = {a}",
+                           f"got {new_total}" + (", the total_steps in force" if r.total_steps is None else ""))
+        w = b.warmup_steps
+        if new_total <= w:
+            raise _invalid("total_steps", f"must be > warmup_steps = {w}", f"got {new_total}")
+        previous = b.boundaries or (total,)
+        kept = tuple(x for x in previous if x <= a and x < total)
+        if r.phase_boundaries:
+            if r.phase_boundaries[0] <= a:
+                raise _invalid("phase_boundaries", f"must list only the boundaries after from_step = {a}",
+                               f"got {r.phase_boundaries[0]}")
+            boundaries = kept + tuple(r.phase_boundaries)
+        elif new_total != total:
+            for x in previous:
+                if a < x < total:
+                    raise _invalid("phase_boundaries", "must be given when total_steps changes and the job has a"
+                                   f" boundary in (from_step, total_steps) = ({a}, {total})", f"the job has {x}")
+            boundaries = kept + (new_total,)
+        else:
+            boundaries = previous
+        budget = Budget(new_total, w, boundaries, b.phase_offset)
+        groups = before.groups
+        if r.groups:
+            names = [g.name for g in before.groups]
+            got = [g.name for g in r.groups]
+            if names != got:
+                raise _invalid("groups", "must name the job's groups in order, [" + ", ".join(names) + "]",
+                               "got [" + ", ".join(got) + "]")
+            groups = tuple(r.groups)
+        if r.set_lr is not None and not r.hold and a < w:
+            raise _invalid("set_lr", f"needs from_step >= warmup_steps = {w} or hold (the warmup is kept)",
+                           f"from_step = {a}")
+        revised = JobSchedule(budget, r.lr_max if r.lr_max is not None else before.lr_max,
+                              r.lr_min if r.lr_min is not None else before.lr_min,
+                              r.policy if r.policy is not None else before.policy,
+                              r.fallback_phi if r.fallback_phi is not None else before.fallback_phi,
+                              groups, before.apply_delay_steps, before.job_id)
+        return JobPlan(self.spec, self.revisions + (r,), self.eras + [(revised, a, r)])
+
+    def budget(self) -> Budget:
+        return self.eras[-1][0].budget
+
+    def revision_at(self, step: int) -> int:
+        return bisect.bisect_right([e[1] for e in self.eras], step) - 1
+
+    def evaluate(self, step: int, timeline: Optional[CurvatureTimeline]) -> "LrValue":
+        estimates = timeline if timeline is not None else CurvatureTimeline.EMPTY
+        self.budget().check_step(step)
+        era = self.revision_at(step)
+        if not self.needs_replans:
+            s = self.eras[era][0]
+            return _evaluate(s, step, s.budget.phase_of(step), estimates, None, era)
+        memo = self._memo
+        if memo is None or memo[0] is not estimates:
+            memo = (estimates, self._replans(estimates))
+            self._memo = memo
+        return self._value_in(era, step, estimates, memo[1])
+
+    def _value_in(self, era, step, estimates, replans):
+        s = self.eras[era][0]
+        phase = s.budget.phase_of(step)
+        return _evaluate(s, step, phase, estimates, _replan_at(replans[era], phase, step), era)
+
+    def _replans(self, estimates):
+        all_replans = []
+        for i, (s, start, r) in enumerate(self.eras):
+            here = []
+            all_replans.append(here)
+            b = s.budget
+            end = self.eras[i + 1][1] if i + 1 < len(self.eras) else b.total_steps
+            if i > 0:
+                at = min(start, self.eras[i - 1][0].budget.total_steps - 1)
+                before = self._value_in(i - 1, at, estimates, all_replans)
+                v = r.set_lr if r.set_lr is not None else before.lr
+                group_values = _scaled(before, s, r.set_lr) if r.set_lr is not None else tuple(before.group_lrs)
+                phase = b.phase_of(start)
+                if r.hold:
+                    here.append(_Replan(start, end, phase, False, v, group_values, True))
+                    continue
+                if phase > 0:
+                    here.append(_Replan(start, b.phase_end(phase), phase, _rising(b, phase), v, group_values, False))
+            if not _continuous(s):
+                continue
+            e = estimates.next_change_after(start)
+            while e < end:
+                phase = b.phase_of(e)
+                if phase != 0 and e != b.phase_start(phase):
+                    old = s.policy.phi_at(s, e - 1, phase, estimates)
+                    if old != s.policy.phi_at(s, e, phase, estimates):
+                        was = _value(s, e, phase, old, s.lr_max, s.lr_min, False, _replan_at(here, phase, e))
+                        here.append(_Replan(e, b.phase_end(phase), phase, _rising(b, phase), was[0], was[1], False))
+                e = estimates.next_change_after(e)
+        return all_replans
+
+
+class _Replan(NamedTuple):
+    """Replan of the Java library: the rest of a phase from step (value v) to end, or a held value."""
+    step: int
+    end: int
+    phase: int
+    rising: bool
+    v: float
+    group_values: tuple
+    hold: bool
+
+
+def _continuous(job: JobSchedule) -> bool:
+    return job.policy.kind == "condition_number" and job.policy.continuous
+
+
+def _replan_at(replans, phase, step):
+    i = bisect.bisect_right([r.step for r in replans], step) - 1
+    if i < 0:
+        return None
+    r = replans[i]
+    return r if r.hold or r.phase == phase else None
+
+
+def _scaled(before, s, set_lr):
+    out = []
+    for i, g in enumerate(before.group_lrs):
+        if before.lr > 0:
+            out.append(g * (set_lr / before.lr))
+        else:
+            out.append(set_lr * (s.groups[i].lr_max / s.lr_max) if s.lr_max > 0 else set_lr)
+    return tuple(out)
+
+
+def _replanned(r: _Replan, phi, step, top, bottom, v):
+    """§1.5: b + (v − b)·f(j')/f(1) falling, t + (v − t)·(1 − f(j'))/(1 − f(1)) rising; v in a hold."""
+    if r.hold:
+        return v
+    length = r.end - r.step
+    j = step - r.step + 1
+    first = factor_at(phi, length, 1, r.rising)
+    here = factor_at(phi, length, j, r.rising)
+    return top + (v - top) * ((1 - here) / (1 - first)) if r.rising else bottom + (v - bottom) * (here / first)
 
 
 class LrValue(NamedTuple):
@@ -298,18 +578,27 @@ class LrValue(NamedTuple):
     curvature_step: int
     source: Source
     note: str
+    revision: int = 0
 
     @classmethod
     def from_proto(cls, r) -> "LrValue":
         return cls(int(r.step), r.lr, tuple(r.group_lrs), r.factor, r.phi, int(r.phase), r.kappa,
-                   r.lambda_low, r.lambda_max, int(r.curvature_step), Source(r.source), r.note)
+                   r.lambda_low, r.lambda_max, int(r.curvature_step), Source(r.source), r.note,
+                   int(getattr(r, "revision", 0)))
 
 
 def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] = None) -> LrValue:
-    """The learning rate of step in [0, total_steps) given the estimates so far (LrEvaluator.evaluate)."""
-    budget = job.budget
-    phase = budget.phase_of(step)
+    """The learning rate of step in [0, total_steps in force) given the estimates so far (JobPlan.evaluate;
+    LrEvaluator.evaluate for a job with no revision and no continuous phase)."""
+    if hasattr(job, "_jobplan") or _continuous(job):
+        return job._plan().evaluate(step, timeline)
     estimates = timeline if timeline is not None else CurvatureTimeline.EMPTY
+    return _evaluate(job, step, job.budget.phase_of(step), estimates, None, 0)
+
+
+def _evaluate(job: JobSchedule, step: int, phase: int, estimates: CurvatureTimeline, replan, revision) -> LrValue:
+    """The policies' evaluate and LrEvaluator.value: phi and range at the step, then the value."""
+    budget = job.budget
     policy = job.policy
 
     phi = job.fallback_phi
@@ -352,19 +641,34 @@ def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] 
     else:  # PhiPolicy refuses other kinds; this keeps a new kind from taking a branch written for another
         raise _invalid("phi_policy", "must be fixed, condition_number or chebyshev", f"got {policy.kind}")
 
+    if replan is None and phase == 0:
+        source = Source.WARMUP
+    lr, group_lrs, factor = _value(job, step, phase, phi, top, bottom, chebyshev_range, replan)
+    return LrValue(step, lr, group_lrs, factor, phi, phase, kappa, lambda_low, lambda_max,
+                   curvature_step, source, note, revision)
+
+
+def _value(job, step, phase, phi, top, bottom, chebyshev_range, replan):
+    """(lr, group_lrs, factor): warmup, eq. 5 over [bottom, top], or the re-planned rest of a phase."""
     groups = job.groups
-    if phase == 0:
+    if replan is not None:
+        lr = _replanned(replan, phi, step, top, bottom, replan.v)
+        if chebyshev_range:
+            group_lrs = tuple(lr if job.lr_max == 0 else lr * (g.lr_max / job.lr_max) for g in groups)
+        else:
+            group_lrs = tuple(_replanned(replan, phi, step, g.lr_max, g.lr_min, replan.group_values[i])
+                              for i, g in enumerate(groups))
+        factor = (lr - bottom) / (top - bottom) if top > bottom else 0
+    elif phase == 0:
         # linear warmup reaching lr_max at the last warmup step s = W - 1
-        factor = (step + 1) / budget.warmup_steps
+        factor = (step + 1) / job.budget.warmup_steps
         lr = job.lr_max * factor
         group_lrs = tuple(g.lr_max * factor for g in groups)
-        source = Source.WARMUP
     else:
-        factor = factor_in_phase(phi, budget, step, phase)
+        factor = factor_in_phase(phi, job.budget, step, phase)
         lr = bottom + (top - bottom) * factor
         if chebyshev_range:
             group_lrs = tuple(lr if job.lr_max == 0 else lr * (g.lr_max / job.lr_max) for g in groups)
         else:
             group_lrs = tuple(g.lr_min + (g.lr_max - g.lr_min) * factor for g in groups)
-    return LrValue(step, lr, group_lrs, factor, phi, phase, kappa, lambda_low, lambda_max,
-                   curvature_step, source, note)
+    return lr, group_lrs, factor

@@ -1,7 +1,7 @@
 """The Python port against the Java schedule, case by case, from conformance/schedule-cases.json.
 
 The Java test wire/src/test/java/io/stepsize/wire/ScheduleConformanceTest.java writes that file from
-the Java library (JobSpec and Curvature through JobSpecs, LrEvaluator, LearningRateProtos) and fails
+the Java library (JobSpec with its revisions and Curvature through JobSpecs, JobPlan, LearningRateProtos) and fails
 when the committed copy is stale, so what is replayed here is what the service answers now. Every
 double must agree to 1e-12 relative; step, phase, source and curvature_step exactly.
 """
@@ -36,6 +36,10 @@ def test_the_file_has_every_kind_of_case():
     policies = {json_format.ParseDict(c["spec"], pb.JobSpec()).phi_policy.WhichOneof("policy") for c in CASES}
     assert policies == {"fixed", "condition_number", "chebyshev", None}
     assert sum(len(c["expected"]) for c in CASES) > 400
+    # revisions (DESIGN.md §1.5) and continuous mode (§1.6) are replayed too
+    assert {row["revision"] for c in CASES for row in c["expected"]} >= {0, 1, 2, 3, 4}
+    modes = {json_format.ParseDict(c["spec"], pb.JobSpec()).phi_policy.condition_number.mode for c in CASES}
+    assert pb.PhiMode.PHI_MODE_CONTINUOUS in modes
 
 
 def test_defaults_match_java():
@@ -66,6 +70,7 @@ def test_python_matches_java(case):
         assert got.phase == want["phase"], where
         assert got.source == Source(pb.Source.Value(want["source"])), where
         assert got.curvature_step == want["curvature_step"], where
+        assert got.revision == want["revision"], where
         for field in ("lr", "factor", "phi", "kappa", "lambda_low", "lambda_max"):
             assert close(getattr(got, field), want[field]), (where, field, getattr(got, field), want[field])
         assert len(got.group_lrs) == len(want["group_lrs"]), where

@@ -1,7 +1,5 @@
 package io.stepsize.client;
 
-import io.stepsize.schedule.LrEvaluator;
-
 import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.MoreExecutors;
@@ -11,13 +9,14 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.GetLearningRatesRequest;
+import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
 import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.WatchScheduleRequest;
 import io.stepsize.schedule.CurvatureTimeline;
-import io.stepsize.schedule.JobSchedule;
+import io.stepsize.schedule.JobPlan;
 import io.stepsize.wire.JobSpecs;
 import io.stepsize.wire.LearningRateProtos;
 import java.time.Duration;
@@ -32,8 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A job's learning rates as the trainer sees them: windows prefetched with GetLearningRates, cut short
- * by WatchSchedule when a new estimate arrives, and the local formula with the last known curvature
- * when the service cannot answer within the deadline. A step never waits longer than one deadline,
+ * by WatchSchedule when a new estimate or a revision arrives (from the step it applies from), and the
+ * local formula with the last known curvature and revisions when the service cannot answer within the
+ * deadline. After the watch reconnects, what was missed meanwhile (estimates, revisions) cuts the
+ * windows the same way. A step never waits longer than one deadline,
  * and after a failure the service is left alone for {@code retryAfter} so later steps do not wait at all.
  */
 public final class RemoteSchedule implements AutoCloseable {
@@ -59,7 +60,9 @@ public final class RemoteSchedule implements AutoCloseable {
 
   private final StepsizeClient client;
   private final String jobId;
-  private final JobSchedule schedule;
+  private final JobSpec spec;
+  /** The job's spec and the revisions this schedule knows (GetJob), for the local formula. */
+  private volatile JobPlan plan;
   private final Options options;
   private final ScheduledExecutorService timer;
   private final AtomicLong generation = new AtomicLong();
@@ -84,7 +87,8 @@ public final class RemoteSchedule implements AutoCloseable {
   private RemoteSchedule(StepsizeClient client, JobSpec spec, Options options) {
     this.client = client;
     this.jobId = spec.getJobId();
-    this.schedule = JobSpecs.toSchedule(spec);
+    this.spec = spec.toBuilder().clearRevisions().build();
+    this.plan = JobSpecs.toPlan(spec);
     this.options = options;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "stepsize-watch-" + jobId);
@@ -100,6 +104,7 @@ public final class RemoteSchedule implements AutoCloseable {
   public static RemoteSchedule open(StepsizeClient client, JobSpec spec, Options options) {
     RemoteSchedule s = new RemoteSchedule(client, spec, options);
     s.loadTimeline();
+    s.loadRevisions();
     s.subscribe();
     return s;
   }
@@ -231,13 +236,18 @@ public final class RemoteSchedule implements AutoCloseable {
     return timeline;
   }
 
+  /** The revisions this schedule knows, revision n at index n - 1. */
+  public int revisions() {
+    return plan.revisions().size();
+  }
+
   private LearningRate local(long step) {
     localAnswers.incrementAndGet();
-    return LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(schedule, step, timeline));
+    return LearningRateProtos.learningRate(jobId, plan.evaluate(step, timeline));
   }
 
   private void maybePrefetch(Window w, long step) {
-    long total = schedule.budget().totalSteps();
+    long total = plan.budget().totalSteps();
     if (w.end() >= total || next != null || step < w.from() + (w.end() - w.from()) * 3 / 4
         || System.nanoTime() - offlineUntilNanos < 0 || inflight != null) {
       return;
@@ -344,12 +354,46 @@ public final class RemoteSchedule implements AutoCloseable {
     if (!closed) {
       timer.schedule(() -> {
         loadTimeline();
+        loadRevisions();
         subscribe();
       }, options.retryAfter().toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
+  /**
+   * Reads the job's revisions (at the start, on a pushed revision, and when the watch reconnects: some
+   * may have been made while it was down). Windows are cut at the earliest from_step among the
+   * revisions this schedule did not know, before the plan that includes them is published.
+   */
+  private void loadRevisions() {
+    try {
+      Job job = client.getJob(jobId);
+      int known = plan.revisions().size();
+      if (job.getRevisionsCount() <= known) {
+        return;
+      }
+      long from = Long.MAX_VALUE;
+      for (int i = known; i < job.getRevisionsCount(); i++) {
+        from = Math.min(from, job.getRevisions(i).getFromStep());
+      }
+      JobPlan revised = JobSpecs.toPlan(spec.toBuilder().addAllRevisions(job.getRevisionsList()).build());
+      cutWindowsAt(from);
+      plan = revised;
+    } catch (StatusRuntimeException e) {
+      log.warn("could not read the revisions of job {} ({}); the local formula uses the {} it knows", jobId,
+          e.getStatus().getCode(), plan.revisions().size());
+    } catch (IllegalArgumentException e) {
+      log.warn("job {}: revisions this client cannot read ({}); the local formula uses the {} it knows", jobId,
+          e.getMessage(), plan.revisions().size());
+    }
+  }
+
   private void apply(ScheduleUpdate update) {
+    if (update.getRevision() > plan.revisions().size()) {
+      // a revision: nothing prefetched from its step on holds; read it for the local formula
+      cutWindowsAt(update.getFromStep());
+      loadRevisions();
+    }
     if (!update.hasCurvature() || update.getCurvature().getProbes() == 0) {
       return; // no estimate yet: the rates are the fallback ones the windows already hold
     }

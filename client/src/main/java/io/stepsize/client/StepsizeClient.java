@@ -115,6 +115,17 @@ public final class StepsizeClient implements AutoCloseable {
     return stub().getJob(GetJobRequest.newBuilder().setJobId(jobId).build());
   }
 
+  /**
+   * Revises a job from {@code revision.from_step} on (DESIGN.md §1.5); {@code expectedRevision} is the
+   * latest revision the caller has seen (empty: no check).
+   */
+  public Job reviseJob(String jobId, io.stepsize.proto.v1.Revision revision, java.util.OptionalLong expectedRevision) {
+    io.stepsize.proto.v1.ReviseJobRequest.Builder r = io.stepsize.proto.v1.ReviseJobRequest.newBuilder()
+        .setJobId(jobId).setRevision(revision);
+    expectedRevision.ifPresent(r::setExpectedRevision);
+    return stub().reviseJob(r.build());
+  }
+
   public LearningRate learningRate(String jobId, long step) {
     return stub().getLearningRate(GetLearningRateRequest.newBuilder().setJobId(jobId).setStep(step).build());
   }

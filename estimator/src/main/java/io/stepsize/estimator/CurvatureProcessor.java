@@ -265,8 +265,10 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
 
   private static Job parse(JobSpec spec) {
     try {
-      return new Job(spec, JobSpecs.toSchedule(spec), JobSpecs.lowerEdgeSettings(spec), JobSpecs.halfLifeProbes(spec),
-          null);
+      // the schedule in force: a revision may extend the job (probes past the old total are good) or
+      // move its boundaries (the phase of a probe is the revised one)
+      return new Job(spec, JobSpecs.toPlan(spec).inForce(), JobSpecs.lowerEdgeSettings(spec),
+          JobSpecs.halfLifeProbes(spec), null);
     } catch (IllegalArgumentException e) {
       return new Job(spec, null, null, 0, e.getMessage());
     }

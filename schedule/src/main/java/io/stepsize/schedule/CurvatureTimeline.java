@@ -71,6 +71,24 @@ public final class CurvatureTimeline {
     return found < 0 ? null : points.get(found);
   }
 
+  /**
+   * The first step after {@code step} from which another point applies (where {@link #applyingTo}
+   * changes its answer), or {@link Long#MAX_VALUE} when none does. O(log n), no allocation.
+   */
+  public long nextChangeAfter(long step) {
+    int lo = 0;
+    int hi = suffixMinApplies.length;
+    while (lo < hi) { // first index whose suffix minimum is > step
+      int mid = (lo + hi) >>> 1;
+      if (suffixMinApplies[mid] > step) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo < suffixMinApplies.length ? suffixMinApplies[lo] : Long.MAX_VALUE;
+  }
+
   /** All points ordered by probe step (unmodifiable). */
   public List<CurvaturePoint> points() {
     return points;

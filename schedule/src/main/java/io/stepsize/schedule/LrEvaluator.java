@@ -29,51 +29,73 @@ public final class LrEvaluator {
 
   private static final double[] NO_GROUPS = new double[0];
 
-  /** The learning rate of {@code step} (in [0, total_steps)) given the estimates so far. */
+  /**
+   * The learning rate of {@code step} (in [0, total_steps)) given the estimates so far, for a job
+   * without revisions. A job in {@code continuous} mode is planned here from scratch at every call;
+   * a {@link JobPlan} keeps that plan per timeline and answers as fast as the other modes.
+   */
   public static LrValue evaluate(JobSchedule job, long step, CurvatureTimeline timeline) {
+    if (JobPlan.continuous(job)) {
+      return JobPlan.of(job, java.util.List.of()).evaluate(step, timeline);
+    }
     int phase = job.budget().phaseOf(step); // also rejects steps outside [0, T)
-    return job.policy().evaluate(job, step, phase, timeline == null ? CurvatureTimeline.EMPTY : timeline);
+    return job.policy().evaluate(job, step, phase, timeline == null ? CurvatureTimeline.EMPTY : timeline, null, 0);
   }
 
   /** A phi that reads no estimate (a fixed policy) over [lr_min, lr_max]. */
-  static LrValue value(JobSchedule job, long step, int phase, double phi, Source source) {
-    return value(job, step, phase, phi, job.lrMax(), job.lrMin(), false, 0, 0, 0, -1, source, "");
+  static LrValue value(JobSchedule job, long step, int phase, double phi, Source source, Replan replan,
+      int revision) {
+    return value(job, step, phase, phi, job.lrMax(), job.lrMin(), false, 0, 0, 0, -1, source, "", replan,
+        revision);
   }
 
   /** A phi (and range) from the estimate {@code point}, which has a condition number: Source CURVATURE. */
   static LrValue value(JobSchedule job, long step, int phase, double phi, double top, double bottom,
-      boolean chebyshevRange, double kappa, CurvaturePoint point) {
+      boolean chebyshevRange, double kappa, CurvaturePoint point, Replan replan, int revision) {
     return value(job, step, phase, phi, top, bottom, chebyshevRange, kappa, point.lambdaLow(), point.lambdaMax(),
-        point.step(), Source.CURVATURE, "");
+        point.step(), Source.CURVATURE, "", replan, revision);
   }
 
   /**
    * fallback_phi over [lr_min, lr_max], Source FALLBACK: no estimate applies ({@code point} null), or
    * the applying one has no condition number (its lambdas are reported so the caller sees why).
    */
-  static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point) {
+  static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point, Replan replan,
+      int revision) {
     return point == null
         ? value(job, step, phase, job.fallbackPhi(), job.lrMax(), job.lrMin(), false, 0, 0, 0, -1, Source.FALLBACK,
-            NOTE_NO_ESTIMATE)
-        : fallback(job, step, phase, point, NOTE_NO_CONDITION_NUMBER);
+            NOTE_NO_ESTIMATE, replan, revision)
+        : fallback(job, step, phase, point, NOTE_NO_CONDITION_NUMBER, replan, revision);
   }
 
   /** fallback_phi over [lr_min, lr_max] although {@code point} applies, for the reason {@code note}. */
-  static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point, String note) {
+  static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point, String note,
+      Replan replan, int revision) {
     return value(job, step, phase, job.fallbackPhi(), job.lrMax(), job.lrMin(), false, 0, point.lambdaLow(),
-        point.lambdaMax(), -1, Source.FALLBACK, note);
+        point.lambdaMax(), -1, Source.FALLBACK, note, replan, revision);
   }
 
-  /** Warmup (phase 0) or the UBA factor over [bottom, top], with the job's groups. */
+  /**
+   * Warmup (phase 0), the UBA factor over [bottom, top], or the rest of a phase re-planned from a
+   * value ({@code replan}, DESIGN.md §1.5), with the job's groups.
+   */
   private static LrValue value(JobSchedule job, long step, int phase, double phi, double top, double bottom,
       boolean chebyshevRange, double kappa, double lambdaLow, double lambdaMax, long curvatureStep,
-      Source source, String note) {
+      Source source, String note, Replan replan, int revision) {
     Budget budget = job.budget();
     var groups = job.groups();
     double[] groupLrs = groups.isEmpty() ? NO_GROUPS : new double[groups.size()];
     double factor;
     double lr;
-    if (phase == 0) {
+    if (replan != null) {
+      lr = replanned(replan, phi, step, top, bottom, replan.v());
+      for (int g = 0; g < groupLrs.length; g++) {
+        ParamGroup group = groups.get(g);
+        groupLrs[g] = chebyshevRange ? (job.lrMax() == 0 ? lr : lr * (group.lrMax() / job.lrMax()))
+            : replanned(replan, phi, step, group.lrMax(), group.lrMin(), replan.groupValues()[g]);
+      }
+      factor = top > bottom ? (lr - bottom) / (top - bottom) : 0;
+    } else if (phase == 0) {
       factor = warmup(job, step, groupLrs);
       lr = job.lrMax() * factor;
       source = Source.WARMUP;
@@ -90,7 +112,22 @@ public final class LrEvaluator {
       }
     }
     return new LrValue(step, lr, groupLrs, factor, phi, phase, kappa, lambdaLow, lambdaMax,
-        curvatureStep, source, note);
+        curvatureStep, source, note, revision);
+  }
+
+  /**
+   * The re-planning rule of DESIGN.md §1.5 for one range [bottom, top] and first value v: v at a,
+   * then UBA's shape toward the phase's target (see {@link Replan}); v throughout a hold.
+   */
+  private static double replanned(Replan r, double phi, long step, double top, double bottom, double v) {
+    if (r.hold()) {
+      return v;
+    }
+    long length = r.end() - r.step();
+    long j = step - r.step() + 1;
+    double first = Uba.factorAt(phi, length, 1, r.rising());
+    double here = Uba.factorAt(phi, length, j, r.rising());
+    return r.rising() ? top + (v - top) * ((1 - here) / (1 - first)) : bottom + (v - bottom) * (here / first);
   }
 
   /**
@@ -133,6 +170,6 @@ public final class LrEvaluator {
       }
       source = Source.FIXED;
     }
-    return new LrValue(step, lr, groupLrs, factor, 0, phase, 0, 0, 0, -1, source, "");
+    return new LrValue(step, lr, groupLrs, factor, 0, phase, 0, 0, 0, -1, source, "", 0);
   }
 }

@@ -16,7 +16,9 @@ import java.util.Objects;
  * @param step the global step
  * @param lr the job-level learning rate
  * @param groupLrs one lr per parameter group, in the job's order (shared, do not modify)
- * @param factor the normalized factor f in [0, 1]; during warmup (s + 1)/W
+ * @param factor the normalized factor f in [0, 1]; during warmup (s + 1)/W; in a re-planned or held
+ *     part of a phase (DESIGN.md §1.5) where lr lies in the range, (lr − lr_min)/(lr_max − lr_min)
+ *     (0 when the range is empty; outside [0, 1] when a set_lr put it outside the range)
  * @param phi the phi used (during warmup, the phi the policy holds at that step; 0 for baselines)
  * @param phase 0 during warmup, else 1..K
  * @param kappa kappa_eff used, or 0
@@ -25,9 +27,11 @@ import java.util.Objects;
  * @param curvatureStep probe step of the estimate used, or -1
  * @param source where phi came from
  * @param note empty, or why the value fell back
+ * @param revision the revision that governs the step (DESIGN.md §1.5), 0 for the spec itself
  */
 public record LrValue(long step, double lr, double[] groupLrs, double factor, double phi, int phase,
-    double kappa, double lambdaLow, double lambdaMax, long curvatureStep, Source source, String note) {
+    double kappa, double lambdaLow, double lambdaMax, long curvatureStep, Source source, String note,
+    int revision) {
 
   @Override
   public boolean equals(Object o) {
@@ -35,7 +39,8 @@ public record LrValue(long step, double lr, double[] groupLrs, double factor, do
         && Arrays.equals(v.groupLrs, groupLrs) && Double.compare(v.factor, factor) == 0
         && Double.compare(v.phi, phi) == 0 && v.phase == phase && Double.compare(v.kappa, kappa) == 0
         && Double.compare(v.lambdaLow, lambdaLow) == 0 && Double.compare(v.lambdaMax, lambdaMax) == 0
-        && v.curvatureStep == curvatureStep && v.source == source && Objects.equals(v.note, note);
+        && v.curvatureStep == curvatureStep && v.source == source && Objects.equals(v.note, note)
+        && v.revision == revision;
   }
 
   @Override
@@ -48,6 +53,6 @@ public record LrValue(long step, double lr, double[] groupLrs, double factor, do
     return "LrValue[step=" + step + ", lr=" + lr + ", groupLrs=" + Arrays.toString(groupLrs)
         + ", factor=" + factor + ", phi=" + phi + ", phase=" + phase + ", kappa=" + kappa
         + ", lambdaLow=" + lambdaLow + ", lambdaMax=" + lambdaMax + ", curvatureStep=" + curvatureStep
-        + ", source=" + source + ", note=" + note + "]";
+        + ", source=" + source + ", note=" + note + ", revision=" + revision + "]";
   }
 }

@@ -12,9 +12,12 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
   /**
    * The learning rate of {@code step}, which lies in {@code phase}, under this policy. Callers go
    * through {@link LrEvaluator#evaluate(JobSchedule, long, CurvatureTimeline)}, which checks the step
-   * and finds its phase. Allocates only the returned value (the hot path of GetLearningRate).
+   * and finds its phase, or {@link JobPlan#evaluate}, which also passes the re-planned part of the
+   * phase that {@code step} lies in ({@code replan}, null for eq. 5) and the governing revision.
+   * Allocates only the returned value (the hot path of GetLearningRate).
    */
-  LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates);
+  LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
+      int revision);
 
   /** A constant phi; curvature is ignored. Source FIXED. */
   record Fixed(double phi) implements PhiPolicy {
@@ -23,8 +26,9 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
     }
 
     @Override
-    public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates) {
-      return LrEvaluator.value(job, step, phase, phi, Source.FIXED);
+    public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
+        int revision) {
+      return LrEvaluator.value(job, step, phase, phi, Source.FIXED, replan, revision);
     }
   }
 
@@ -112,18 +116,31 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
       return Math.min(phiMax, Math.max(phiMin, phi));
     }
 
-    @Override
-    public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates) {
+    /** The estimate that sets phi for {@code step} in {@code phase} (null: none applies). */
+    CurvaturePoint estimateFor(JobSchedule job, long step, int phase, CurvatureTimeline estimates) {
       long reference = switch (mode) {
-        case LIVE -> step;
+        case LIVE, CONTINUOUS -> step;
         case LATCHED -> job.budget().phaseStart(phase);
       };
-      CurvaturePoint point = estimates.applyingTo(reference);
+      return estimates.applyingTo(reference);
+    }
+
+    /** The phi of {@code step}: phiFor(κ_eff) of {@link #estimateFor}, else the job's fallback_phi. */
+    double phiAt(JobSchedule job, long step, int phase, CurvatureTimeline estimates) {
+      CurvaturePoint point = estimateFor(job, step, phase, estimates);
+      return point == null || !point.hasConditionNumber() ? job.fallbackPhi() : phiFor(point.kappaEff());
+    }
+
+    @Override
+    public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
+        int revision) {
+      CurvaturePoint point = estimateFor(job, step, phase, estimates);
       if (point == null || !point.hasConditionNumber()) {
-        return LrEvaluator.fallback(job, step, phase, point);
+        return LrEvaluator.fallback(job, step, phase, point, replan, revision);
       }
       double kappa = point.kappaEff();
-      return LrEvaluator.value(job, step, phase, phiFor(kappa), job.lrMax(), job.lrMin(), false, kappa, point);
+      return LrEvaluator.value(job, step, phase, phiFor(kappa), job.lrMax(), job.lrMin(), false, kappa, point,
+          replan, revision);
     }
   }
 
@@ -136,17 +153,18 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
    */
   record Chebyshev() implements PhiPolicy {
     @Override
-    public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates) {
+    public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
+        int revision) {
       CurvaturePoint point = estimates.applyingTo(step);
       if (point == null || !point.hasConditionNumber()) {
-        return LrEvaluator.fallback(job, step, phase, point);
+        return LrEvaluator.fallback(job, step, phase, point, replan, revision);
       }
       if (!Double.isFinite(1 / point.lambdaLow())) {
-        return LrEvaluator.fallback(job, step, phase, point, LrEvaluator.NOTE_RANGE_OVERFLOW);
+        return LrEvaluator.fallback(job, step, phase, point, LrEvaluator.NOTE_RANGE_OVERFLOW, replan, revision);
       }
       double kappa = point.kappaEff();
       return LrEvaluator.value(job, step, phase, 2 * kappa, 1 / point.lambdaLow(), 1 / point.lambdaMax(), true,
-          kappa, point);
+          kappa, point, replan, revision);
     }
   }
 }

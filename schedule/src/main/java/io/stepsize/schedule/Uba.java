@@ -51,13 +51,24 @@ public final class Uba {
   /** The factor for a step known to lie in phase k >= 1; no allocation, no phi check. */
   static double factorInPhase(double phi, Budget b, long step, int k) {
     long start = b.phaseStart(k);
-    long length = b.phaseEnd(k) - start;
-    long j = step - start + 1;
+    return factorAt(phi, b.phaseEnd(k) - start, step - start + 1, rising(b, k));
+  }
+
+  /** Whether phase k (>= 1) rises: (k - 1 + phase_offset) is odd (DESIGN.md §1.1). */
+  static boolean rising(Budget b, int k) {
+    return ((k - 1 + b.phaseOffset()) & 1) == 1;
+  }
+
+  /**
+   * f at position j (1..length) of a phase of {@code length} steps in the given direction: the
+   * factor of eq. 5 for a phase of its own, which the re-planning rule of DESIGN.md §1.5 uses for
+   * the rest of a phase (j', L'). No allocation, no phi check.
+   */
+  static double factorAt(double phi, long length, long j, boolean rising) {
     // half of the in-phase angle a = (2j - 1)π / (2L), in (0, π/2)
     double half = (2 * j - 1) * Math.PI / (4.0 * length);
     double cos = Math.cos(half);
     double sin = Math.sin(half);
-    boolean rising = ((k - 1 + b.phaseOffset()) & 1) == 1;
     // cos(a + nπ) = (-1)^n cos a, so 1 + cos θ is 2cos²(a/2) when n is even, 2sin²(a/2) when odd
     double p = rising ? sin * sin : cos * cos;
     double q = rising ? cos * cos : sin * sin;

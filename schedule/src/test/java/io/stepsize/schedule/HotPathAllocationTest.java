@@ -41,4 +41,47 @@ class HotPathAllocationTest {
     assertThat(perCall).as("bytes per call").isLessThanOrEqualTo(144);
     assertThat(sink).isPositive();
   }
+
+  /**
+   * The same for a job with 100 revisions in continuous mode over a 4,096-point timeline (issue 13's
+   * benchmark job): once the re-plans of a timeline are known, an answer is two binary searches and
+   * the formula, with no allocation beyond the value.
+   */
+  @Test
+  void aRevisedContinuousJobAllocatesOnlyTheValueOnceItsTimelineIsPlanned() {
+    var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    List<CurvaturePoint> points = new ArrayList<>();
+    for (int i = 0; i < 4096; i++) {
+      points.add(new CurvaturePoint(10L * i, 10L * i + 1, 1, 1, 1, 10 + i % 17, 10 + i % 17, 10 + i % 17, 1));
+    }
+    CurvatureTimeline timeline = CurvatureTimeline.of(points);
+    JobSchedule spec = new JobSchedule(new Budget(20_000, 100, new long[] {10_000, 20_000}, 0), 0.1, 0.001,
+        List.of(new ParamGroup("a", 0.1, 0.0), new ParamGroup("b", 0.2, 0.0)),
+        PhiPolicy.ConditionNumber.defaults().withMode(PhiMode.CONTINUOUS), 0.5, 1);
+    List<Revision> revisions = new ArrayList<>();
+    for (int n = 0; n < 100; n++) {
+      long a = 200L * n + 150;
+      long t = 40_000 + n;
+      revisions.add(n % 10 == 9 ? Revision.at(a).withHold(true)
+          : a < 10_000 ? Revision.budget(a, t, 10_000, t) : Revision.budget(a, t, t));
+    }
+    JobPlan plan = JobPlan.of(spec, revisions);
+    long total = plan.budget().totalSteps();
+    int calls = 200_000;
+    double sink = 0;
+    for (int i = 0; i < calls; i++) {
+      sink += plan.evaluate(i % total, timeline).lr();
+    }
+    long id = Thread.currentThread().getId();
+    long before = threads.getThreadAllocatedBytes(id);
+    long t0 = System.nanoTime();
+    for (int i = 0; i < calls; i++) {
+      sink += plan.evaluate(i % total, timeline).lr();
+    }
+    long nanos = System.nanoTime() - t0;
+    long perCall = (threads.getThreadAllocatedBytes(id) - before) / calls;
+    System.out.println("revised continuous job: " + perCall + " bytes and " + nanos / calls + " ns per call");
+    assertThat(perCall).as("bytes per call").isLessThanOrEqualTo(144);
+    assertThat(sink).isPositive();
+  }
 }

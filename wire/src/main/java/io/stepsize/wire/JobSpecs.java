@@ -10,12 +10,14 @@ import io.stepsize.schedule.Checks;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.EstimateSmoothing;
 import io.stepsize.schedule.InvalidFieldException;
+import io.stepsize.schedule.JobPlan;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LowerEdgeRule;
 import io.stepsize.schedule.Optimizer;
 import io.stepsize.schedule.ParamGroup;
 import io.stepsize.schedule.PhiMode;
 import io.stepsize.schedule.PhiPolicy;
+import io.stepsize.schedule.Revision;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,7 +40,8 @@ public final class JobSpecs {
    * Validates a spec and builds its schedule; the message of a failure names the field. Beyond the
    * schedule's rules: the job_id rule of {@link FieldRules}, the record size, known enum values (a
    * value this build does not know arrives as UNRECOGNIZED and is refused, never read as a default),
-   * and group names (non-empty, unique).
+   * and group names (non-empty, unique). The revisions a job record carries are not read here: the
+   * schedule is the spec's own (revision 0); {@link #toPlan} adds them.
    */
   public static JobSchedule toSchedule(JobSpec spec) {
     FieldRules.jobIdViolation(spec.getJobId()).ifPresent(JobSpecs::fail);
@@ -68,8 +71,46 @@ public final class JobSpecs {
   }
 
   /**
+   * The plan of a job record on {@code stepsize.jobs}: its spec ({@link #toSchedule}) with the
+   * revisions it carries, in order. A broken rule names the revision: {@code revisions[i].from_step: ...}.
+   */
+  public static JobPlan toPlan(JobSpec record) {
+    JobSchedule schedule = toSchedule(record);
+    List<Revision> revisions = new ArrayList<>(record.getRevisionsCount());
+    for (int i = 0; i < record.getRevisionsCount(); i++) {
+      int index = i;
+      revisions.add(at("revisions[" + i + "].", () -> revision(record.getRevisions(index))));
+    }
+    return JobPlan.of(schedule, revisions);
+  }
+
+  /**
+   * The schedule part of a revision (number, author, reason and created are the service's). Field
+   * names are the Revision message's ({@code set_lr}, {@code phi_policy.condition_number.scale}); the
+   * caller puts the revision's own path before them.
+   */
+  public static Revision revision(io.stepsize.proto.v1.Revision r) {
+    List<ParamGroup> groups = new ArrayList<>(r.getGroupsCount());
+    for (var g : r.getGroupsList()) {
+      groups.add(new ParamGroup(g.getName(), g.getLrMax(), g.getLrMin()));
+    }
+    io.stepsize.proto.v1.PhiPolicy p = r.getPhiPolicy();
+    if (p.hasHalfLifeProbes()) {
+      throw Checks.invalid("phi_policy.half_life_probes", "cannot be revised (the estimator's smoothing is the job's)",
+          "got " + p.getHalfLifeProbes());
+    }
+    PhiPolicy policy = p.getPolicyCase() == io.stepsize.proto.v1.PhiPolicy.PolicyCase.POLICY_NOT_SET ? null : policy(p);
+    Double fallbackPhi = p.hasFallbackPhi() ? at("phi_policy.", () -> Checks.finitePositive("fallback_phi",
+        p.getFallbackPhi())) : null;
+    return new Revision(r.getFromStep(), r.hasTotalSteps() ? r.getTotalSteps() : null,
+        r.getPhaseBoundariesList().stream().mapToLong(Long::longValue).toArray(),
+        r.hasLrMax() ? r.getLrMax() : null, r.hasLrMin() ? r.getLrMin() : null, groups, policy, fallbackPhi,
+        r.hasSetLr() ? r.getSetLr() : null, r.getHold());
+  }
+
+  /**
    * The spec with every default written out, so that two specs that mean the same job compare equal
-   * (CreateJob's idempotence): apply_delay_steps, optimizer (unspecified is SGD), a single phase's
+   * (CreateJob's idempotence), without the revisions a stored record carries: apply_delay_steps, optimizer (unspecified is SGD), a single phase's
    * boundary, fallback_phi, half_life_probes, and for condition_number (also when no policy is set,
    * which means condition_number) each parameter, lower_edge and mode. Throws as {@link #toSchedule}
    * for an invalid spec.
@@ -77,6 +118,7 @@ public final class JobSpecs {
   public static JobSpec normalized(JobSpec spec) {
     JobSchedule schedule = toSchedule(spec);
     JobSpec.Builder b = spec.toBuilder()
+        .clearRevisions()
         .setOptimizer(toProto(optimizer(spec)))
         .setApplyDelaySteps(schedule.applyDelaySteps());
     if (b.getPhaseBoundariesCount() == 0) {
@@ -126,6 +168,7 @@ public final class JobSpecs {
     return switch (m) {
       case LIVE -> io.stepsize.proto.v1.PhiMode.PHI_MODE_LIVE;
       case LATCHED -> io.stepsize.proto.v1.PhiMode.PHI_MODE_LATCHED;
+      case CONTINUOUS -> io.stepsize.proto.v1.PhiMode.PHI_MODE_CONTINUOUS;
     };
   }
 
@@ -185,6 +228,7 @@ public final class JobSpecs {
     PhiMode mode = switch (c.getMode()) {
       case PHI_MODE_LIVE -> PhiMode.LIVE;
       case PHI_MODE_LATCHED -> PhiMode.LATCHED;
+      case PHI_MODE_CONTINUOUS -> PhiMode.CONTINUOUS;
       case PHI_MODE_UNSPECIFIED -> d.mode();
       case UNRECOGNIZED -> throw unknown("phi_policy.condition_number.mode", io.stepsize.proto.v1.PhiMode.values(),
           c.getModeValue());

@@ -20,7 +20,8 @@ public final class LearningRateProtos {
         .setLambdaLow(v.lambdaLow())
         .setLambdaMax(v.lambdaMax())
         .setCurvatureStep(v.curvatureStep())
-        .setSource(source(v.source()));
+        .setSource(source(v.source()))
+        .setRevision(v.revision());
     for (double g : v.groupLrs()) {
       b.addGroupLrs(g);
     }

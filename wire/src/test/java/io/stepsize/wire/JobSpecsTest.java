@@ -81,7 +81,33 @@ class JobSpecsTest {
         "phi_policy.condition_number.lower_edge: must be one of LOWER_EDGE_UNSPECIFIED, LOWER_EDGE_SMALLEST_POSITIVE, "
             + "LOWER_EDGE_QUANTILE, LOWER_EDGE_FLOOR (got 77)");
     rejected(withCondition(ConditionNumber.newBuilder().setModeValue(77)),
-        "phi_policy.condition_number.mode: must be one of PHI_MODE_UNSPECIFIED, PHI_MODE_LIVE, PHI_MODE_LATCHED (got 77)");
+        "phi_policy.condition_number.mode: must be one of PHI_MODE_UNSPECIFIED, PHI_MODE_LIVE, PHI_MODE_LATCHED, "
+            + "PHI_MODE_CONTINUOUS (got 77)");
+  }
+
+  @Test
+  void aRecordsRevisionsAreReadInOrderAndABrokenRuleNamesTheRevision() {
+    var extend = io.stepsize.proto.v1.Revision.newBuilder().setFromStep(40).setTotalSteps(150);
+    var plan = JobSpecs.toPlan(spec().addRevisions(extend).addRevisions(
+        io.stepsize.proto.v1.Revision.newBuilder().setFromStep(60).setPhiPolicy(PhiPolicy.newBuilder()
+            .setConditionNumber(ConditionNumber.newBuilder().setMode(io.stepsize.proto.v1.PhiMode.PHI_MODE_CONTINUOUS))))
+        .build());
+    assertThat(plan.budget().totalSteps()).isEqualTo(150);
+    assertThat(plan.revisions()).hasSize(2);
+    assertThat(plan.inForce().policy()).isEqualTo(
+        io.stepsize.schedule.PhiPolicy.ConditionNumber.defaults().withMode(io.stepsize.schedule.PhiMode.CONTINUOUS));
+    // the spec's own schedule ignores them, and normalized() drops them (CreateJob's idempotence)
+    assertThat(JobSpecs.toSchedule(spec().addRevisions(extend).build()).budget().totalSteps()).isEqualTo(100);
+    assertThat(JobSpecs.normalized(spec().addRevisions(extend).build())).isEqualTo(JobSpecs.normalized(spec().build()));
+    assertThatThrownBy(() -> JobSpecs.toPlan(spec().addRevisions(extend).addRevisions(
+        io.stepsize.proto.v1.Revision.newBuilder().setFromStep(50).setSetLr(-1)).build()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("revisions[1].set_lr: must be finite and >= 0 (got -1.0)");
+    assertThatThrownBy(() -> JobSpecs.toPlan(spec().addRevisions(io.stepsize.proto.v1.Revision.newBuilder()
+        .setFromStep(50).setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(-2))))
+        .build())).hasMessage("revisions[0].phi_policy.fixed.phi: must be finite and > 0 (got -2.0)");
+    assertThatThrownBy(() -> JobSpecs.toPlan(spec().addRevisions(extend).addRevisions(
+        io.stepsize.proto.v1.Revision.newBuilder().setFromStep(30)).build()))
+        .hasMessage("revisions[1].from_step: must be >= the previous revision's from_step = 40 (got 30)");
   }
 
   @Test

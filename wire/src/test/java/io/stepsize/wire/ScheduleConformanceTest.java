@@ -16,7 +16,9 @@ import io.stepsize.proto.v1.ParamGroup;
 import io.stepsize.proto.v1.PhiMode;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.PhiPolicy.ConditionNumber;
+import io.stepsize.proto.v1.Revision;
 import io.stepsize.schedule.Budget;
+import io.stepsize.schedule.JobPlan;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.LrValue;
@@ -32,8 +34,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Writes the schedule's answers for a set of jobs and timelines to conformance/schedule-cases.json,
  * which client/python/tests/test_conformance.py replays through the Python port. The Java answers go
- * the way the service's do: proto JobSpec and Curvature through {@link JobSpecs}, then
- * {@link LrEvaluator} and {@link LearningRateProtos}.
+ * the way the service's do: proto JobSpec (as stored on stepsize.jobs, with its revisions) and
+ * Curvature through {@link JobSpecs}, then {@link JobPlan} and {@link LearningRateProtos}.
  *
  * <p>The file is committed. This test fails when it differs from what the code computes now, so a
  * change to the schedule cannot leave the Python side checked against stale answers; run it with
@@ -75,14 +77,25 @@ class ScheduleConformanceTest {
     assertThat(cases).extracting(c -> c.spec.getPhiPolicy().getPolicyCase())
         .contains(PhiPolicy.PolicyCase.values());
     assertThat(cases).extracting(c -> c.spec.getPhiPolicy().getConditionNumber().getMode())
-        .contains(PhiMode.PHI_MODE_LIVE, PhiMode.PHI_MODE_LATCHED, PhiMode.PHI_MODE_UNSPECIFIED);
+        .contains(PhiMode.PHI_MODE_LIVE, PhiMode.PHI_MODE_LATCHED, PhiMode.PHI_MODE_CONTINUOUS,
+            PhiMode.PHI_MODE_UNSPECIFIED);
     List<LrValue> all = new ArrayList<>();
     for (Case c : cases) {
-      JobSchedule job = JobSpecs.toSchedule(c.spec);
-      for (long s : steps(c, job)) {
-        all.add(LrEvaluator.evaluate(job, s, JobSpecs.timeline(c.curvature)));
+      JobPlan plan = JobSpecs.toPlan(c.spec);
+      for (long s : steps(c, plan)) {
+        all.add(plan.evaluate(s, JobSpecs.timeline(c.curvature)));
       }
     }
+    // revisions (DESIGN.md §1.5): each kind of change, and several revisions governing answers
+    List<Revision> revisions = cases.stream().flatMap(c -> c.spec.getRevisionsList().stream()).toList();
+    assertThat(revisions).anySatisfy(r -> assertThat(r.getHold()).isTrue());
+    assertThat(revisions).anySatisfy(r -> assertThat(r.hasSetLr()).isTrue());
+    assertThat(revisions).anySatisfy(r -> assertThat(r.getPhaseBoundariesCount()).isPositive());
+    assertThat(revisions).anySatisfy(r -> assertThat(r.hasPhiPolicy()).isTrue());
+    assertThat(revisions).anySatisfy(r -> assertThat(r.getGroupsCount()).isPositive());
+    assertThat(cases).anySatisfy(c -> assertThat(c.spec.getRevisionsList()).anySatisfy(
+        r -> assertThat(r.getFromStep()).isEqualTo(c.spec.getTotalSteps())));
+    assertThat(all).extracting(LrValue::revision).contains(0, 1, 2, 3, 4);
     assertThat(all).extracting(LrValue::source).contains(io.stepsize.schedule.Source.values());
     assertThat(all).extracting(LrValue::note).contains(LrEvaluator.NOTE_NO_ESTIMATE,
         LrEvaluator.NOTE_NO_CONDITION_NUMBER, LrEvaluator.NOTE_RANGE_OVERFLOW);
@@ -172,6 +185,44 @@ class ScheduleConformanceTest {
             .setPhiPolicy(PhiPolicy.newBuilder().setFallbackPhi(1.5).setChebyshev(PhiPolicy.Chebyshev.getDefaultInstance()))
             .build(),
         curvature(point(10, 13, 1, 1, 1, 50))));
+
+    // revisions (DESIGN.md §1.5), as the job record on stepsize.jobs carries them
+    cases.add(new Case("revisions-budget-hold-set-lr", "an extension with new boundaries, a hold, a set_lr with new"
+        + " bounds and group ranges, then a shortening; warmup and two groups",
+        spec("revisions-budget-hold-set-lr", 100, 5, List.of(50L, 100L), 0, 0.2, 0.002)
+            .addGroups(group("head", 0.2, 0.002)).addGroups(group("body", 0.05, 0)).setPhiPolicy(fixed(4))
+            .addRevisions(Revision.newBuilder().setFromStep(20).setTotalSteps(160).addPhaseBoundaries(60)
+                .addPhaseBoundaries(160))
+            .addRevisions(Revision.newBuilder().setFromStep(70).setHold(true))
+            .addRevisions(Revision.newBuilder().setFromStep(90).setSetLr(0.05).setLrMax(0.3)
+                .addGroups(group("head", 0.3, 0.002)).addGroups(group("body", 0.1, 0.01)))
+            .addRevisions(Revision.newBuilder().setFromStep(120).setTotalSteps(140))
+            .build(),
+        Curvature.getDefaultInstance()));
+    cases.add(new Case("revisions-extend-finished-rising", "phase_offset 1 (a rising phase) re-planned toward lr_max,"
+        + " then the finished job extended from its last value",
+        spec("revisions-extend-finished-rising", 60, 0, List.of(), 1, 0.5, 0.01).setPhiPolicy(fixed(9))
+            .addRevisions(Revision.newBuilder().setFromStep(30).setPhiPolicy(fixed(1.5)))
+            .addRevisions(Revision.newBuilder().setFromStep(60).setTotalSteps(90))
+            .build(),
+        Curvature.getDefaultInstance()));
+
+    // continuous mode (DESIGN.md §1.6)
+    cases.add(conditionNumberCase("cn-continuous", custom.toBuilder().setMode(PhiMode.PHI_MODE_CONTINUOUS).build(),
+        "continuous: a phi change inside a phase re-plans the rest of it from the value there"));
+    cases.add(new Case("cn-continuous-revised", "continuous with revisions: a longer budget, a hold in the warmup,"
+        + " then a switch to live mode, estimates before and after each",
+        spec("cn-continuous-revised", 100, 10, List.of(), 0, 0.6, 0.006).setApplyDelaySteps(2)
+            .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(
+                ConditionNumber.newBuilder().setScale(0.5).setMode(PhiMode.PHI_MODE_CONTINUOUS)))
+            .addRevisions(Revision.newBuilder().setFromStep(4).setHold(true))
+            .addRevisions(Revision.newBuilder().setFromStep(8))
+            .addRevisions(Revision.newBuilder().setFromStep(50).setTotalSteps(130))
+            .addRevisions(Revision.newBuilder().setFromStep(100).setPhiPolicy(PhiPolicy.newBuilder()
+                .setConditionNumber(ConditionNumber.newBuilder().setScale(0.5).setMode(PhiMode.PHI_MODE_LIVE))))
+            .build(),
+        curvature(point(20, 22, 1, 1, 1, 10), point(40, 42, 1, 1, 1, 4), point(70, 72, 1, 0.5, 0.5, 20),
+            point(110, 112, 1, 1, 1, 3))));
     return cases;
   }
 
@@ -218,8 +269,8 @@ class ScheduleConformanceTest {
    * The steps a case checks: every step of a short job; else the edges (0, warmup, each phase's first
    * and last step, where each estimate starts to apply) and 25 steps spread over the budget.
    */
-  static TreeSet<Long> steps(Case c, JobSchedule job) {
-    Budget b = job.budget();
+  static TreeSet<Long> steps(Case c, JobPlan plan) {
+    Budget b = plan.budget();
     long t = b.totalSteps();
     TreeSet<Long> steps = new TreeSet<>();
     if (t <= 64) {
@@ -236,6 +287,11 @@ class ScheduleConformanceTest {
     for (CurvaturePoint p : c.curvature.getTimelineList()) {
       steps.add(p.getAppliesFromStep() - 1);
       steps.add(p.getAppliesFromStep());
+    }
+    for (Revision r : c.spec.getRevisionsList()) {
+      steps.add(r.getFromStep() - 1);
+      steps.add(r.getFromStep());
+      steps.add(r.getFromStep() + 1);
     }
     for (int i = 0; i < 25; i++) {
       steps.add(t * i / 25 + i % 7);
@@ -256,15 +312,15 @@ class ScheduleConformanceTest {
     List<Case> cases = cases();
     for (int i = 0; i < cases.size(); i++) {
       Case c = cases.get(i);
-      JobSchedule job = JobSpecs.toSchedule(c.spec);
+      JobPlan plan = JobSpecs.toPlan(c.spec);
       var timeline = JobSpecs.timeline(c.curvature);
       out.append("{\"name\": ").append(quote(c.name)).append(",\n \"about\": ").append(quote(c.about))
           .append(",\n \"spec\": ").append(json(c.spec))
           .append(",\n \"curvature\": ").append(json(c.curvature))
           .append(",\n \"expected\": [\n");
       boolean first = true;
-      for (long s : steps(c, job)) {
-        LearningRate r = LearningRateProtos.learningRate(c.spec.getJobId(), LrEvaluator.evaluate(job, s, timeline));
+      for (long s : steps(c, plan)) {
+        LearningRate r = LearningRateProtos.learningRate(c.spec.getJobId(), plan.evaluate(s, timeline));
         out.append(first ? "  " : ",\n  ").append(row(r));
         first = false;
       }
@@ -302,7 +358,7 @@ class ScheduleConformanceTest {
         + ", \"factor\": " + number(r.getFactor()) + ", \"phi\": " + number(r.getPhi()) + ", \"phase\": "
         + r.getPhase() + ", \"source\": " + quote(r.getSource().name()) + ", \"kappa\": " + number(r.getKappa())
         + ", \"lambda_low\": " + number(r.getLambdaLow()) + ", \"lambda_max\": " + number(r.getLambdaMax())
-        + ", \"curvature_step\": " + r.getCurvatureStep() + "}";
+        + ", \"curvature_step\": " + r.getCurvatureStep() + ", \"revision\": " + r.getRevision() + "}";
   }
 
   /** Double.toString: reads back to the same double; JSON has no NaN or infinity, so none may occur. */

@@ -11,6 +11,7 @@ import io.stepsize.proto.v1.LanczosProbe;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.proto.v1.Revision;
 import io.stepsize.proto.v1.Source;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.LrEvaluator;
@@ -112,8 +113,44 @@ class RemoteScheduleTest {
     }
   }
 
+  /** Eq. 5's f for a falling phase of its own of L steps at position j, literally. */
+  private static double f(double phi, long length, long j) {
+    double c = 1 + Math.cos((2 * j - 1) * Math.PI / (2.0 * length));
+    return 2 * c / (2 * phi + (2 - phi) * c);
+  }
+
   @Test
   @Order(3)
+  void aRevisionFromTheWatchDropsThePrefetchedRatesFromItsStep() throws Exception {
+    JobSpec spec = JobSpec.newBuilder().setJobId("revised").setTotalSteps(400).setLrMax(0.1).setLrMin(0.001)
+        .setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(5))).build();
+    admin.createJob(spec);
+    try (RemoteSchedule remote = RemoteSchedule.open(client, spec, new RemoteSchedule.Options(100, Duration.ofSeconds(2)))) {
+      for (long s = 0; s < 80; s++) {
+        assertThat(remote.value(s).getRevision()).isZero();
+      }
+      // the window [0, 100) is held and [100, 200) prefetched; the revision governs from 90 on
+      admin.reviseJob("revised", Revision.newBuilder().setFromStep(90).setTotalSteps(600).setSetLr(0.02)
+          .setReason("test").build(), java.util.OptionalLong.of(0));
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> remote.revisions() == 1);
+      for (long s = 80; s < 600; s++) {
+        LearningRate r = remote.value(s);
+        double expected;
+        if (s < 90) {
+          expected = 0.001 + 0.099 * f(5, 400, s + 1);
+        } else {
+          double p = 0.001 + (0.02 - 0.001) / f(5, 510, 1);
+          expected = 0.001 + (p - 0.001) * f(5, 510, s - 89);
+        }
+        assertThat(r.getLr()).as("step %d", s).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-12 * expected));
+        assertThat(r.getRevision()).isEqualTo(s < 90 ? 0 : 1);
+      }
+      assertThat(remote.localAnswers()).isZero();
+    }
+  }
+
+  @Test
+  @Order(4)
   void withTheServiceGoneItAnswersLocallyWithTheLastKnownCurvatureWithinItsDeadline() throws Exception {
     JobSpec spec = JobSpec.newBuilder().setJobId("orphan").setTotalSteps(3000).setLrMax(0.1).setLrMin(0.001)
         .setApplyDelaySteps(0).setPhiPolicy(PhiPolicy.newBuilder()
@@ -129,15 +166,20 @@ class RemoteScheduleTest {
 
       // what the fallback must answer, from the estimate known to the test (κ = 4, so φ = 8), not
       // from the schedule's own timeline: the same job with φ fixed at 8
-      var phi8 = JobSpecs.toSchedule(spec.toBuilder()
-          .setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(8.0))).build());
+      // and the revisions it knows: one extends the job past the total the trainer opened it with
+      Revision extension = Revision.newBuilder().setFromStep(2000).setTotalSteps(4000).build();
+      admin.reviseJob("orphan", extension, java.util.OptionalLong.empty());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> remote.revisions() == 1);
+      var phi8 = io.stepsize.schedule.JobPlan.of(JobSpecs.toSchedule(spec.toBuilder()
+          .setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(8.0))).build()),
+          List.of(JobSpecs.revision(extension)));
       node.close();
       long worstNanos = 0;
-      for (long s = 100; s < 3000; s++) {
+      for (long s = 100; s < 4000; s++) {
         long t0 = System.nanoTime();
         LearningRate r = remote.value(s);
         worstNanos = Math.max(worstNanos, System.nanoTime() - t0);
-        LrValue expected = LrEvaluator.evaluate(phi8, s, io.stepsize.schedule.CurvatureTimeline.EMPTY);
+        LrValue expected = phi8.evaluate(s, io.stepsize.schedule.CurvatureTimeline.EMPTY);
         assertThat(r.getLr()).as("step %d", s).isEqualTo(expected.lr());
         assertThat(r.getPhi()).isEqualTo(8.0); // 2 * kappa = 2 * 4, the last known estimate, not the fallback
       }

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -71,7 +72,7 @@ public final class Intake {
     if (existing.isPresent()) {
       JobSpec stored = existing.get().spec();
       if (stored.equals(spec) || JobSpecs.normalized(stored).equals(JobSpecs.normalized(spec))) {
-        return Jobs.describe(stored, existing.get().schedule());
+        return Jobs.describe(existing.get());
       }
       throw ApiException.alreadyExists(spec.getJobId());
     }
@@ -95,6 +96,77 @@ public final class Intake {
     return Jobs.describe(spec, schedule);
   }
 
+  /** The longest reason a revision may give: it is stored with the job and shown by GetJob. */
+  public static final int MAX_REASON_CHARS = 1000;
+
+  /**
+   * Appends a revision to a job (DESIGN.md §1.5): validated against the schedule in force, numbered
+   * latest + 1, authored by the caller's tenant, stored on {@code stepsize.jobs} as the job's record
+   * with every revision (so compaction keeps them all), readable here as soon as this returns. A
+   * repeat of the latest revision with the same content answers the job unchanged. Another tenant's
+   * job is NOT_FOUND, as for every RPC. Revisions made on this replica are made one at a time; two
+   * replicas revising one job at once both write, and the later record on the topic stands (the
+   * earlier caller's revision is then not in the job: GetJob shows which one is).
+   */
+  public synchronized Job reviseJob(Caller caller, String jobId, io.stepsize.proto.v1.Revision revision,
+      OptionalLong expectedRevision) {
+    jobs.requireCaughtUp();
+    JobEntry job = jobs.admit(caller, jobId);
+    if (revision.getNumber() != 0 || !revision.getAuthor().isEmpty() || revision.hasCreated()) {
+      throw ApiException.invalid("revision: number, author and created are set by the service; leave them unset"
+          + " (got number " + revision.getNumber() + ")");
+    }
+    if (revision.getReason().length() > MAX_REASON_CHARS) {
+      throw ApiException.invalid("revision.reason: must be at most " + MAX_REASON_CHARS + " characters (got "
+          + revision.getReason().length() + ")");
+    }
+    int latest = job.revision();
+    if (latest > 0 && sameContent(job.spec().getRevisions(latest - 1), revision)) {
+      return Jobs.describe(job); // an identical repeat of the latest revision
+    }
+    if (expectedRevision.isPresent()) {
+      long expected = expectedRevision.getAsLong();
+      if (expected < 0) {
+        throw ApiException.invalid("expected_revision: must be >= 0 (got " + expected + ")");
+      }
+      if (expected < latest) {
+        throw new ApiException(ApiException.Kind.FAILED_PRECONDITION, "expected_revision: the job has revision "
+            + latest + ", later than " + expected + "; read it with GetJob and revise again if still wanted");
+      }
+      if (expected > latest) {
+        throw ApiException.unavailable("expected_revision: this replica knows revision " + latest + " of job '"
+            + jobId + "', not yet " + expected + "; retry in a moment", null);
+      }
+    }
+    io.stepsize.schedule.JobPlan plan;
+    try {
+      plan = job.plan().revise(JobSpecs.revision(revision));
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid("revision." + e.getMessage());
+    }
+    java.time.Instant now = java.time.Instant.now();
+    io.stepsize.proto.v1.Revision stored = revision.toBuilder().setNumber(latest + 1L).setAuthor(caller.tenant())
+        .setCreated(com.google.protobuf.Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
+        .build();
+    JobSpec record = job.spec().toBuilder().addRevisions(stored).build();
+    FieldRules.recordSizeViolation("revision", record.getSerializedSize()).ifPresent(v -> {
+      throw ApiException.resourceExhausted(v.replace("revision: ", "revision: the job's record with it ")
+          + "; create a new job to continue");
+    });
+    await(List.of(producer.send(jobRecord(topics, record, job.owner()))), "could not store the revision");
+    if (!views.putRevised(record, plan, job.owner())) {
+      // a record read back meanwhile came first on the topic (a revision on another replica) and decides
+      throw new ApiException(ApiException.Kind.FAILED_PRECONDITION, "expected_revision: the job was revised "
+          + "elsewhere meanwhile (it has revision " + views.job(jobId).revision() + "); read it with GetJob");
+    }
+    return Jobs.describe(views.job(jobId));
+  }
+
+  /** Whether a stored revision has the content of a request's (number, author and created aside). */
+  private static boolean sameContent(io.stepsize.proto.v1.Revision stored, io.stepsize.proto.v1.Revision request) {
+    return stored.toBuilder().clearNumber().clearAuthor().clearCreated().build().equals(request);
+  }
+
   /** The record of a job on {@code stepsize.jobs}: keyed by its id, its owner (if any) in a header. */
   public static ProducerRecord<String, byte[]> jobRecord(Topics topics, JobSpec spec, String owner) {
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.jobs().name(), spec.getJobId(), spec.toByteArray());
@@ -112,6 +184,10 @@ public final class Intake {
     FieldRules.jobIdViolation(spec.getJobId()).ifPresent(v -> {
       throw ApiException.invalid("spec." + v);
     });
+    if (spec.getRevisionsCount() > 0) {
+      throw ApiException.invalid("spec.revisions: must be empty; a job is revised with ReviseJob (got "
+          + spec.getRevisionsCount() + ")");
+    }
     Limits limits = jobs.limits();
     if (spec.getGroupsCount() > limits.maxGroups()) {
       throw ApiException.invalid("spec.groups: must have at most " + limits.maxGroups()

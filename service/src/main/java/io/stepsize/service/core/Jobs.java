@@ -88,8 +88,19 @@ public final class Jobs {
     return limits;
   }
 
-  /** The Job message of a spec: what CreateJob and GetJob answer. */
+  /** The Job message of a spec: what CreateJob answers for a new job. */
   static Job describe(JobSpec spec, JobSchedule schedule) {
-    return Job.newBuilder().setSpec(spec).setPhases(schedule.budget().phases()).build();
+    return Job.newBuilder().setSpec(spec).setPhases(schedule.budget().phases())
+        .setTotalSteps(schedule.budget().totalSteps()).build();
+  }
+
+  /**
+   * The Job message of a stored job, what GetJob, CreateJob (a repeat) and ReviseJob answer: the spec
+   * as created, its revisions, and the phases and total_steps in force.
+   */
+  static Job describe(JobEntry job) {
+    JobSpec record = job.spec();
+    return Job.newBuilder().setSpec(record.toBuilder().clearRevisions()).addAllRevisions(record.getRevisionsList())
+        .setPhases(job.schedule().budget().phases()).setTotalSteps(job.schedule().budget().totalSteps()).build();
   }
 }

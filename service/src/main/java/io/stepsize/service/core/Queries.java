@@ -6,8 +6,6 @@ import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
 import io.stepsize.proto.v1.ListJobsResponse;
 import io.stepsize.proto.v1.ScheduleUpdate;
-import io.stepsize.schedule.JobSchedule;
-import io.stepsize.schedule.LrEvaluator;
 import io.stepsize.schedule.LrValue;
 import io.stepsize.service.security.Caller;
 import io.stepsize.service.security.WindowGate;
@@ -46,8 +44,7 @@ public final class Queries {
   }
 
   public Job job(Caller caller, String jobId) {
-    JobEntry job = jobs.admit(caller, jobId);
-    return Jobs.describe(job.spec(), job.schedule());
+    return Jobs.describe(jobs.admit(caller, jobId));
   }
 
   /**
@@ -76,8 +73,8 @@ public final class Queries {
 
   public LearningRate learningRate(Caller caller, String jobId, long step) {
     JobEntry job = jobs.admit(caller, jobId);
-    checkStep("step", step, job.schedule());
-    return LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(job.schedule(), step, views.timeline(jobId)));
+    checkStep("step", step, job);
+    return LearningRateProtos.learningRate(jobId, job.plan().evaluate(step, views.timeline(jobId)));
   }
 
   /**
@@ -103,7 +100,7 @@ public final class Queries {
     if (count < 1 || count > maxWindow) {
       throw ApiException.invalid("count: must be in [1, " + maxWindow + "] (got " + count + ")");
     }
-    checkStep("from_step", fromStep, job.schedule());
+    checkStep("from_step", fromStep, job);
     // the answer's size is bounded in numbers, rates × max(1, groups): fewer rates for a job with
     // many groups, as a window stops at total_steps (DESIGN.md §3)
     long rates = Math.min(count, Math.max(1, maxWindowNumbers / Math.max(1, job.schedule().groups().size())));
@@ -111,7 +108,7 @@ public final class Queries {
     var timeline = views.timeline(jobId);
     LearningRates.Builder b = LearningRates.newBuilder();
     for (long s = fromStep; s < end; s++) {
-      b.addRates(LearningRateProtos.learningRate(jobId, LrEvaluator.evaluate(job.schedule(), s, timeline)));
+      b.addRates(LearningRateProtos.learningRate(jobId, job.plan().evaluate(s, timeline)));
     }
     return b.build();
   }
@@ -125,7 +122,7 @@ public final class Queries {
 
   /**
    * Tells {@code updates} the job's current state at once, then one update per change of its
-   * estimate, until the returned handle is run. Calls of {@code updates} never overlap and come in
+   * estimate and one per revision (from_step = the revision's), until the returned handle is run. Calls of {@code updates} never overlap and come in
    * order; one that throws is logged and the next change is told all the same.
    */
   public Runnable watch(Caller caller, String jobId, Consumer<ScheduleUpdate> updates) {
@@ -133,11 +130,11 @@ public final class Queries {
     Object lock = new Object();
     // holding the lock while registering keeps a change that arrives meanwhile behind the current state
     synchronized (lock) {
-      Runnable unwatch = views.watch(jobId, entry -> {
+      Runnable unwatch = views.watch(jobId, change -> {
         synchronized (lock) {
           try {
             JobEntry job = jobs.find(caller, jobId).orElseThrow(() -> ApiException.notFound(jobId));
-            updates.accept(update(job, entry));
+            updates.accept(change.revision() > 0 ? revised(job, change) : update(job, change.curvature()));
           } catch (RuntimeException e) {
             log.debug("watch of {}: no update for this change ({})", jobId, e.getMessage());
           }
@@ -153,12 +150,27 @@ public final class Queries {
     }
   }
 
+  /**
+   * The update for revision n: from its from_step, with the phi and source there and the estimate in
+   * force. A watcher drops what it prefetched from that step on.
+   */
+  private static ScheduleUpdate revised(JobEntry job, LocalViews.Change change) {
+    long from = job.spec().getRevisions(change.revision() - 1).getFromStep();
+    LrValue v = LocalViews.at(job, from, change.curvature());
+    ScheduleUpdate.Builder b = ScheduleUpdate.newBuilder().setJobId(job.spec().getJobId()).setPhi(v.phi())
+        .setFromStep(from).setSource(LearningRateProtos.source(v.source())).setRevision(change.revision());
+    if (change.curvature() != null) {
+      b.setCurvature(change.curvature().curvature().toBuilder().clearTimeline());
+    }
+    return b.build();
+  }
+
   /** The update for a curvature entry (null: none yet): the estimate and the phi it brings, from when. */
   private static ScheduleUpdate update(JobEntry job, CurvatureEntry entry) {
     LrValue v = LocalViews.inForce(job, entry);
     ScheduleUpdate.Builder b = ScheduleUpdate.newBuilder().setJobId(job.spec().getJobId()).setPhi(v.phi())
         .setFromStep(LocalViews.fromStep(job, entry))
-        .setSource(LearningRateProtos.source(v.source()));
+        .setSource(LearningRateProtos.source(v.source())).setRevision(job.revision());
     if (entry != null) {
       // the latest point only: the timeline can be long and a watcher already knows the past
       b.setCurvature(entry.curvature().toBuilder().clearTimeline());
@@ -166,13 +178,21 @@ public final class Queries {
     return b.build();
   }
 
-  private static void checkStep(String field, long step, JobSchedule schedule) {
+  /** OUT_OF_RANGE names the total in force and, when a revision set it, which one. */
+  private static void checkStep(String field, long step, JobEntry job) {
     if (step < 0) {
       throw ApiException.invalid(field + ": must be >= 0 (got " + step + ")");
     }
-    long total = schedule.budget().totalSteps();
+    long total = job.schedule().budget().totalSteps();
     if (step >= total) {
-      throw ApiException.outOfRange(field + ": must be < total_steps = " + total + " (got " + step + ")");
+      int by = 0;
+      for (int n = job.revision(); n >= 1 && by == 0; n--) {
+        if (job.spec().getRevisions(n - 1).hasTotalSteps()) {
+          by = n;
+        }
+      }
+      throw ApiException.outOfRange(field + ": must be < total_steps = " + total
+          + (by > 0 ? ", as revision " + by + " set it" : "") + " (got " + step + ")");
     }
   }
 }

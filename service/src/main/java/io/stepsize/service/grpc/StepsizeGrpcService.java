@@ -15,6 +15,7 @@ import io.stepsize.proto.v1.ListJobsRequest;
 import io.stepsize.proto.v1.ListJobsResponse;
 import io.stepsize.proto.v1.ReportProbesRequest;
 import io.stepsize.proto.v1.ReportProbesResponse;
+import io.stepsize.proto.v1.ReviseJobRequest;
 import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.StepsizeGrpc;
 import io.stepsize.proto.v1.WatchScheduleRequest;
@@ -22,6 +23,7 @@ import io.stepsize.service.core.Intake;
 import io.stepsize.service.core.Queries;
 import io.stepsize.service.security.AuthInterceptor;
 import io.stepsize.service.security.Caller;
+import java.util.OptionalLong;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
@@ -48,6 +50,12 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
   @Override
   public void createJob(CreateJobRequest request, StreamObserver<Job> out) {
     unary(out, () -> intake.createJob(caller(), request.getSpec()));
+  }
+
+  @Override
+  public void reviseJob(ReviseJobRequest request, StreamObserver<Job> out) {
+    unary(out, () -> intake.reviseJob(caller(), request.getJobId(), request.getRevision(),
+        request.hasExpectedRevision() ? OptionalLong.of(request.getExpectedRevision()) : OptionalLong.empty()));
   }
 
   @Override

@@ -1,11 +1,10 @@
 package io.stepsize.service.view;
 
-import io.stepsize.schedule.LrEvaluator;
-
 import io.stepsize.wire.JobSpecs;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.schedule.CurvatureTimeline;
+import io.stepsize.schedule.JobPlan;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LrValue;
 import java.util.ArrayList;
@@ -26,10 +25,27 @@ public final class LocalViews {
   private static final Logger log = LoggerFactory.getLogger(LocalViews.class);
 
   /**
-   * A job as the hot path needs it: the spec for GetJob, the parsed schedule for the formula, and
-   * the tenant that created it ("" when the service ran without authentication).
+   * A job as the hot path needs it: its record on {@code stepsize.jobs} (the spec with its
+   * revisions) for GetJob, the parsed plan for the formula, and the tenant that created it (""
+   * when the service ran without authentication).
    */
-  public record JobEntry(JobSpec spec, JobSchedule schedule, String owner) {}
+  public record JobEntry(JobSpec spec, JobPlan plan, String owner) {
+    /** The schedule in force (the spec with every revision applied): its budget is the job's range of steps. */
+    public JobSchedule schedule() {
+      return plan.inForce();
+    }
+
+    /** The latest revision's number, 0 for none. */
+    public int revision() {
+      return spec.getRevisionsCount();
+    }
+  }
+
+  /**
+   * What a watcher is told: a new curvature entry ({@code revision} 0), or revision n of the job
+   * ({@code revision} n, {@code curvature} the entry in force, null when none yet).
+   */
+  public record Change(CurvatureEntry curvature, int revision) {}
 
   /** A job's latest kappa and the phi it brings, for monitoring. */
   public record JobCurvature(String jobId, double kappa, double phi) {}
@@ -42,7 +58,7 @@ public final class LocalViews {
   private final java.util.Set<String> provisional = ConcurrentHashMap.newKeySet();
   private volatile boolean caughtUp;
   private final Map<String, CurvatureEntry> curvature = new ConcurrentHashMap<>();
-  private final Map<String, CopyOnWriteArrayList<Consumer<CurvatureEntry>>> watchers = new ConcurrentHashMap<>();
+  private final Map<String, CopyOnWriteArrayList<Consumer<Change>>> watchers = new ConcurrentHashMap<>();
   /** How many recently updated jobs {@link #recentlyUpdated} can name (monitoring keeps fewer). */
   static final int RECENT = 1024;
   // the RECENT job ids with the latest estimates, oldest first (guarded by itself): bounded, so a
@@ -77,7 +93,7 @@ public final class LocalViews {
     ADDED,
     /** A later record of the owner: its spec replaces the job's. */
     UPDATED,
-    /** The same spec and owner again. */
+    /** The same spec and owner again, or an older record of the job than the one here (fewer revisions). */
     UNCHANGED,
     /** A record under another tenant than the job's first record: skipped, the owner stays. */
     FOREIGN_OWNER
@@ -95,7 +111,8 @@ public final class LocalViews {
   public Put putJob(JobSpec spec, String owner) {
     String id = spec.getJobId();
     Put[] outcome = new Put[1];
-    JobSchedule[] parsed = new JobSchedule[1];
+    JobPlan[] parsed = new JobPlan[1];
+    int[] revisionsBefore = new int[1];
     jobs.compute(id, (k, previous) -> {
       boolean confirmed = previous != null && !provisional.contains(k);
       if (confirmed && !previous.owner().equals(owner)) {
@@ -107,17 +124,62 @@ public final class LocalViews {
         provisional.remove(k);
         return previous;
       }
-      parsed[0] = JobSpecs.toSchedule(spec); // throws before anything changes
+      if (previous != null && spec.getRevisionsCount() < previous.revision()) {
+        // revisions only grow: this record is older than one this replica wrote itself (ReviseJob)
+        outcome[0] = Put.UNCHANGED;
+        return previous;
+      }
+      parsed[0] = JobSpecs.toPlan(spec); // throws before anything changes
       outcome[0] = confirmed ? Put.UPDATED : Put.ADDED;
+      revisionsBefore[0] = previous == null ? 0 : previous.revision();
       provisional.remove(k);
       return new JobEntry(spec, parsed[0], owner);
     });
     if (parsed[0] != null) {
-      JobSchedule s = parsed[0];
-      log.info("job {}: {} steps, {} phase(s), policy {}", id, s.budget().totalSteps(), s.budget().phases(),
-          s.policy());
+      JobSchedule s = parsed[0].inForce();
+      log.info("job {}: {} steps, {} phase(s), policy {}, {} revision(s)", id, s.budget().totalSteps(),
+          s.budget().phases(), s.policy(), spec.getRevisionsCount());
+      tellRevisions(id, revisionsBefore[0], spec.getRevisionsCount());
     }
     return outcome[0];
+  }
+
+  /**
+   * Records a job's new record that this replica has just written (ReviseJob), readable at once; the
+   * record read back later finds it here unchanged. Refused (false) when the view holds another record
+   * with as many revisions or more: it was read meanwhile, came first on the topic and decides.
+   */
+  public boolean putRevised(JobSpec record, JobPlan plan, String owner) {
+    String id = record.getJobId();
+    int[] before = {-1};
+    boolean[] ours = {true};
+    jobs.compute(id, (k, previous) -> {
+      if (previous != null && previous.revision() >= record.getRevisionsCount()) {
+        // our own record already read back stands; any other came first on the topic
+        ours[0] = previous.spec().equals(record);
+        return previous;
+      }
+      before[0] = previous == null ? 0 : previous.revision();
+      return new JobEntry(record, plan, owner);
+    });
+    if (before[0] >= 0) {
+      tellRevisions(id, before[0], record.getRevisionsCount());
+    }
+    return ours[0];
+  }
+
+  /** Tells the job's watchers each revision after {@code from} up to {@code to}. */
+  private void tellRevisions(String jobId, int from, int to) {
+    var list = watchers.get(jobId);
+    if (list == null) {
+      return;
+    }
+    for (int n = from + 1; n <= to; n++) {
+      Change change = new Change(curvature.get(jobId), n);
+      for (Consumer<Change> w : list) {
+        w.accept(change);
+      }
+    }
   }
 
   /**
@@ -128,7 +190,7 @@ public final class LocalViews {
   public void putProvisionalJob(JobSpec spec, JobSchedule schedule, String owner) {
     jobs.computeIfAbsent(spec.getJobId(), k -> {
       provisional.add(k);
-      return new JobEntry(spec, schedule, owner);
+      return new JobEntry(spec, JobPlan.of(schedule, List.of()), owner);
     });
   }
 
@@ -208,8 +270,9 @@ public final class LocalViews {
     }
     var list = watchers.get(c.getJobId());
     if (list != null) {
-      for (Consumer<CurvatureEntry> w : list) {
-        w.accept(entry);
+      Change change = new Change(entry, 0);
+      for (Consumer<Change> w : list) {
+        w.accept(change);
       }
     }
   }
@@ -222,12 +285,17 @@ public final class LocalViews {
 
   /** The job's answer at {@link #fromStep}: the phi (and source) that {@code entry} brings. */
   public static LrValue inForce(JobEntry job, CurvatureEntry entry) {
-    return LrEvaluator.evaluate(job.schedule(), fromStep(job, entry),
-        entry == null ? CurvatureTimeline.EMPTY : entry.timeline());
+    return at(job, fromStep(job, entry), entry);
   }
 
-  /** Registers a watcher of a job's curvature; the returned handle removes it. */
-  public Runnable watch(String jobId, Consumer<CurvatureEntry> watcher) {
+  /** The job's answer at a step (clamped into the job) under the estimates of {@code entry} (null: none). */
+  public static LrValue at(JobEntry job, long step, CurvatureEntry entry) {
+    long s = Math.min(Math.max(0, step), job.schedule().budget().totalSteps() - 1);
+    return job.plan().evaluate(s, entry == null ? CurvatureTimeline.EMPTY : entry.timeline());
+  }
+
+  /** Registers a watcher of a job's curvature and revisions; the returned handle removes it. */
+  public Runnable watch(String jobId, Consumer<Change> watcher) {
     watchers.computeIfAbsent(jobId, k -> new CopyOnWriteArrayList<>()).add(watcher);
     return () -> watchers.computeIfPresent(jobId, (k, list) -> {
       list.remove(watcher);

@@ -220,7 +220,7 @@ class InProcessApiTest {
     views.putJob(spec, "alice");
     long[] boundaries = {10, 60, 100};
 
-    assertThat(getJob(alice, "fixed")).isEqualTo(Job.newBuilder().setSpec(spec).setPhases(2).build());
+    assertThat(getJob(alice, "fixed")).isEqualTo(Job.newBuilder().setSpec(spec).setPhases(2).setTotalSteps(100).build());
     for (long s : new long[] {0, 4, 9}) {
       LearningRate lr = rate(alice, "fixed", s);
       // linear warmup: lr_max·(s + 1)/W, reaching lr_max at s = W − 1
@@ -340,7 +340,7 @@ class InProcessApiTest {
   void createJobPublishesTheSpecWithItsOwnerAndIsReadableAtOnce() {
     start();
     JobSpec spec = fixed("alice-1").toBuilder().addPhaseBoundaries(30).addPhaseBoundaries(100).build();
-    Job expected = Job.newBuilder().setSpec(spec).setPhases(2).build();
+    Job expected = Job.newBuilder().setSpec(spec).setPhases(2).setTotalSteps(100).build();
     assertThat(create(alice, spec)).isEqualTo(expected);
     assertThat(producer.history()).hasSize(1);
     ProducerRecord<String, byte[]> record = producer.history().get(0);

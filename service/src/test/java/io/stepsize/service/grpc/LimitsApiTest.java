@@ -378,8 +378,8 @@ class LimitsApiTest {
             + "LOWER_EDGE_SMALLEST_POSITIVE, LOWER_EDGE_QUANTILE, LOWER_EDGE_FLOOR (got 77)");
     expect(() -> create(alice, job("e").setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(
             PhiPolicy.ConditionNumber.newBuilder().setModeValue(77))).build()), Status.Code.INVALID_ARGUMENT,
-        "spec.phi_policy.condition_number.mode: must be one of PHI_MODE_UNSPECIFIED, PHI_MODE_LIVE, PHI_MODE_LATCHED "
-            + "(got 77)");
+        "spec.phi_policy.condition_number.mode: must be one of PHI_MODE_UNSPECIFIED, PHI_MODE_LIVE, PHI_MODE_LATCHED, "
+            + "PHI_MODE_CONTINUOUS (got 77)");
     ParamGroup head = ParamGroup.newBuilder().setName("head").setLrMax(0.1).build();
     expect(() -> create(alice, job("g").addGroups(head).addGroups(head).build()), Status.Code.INVALID_ARGUMENT,
         "spec.groups[1].name: must be unique within the job ('head' is also groups[0])");
