@@ -1,5 +1,7 @@
 package io.stepsize.service.grpc;
 
+import static io.stepsize.service.grpc.InProcessApi.expect;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -73,10 +75,10 @@ class InProcessApiTest {
   private static final String CATCHING_UP =
       "the views are catching up with the jobs and curvature topics after a start; retry in a few seconds";
 
+  private InProcessApi api;
   private LocalViews views;
   private MockProducer<String, byte[]> producer;
-  private final List<Long> reported = new CopyOnWriteArrayList<>();
-  private StepsizeServer server;
+  private List<Long> reported;
   private ManagedChannel channel;
   private StepsizeBlockingStub alice;
   private StepsizeBlockingStub bob;
@@ -87,21 +89,14 @@ class InProcessApiTest {
 
   /** @param caughtUp whether the views have read the topics to their ends, as a loader tells them */
   private void start(Limits limits, boolean autoComplete, boolean caughtUp) {
-    views = new LocalViews();
-    if (caughtUp) {
-      views.markCaughtUp();
-    }
-    producer = new MockProducer<>(autoComplete, null, new StringSerializer(), new ByteArraySerializer());
-    Jobs jobs = new Jobs(views, limits);
-    StepsizeGrpcService service = new StepsizeGrpcService(new Queries(jobs),
-        new Intake(jobs, producer, Topics.unprefixed()), reported::add);
-    String name = InProcessServerBuilder.generateName();
-    Tenants tenants = Tenants.of(Map.of("token-alice", "alice", "token-bob", "bob"));
-    server = new StepsizeServer(InProcessServerBuilder.forName(name).directExecutor(), service,
-        List.of(new AuthInterceptor(tenants))).start();
-    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    alice = stub("token-alice");
-    bob = stub("token-bob");
+    api = InProcessApi.start(InProcessApi.Options.defaults().limits(limits).autoComplete(autoComplete)
+        .caughtUp(caughtUp));
+    views = api.views;
+    producer = api.producer;
+    reported = api.reported;
+    channel = api.channel();
+    alice = api.alice;
+    bob = api.bob;
   }
 
   private void start() {
@@ -109,20 +104,14 @@ class InProcessApiTest {
   }
 
   @AfterEach
-  void stop() throws InterruptedException {
-    if (channel != null) {
-      channel.shutdownNow();
-    }
-    if (server != null) {
-      server.close();
+  void stop() {
+    if (api != null) {
+      api.close();
     }
   }
 
   private StepsizeBlockingStub stub(String token) {
-    Metadata headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-    return StepsizeGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-        .withDeadlineAfter(20, TimeUnit.SECONDS);
+    return api.stub(token);
   }
 
   // --- the formulas, written out from DESIGN.md §1.1 ----------------------------------------------
@@ -201,12 +190,6 @@ class InProcessApiTest {
     return s.watchSchedule(WatchScheduleRequest.newBuilder().setJobId(jobId).build()).next();
   }
 
-  private static void expect(Runnable call, Status.Code code, String message) {
-    assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-      assertThat(e.getStatus().getCode()).isEqualTo(code);
-      assertThat(e.getStatus().getDescription()).isEqualTo(message);
-    });
-  }
 
   // --- OK answers ----------------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 package io.stepsize.service.grpc;
 
+import static io.stepsize.service.grpc.InProcessApi.expect;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -142,12 +144,6 @@ class LimitsApiTest {
         .build());
   }
 
-  private static void expect(Runnable call, Status.Code code, String message) {
-    assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-      assertThat(e.getStatus().getCode()).isEqualTo(code);
-      assertThat(e.getStatus().getDescription()).isEqualTo(message);
-    });
-  }
 
   // --- item 7: sizes validated before publishing, INVALID_ARGUMENT naming the field and its limit ----
 

@@ -1,5 +1,7 @@
 package io.stepsize.service.grpc;
 
+import static io.stepsize.service.grpc.InProcessApi.expect;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -40,9 +42,8 @@ import org.junit.jupiter.api.Test;
  * interceptors over hand-filled local views, two tenants by bearer token.
  */
 class ListJobsApiTest {
+  private InProcessApi api;
   private LocalViews views;
-  private StepsizeServer server;
-  private ManagedChannel channel;
   private StepsizeBlockingStub alice;
   private StepsizeBlockingStub bob;
 
@@ -52,38 +53,17 @@ class ListJobsApiTest {
 
   /** @param tokens whether callers authenticate by bearer token (without, every caller is anonymous) */
   private void start(boolean caughtUp, boolean tokens) {
-    views = new LocalViews();
-    if (caughtUp) {
-      views.markCaughtUp();
-    }
-    var producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
-    Jobs jobs = new Jobs(views, Limits.DEFAULT);
-    StepsizeGrpcService service = new StepsizeGrpcService(new Queries(jobs),
-        new Intake(jobs, producer, Topics.unprefixed()), n -> {});
-    String name = InProcessServerBuilder.generateName();
-    Tenants tenants = Tenants.of(Map.of("token-alice", "alice", "token-bob", "bob"));
-    server = new StepsizeServer(InProcessServerBuilder.forName(name).directExecutor(), service,
-        tokens ? List.of(new AuthInterceptor(tenants)) : List.of()).start();
-    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    alice = stub("token-alice");
-    bob = stub("token-bob");
+    api = InProcessApi.start(InProcessApi.Options.defaults().caughtUp(caughtUp).tokens(tokens));
+    views = api.views;
+    alice = api.alice;
+    bob = api.bob;
   }
 
   @AfterEach
-  void stop() throws InterruptedException {
-    if (channel != null) {
-      channel.shutdownNow();
+  void stop() {
+    if (api != null) {
+      api.close();
     }
-    if (server != null) {
-      server.close();
-    }
-  }
-
-  private StepsizeBlockingStub stub(String token) {
-    Metadata headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-    return StepsizeGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-        .withDeadlineAfter(20, TimeUnit.SECONDS);
   }
 
   private static JobSpec spec(String id, long total) {
@@ -99,12 +79,6 @@ class ListJobsApiTest {
     return page.getJobsList().stream().map(j -> j.getSpec().getJobId()).toList();
   }
 
-  private static void expect(Runnable call, Status.Code code, String message) {
-    assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-      assertThat(e.getStatus().getCode()).isEqualTo(code);
-      assertThat(e.getStatus().getDescription()).isEqualTo(message);
-    });
-  }
 
   @Test
   void aTenantListsItsOwnJobsSortedByIdPageByPage() {
@@ -151,7 +125,7 @@ class ListJobsApiTest {
     start(true, false);
     views.putJob(spec("b", 10), "");
     views.putJob(spec("a", 10), "alice");
-    var anonymous = StepsizeGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
+    var anonymous = api.anonymous();
     assertThat(ids(list(anonymous, 0, ""))).containsExactly("a", "b");
     assertThat(ids(list(anonymous, 1, "a"))).containsExactly("b");
   }

@@ -1,5 +1,7 @@
 package io.stepsize.service.grpc;
 
+import static io.stepsize.service.grpc.InProcessApi.expect;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -54,41 +56,24 @@ import org.junit.jupiter.api.Test;
  * eq. 5 and the re-planning formula with p, not by the schedule library.
  */
 class ReviseJobApiTest {
+  private InProcessApi api;
   private LocalViews views;
   private MockProducer<String, byte[]> producer;
-  private StepsizeServer server;
-  private ManagedChannel channel;
   private StepsizeBlockingStub alice;
   private StepsizeBlockingStub bob;
 
   @BeforeEach
   void start() {
-    views = new LocalViews();
-    views.markCaughtUp();
-    producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
-    Jobs jobs = new Jobs(views, Limits.DEFAULT);
-    StepsizeGrpcService service = new StepsizeGrpcService(new Queries(jobs),
-        new Intake(jobs, producer, Topics.unprefixed()), n -> { });
-    String name = InProcessServerBuilder.generateName();
-    Tenants tenants = Tenants.of(Map.of("token-alice", "alice", "token-bob", "bob"));
-    server = new StepsizeServer(InProcessServerBuilder.forName(name).directExecutor(), service,
-        List.of(new AuthInterceptor(tenants))).start();
-    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    alice = stub("token-alice");
-    bob = stub("token-bob");
+    api = InProcessApi.start();
+    views = api.views;
+    producer = api.producer;
+    alice = api.alice;
+    bob = api.bob;
   }
 
   @AfterEach
-  void stop() throws InterruptedException {
-    channel.shutdownNow();
-    server.close();
-  }
-
-  private StepsizeBlockingStub stub(String token) {
-    Metadata headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-    return StepsizeGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-        .withDeadlineAfter(20, TimeUnit.SECONDS);
+  void stop() {
+    api.close();
   }
 
   /** Eq. 5's f for a falling phase of its own of L steps, position j, literally. */
@@ -130,12 +115,6 @@ class ReviseJobApiTest {
     return s.getLearningRate(GetLearningRateRequest.newBuilder().setJobId(jobId).setStep(step).build());
   }
 
-  private static void expect(Runnable call, Status.Code code, String message) {
-    assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-      assertThat(e.getStatus().getCode()).isEqualTo(code);
-      assertThat(e.getStatus().getDescription()).isEqualTo(message);
-    });
-  }
 
   @Test
   void anExtensionIsStoredWithItsAuthorAndAnswersPastTheOldTotal() {
