@@ -10,6 +10,7 @@ import torch
 
 from conftest import Service
 from stepsize import StepsizeClient, StepsizeScheduler
+from stepsize.schedule import JobSchedule, evaluate
 from stepsize.v1 import stepsize_pb2 as pb
 
 
@@ -149,16 +150,32 @@ def own_service(tmp_path):
     s.kill()
 
 
+def _continuous_spec(job_id, total):
+    return pb.JobSpec(job_id=job_id, total_steps=total, warmup_steps=10, lr_max=0.1, lr_min=0.001,
+                      phi_policy=pb.PhiPolicy(condition_number=pb.PhiPolicy.ConditionNumber(
+                          mode=pb.PHI_MODE_CONTINUOUS), fallback_phi=5))
+
+
 def test_the_fallback_after_the_service_dies_follows_the_revised_and_extended_schedule(own_service):
+    """Continuous phi (DESIGN.md §1.6) with three estimates, revised at step 80 (lr_max down, 200 -> 300
+    steps), then the service is killed: every step from 80 on comes from the local formula, which must
+    give the service's revised answers (taken before the kill) to 1e-12, up to the new end."""
     job_id = "py-rev-fallback"
     client = StepsizeClient(own_service.target)
-    opt, sched = _scheduler(client, _spec(job_id, 200), window=50, deadline=1.0, retry_after=0.5)
+    spec = _continuous_spec(job_id, 200)
+    opt, sched = _scheduler(client, spec, window=50, deadline=1.0, retry_after=0.5)
     lrs = []
     try:
-        _run(opt, sched, 60, lrs)
+        for step, top in ((0, 3.0), (20, 8.0), (40, 2.0)):
+            _run(opt, sched, step - sched.last_epoch, lrs)
+            probe = pb.ProbeReport(job_id=job_id, step=step, worker_id="0",
+                                   lanczos=pb.LanczosProbe(alpha=[top, 1.0], beta=[0.5, 0.0]))
+            assert client.report_probes([probe]) == 1
+            assert sched.wait_for_estimate(step, timeout=30)
+        _run(opt, sched, 60 - sched.last_epoch, lrs)
         client.revise_job(job_id, pb.Revision(from_step=80, total_steps=300, lr_max=0.06))
         assert sched.wait_for_revision(1, timeout=30)
-        served = [r.lr for r in _served(client, job_id, range(300))]
+        served = _served(client, job_id, range(300))
         own_service.kill()
         _run(opt, sched, 240, lrs)  # from step 80 on, nothing prefetched holds: the local formula answers
     finally:
@@ -166,15 +183,12 @@ def test_the_fallback_after_the_service_dies_follows_the_revised_and_extended_sc
         client.close()
     assert sched.remote.local_answers >= 220
     assert sched.last_epoch == 300
-    assert lrs[:80] == served[:80]
-    assert lrs == pytest.approx(served, rel=1e-12, abs=1e-15)
-    # the spec's curve differs from step 80 on, so the formula without the revision would fail above
-    spec_lr = [r.lr for r in _spec_curve(job_id, 200)]
-    assert all(abs(spec_lr[s] - served[s]) > 1e-6 for s in range(80, 200))
-
-
-def _spec_curve(job_id, total):
-    """The spec's own curve (no revision), from the local formula."""
-    from stepsize.schedule import JobSchedule, evaluate
-    job = JobSchedule.from_spec(_spec(job_id, total))
-    return [evaluate(job, s) for s in range(total)]
+    assert [p.step for p in sched.remote.timeline.points] == [0, 20, 40]
+    assert [r.revision for r in served] == [0] * 80 + [1] * 220
+    assert lrs[:80] == [r.lr for r in served[:80]]
+    assert lrs == pytest.approx([r.lr for r in served], rel=1e-12, abs=1e-15)
+    # the estimates moved phi, and the spec's curve (no revision) differs from step 80 on: a fallback
+    # without the estimates or without the revision would fail above
+    assert len({round(r.phi, 9) for r in served}) > 2
+    unrevised = JobSchedule.from_spec(spec)
+    assert all(abs(evaluate(unrevised, s, sched.remote.timeline).lr - served[s].lr) > 1e-6 for s in range(80, 200))
