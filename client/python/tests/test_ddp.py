@@ -99,7 +99,8 @@ EXTENDED = 60
 
 def test_a_revision_made_mid_run_reaches_both_ranks_at_its_from_step(service, client, tmp_path):
     """ReviseJob while both ranks wait at step 25 (deterministic: each rank writes a marker there and waits
-    until its scheduler knows the revision, pushed by the watch): from step 30 on lr_max drops and the job
+    until its scheduler knows the revision, pushed by the watch): from step 30 on the lr restarts from 0.01
+    (set_lr) and the job
     runs to 60 steps instead of 40. Both ranks use the same rate at every step, the service's, and the
     revised rates from step 30 exactly (the windows both ranks had prefetched up to 40 are dropped)."""
     job_id = "ddp-2-ranks-revised"
@@ -114,7 +115,7 @@ def test_a_revision_made_mid_run_reaches_both_ranks_at_its_from_step(service, cl
             time.sleep(0.05)
         # the estimates of steps 0, 10, 20 are in (the ranks waited for them): answers before 30 are final
         before = client.learning_rates(job_id, 0, TOTAL).rates
-        job = client.revise_job(job_id, pb.Revision(from_step=FROM_STEP, total_steps=EXTENDED, lr_max=0.03,
+        job = client.revise_job(job_id, pb.Revision(from_step=FROM_STEP, total_steps=EXTENDED, set_lr=0.01,
                                                     reason="test_ddp"))
         assert (job.total_steps, [r.number for r in job.revisions]) == (EXTENDED, [1])
     except BaseException:
@@ -131,7 +132,7 @@ def test_a_revision_made_mid_run_reaches_both_ranks_at_its_from_step(service, cl
     assert [r.revision for r in served] == [0] * FROM_STEP + [1] * (EXTENDED - FROM_STEP)
     assert runs[0]["lrs"][:FROM_STEP] == [r.lr for r in before[:FROM_STEP]]
     # from the revision's step on the rates are not those the ranks had prefetched before it
-    assert runs[0]["lrs"][FROM_STEP] != before[FROM_STEP].lr
+    assert runs[0]["lrs"][FROM_STEP] == 0.01 != before[FROM_STEP].lr
     # the local formula with the job's revisions and final timeline gives the same curve
     timeline = CurvatureTimeline.from_proto(client.curvature(job_id))
     revised = JobSchedule.from_job(client.get_job(job_id))

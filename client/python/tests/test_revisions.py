@@ -54,7 +54,7 @@ def test_a_pushed_revision_drops_the_prefetched_window_from_its_from_step(client
         assert (remote._next.start, remote._next.end) == (100, 200)
         before = _served(client, job_id, range(400))
 
-        job = client.revise_job(job_id, pb.Revision(from_step=150, lr_max=0.05, reason="test"))
+        job = client.revise_job(job_id, pb.Revision(from_step=150, set_lr=0.02, reason="test"))
         assert [r.number for r in job.revisions] == [1]
         assert sched.wait_for_revision(1, timeout=30)
         # the watch's push cut the prefetched window at the revision's step; [0, 100) is untouched
@@ -68,7 +68,8 @@ def test_a_pushed_revision_drops_the_prefetched_window_from_its_from_step(client
     assert lrs == [r.lr for r in after]
     assert [r.revision for r in after] == [0] * 150 + [1] * 250
     assert lrs[:150] == [r.lr for r in before[:150]]  # answers before from_step never change
-    assert all(lrs[s] != before[s].lr for s in range(150, 400))  # and the stale window was not used
+    # and the stale window was not used: the value set from 150 on is not the one prefetched
+    assert lrs[150] == 0.02 and before[150].lr > 0.03
     assert sched.remote.local_answers == 0
 
 
@@ -107,7 +108,7 @@ def test_a_revision_missed_while_the_watch_was_down_cuts_the_windows_after_the_r
         assert gated.reconnecting.wait(30)
         # made while the watch is down: no push will tell this schedule about it
         client.revise_job(job_id, pb.Revision(from_step=130, set_lr=0.02, hold=True))
-        client.revise_job(job_id, pb.Revision(from_step=170, lr_max=0.07))
+        client.revise_job(job_id, pb.Revision(from_step=170, set_lr=0.03))
         gated.release.set()
         assert sched.wait_for_revision(2, timeout=30)
         assert (remote._next.start, remote._next.end) == (100, 130)  # the earliest missed from_step
@@ -117,7 +118,7 @@ def test_a_revision_missed_while_the_watch_was_down_cuts_the_windows_after_the_r
         sched.close()
     after = _served(client, job_id, range(400))
     assert lrs == [r.lr for r in after]
-    assert lrs[130:170] == [0.02] * 40
+    assert lrs[130:170] == [0.02] * 40 and lrs[170] == 0.03
     assert [r.revision for r in after] == [0] * 130 + [1] * 40 + [2] * 230
     assert sched.remote.local_answers == 0
 
@@ -157,7 +158,7 @@ def _continuous_spec(job_id, total):
 
 
 def test_the_fallback_after_the_service_dies_follows_the_revised_and_extended_schedule(own_service):
-    """Continuous phi (DESIGN.md §1.6) with three estimates, revised at step 80 (lr_max down, 200 -> 300
+    """Continuous phi (DESIGN.md §1.6) with three estimates, revised at step 80 (set_lr, 200 -> 300
     steps), then the service is killed: every step from 80 on comes from the local formula, which must
     give the service's revised answers (taken before the kill) to 1e-12, up to the new end."""
     job_id = "py-rev-fallback"
@@ -173,7 +174,7 @@ def test_the_fallback_after_the_service_dies_follows_the_revised_and_extended_sc
             assert client.report_probes([probe]) == 1
             assert sched.wait_for_estimate(step, timeout=30)
         _run(opt, sched, 60 - sched.last_epoch, lrs)
-        client.revise_job(job_id, pb.Revision(from_step=80, total_steps=300, lr_max=0.06))
+        client.revise_job(job_id, pb.Revision(from_step=80, total_steps=300, set_lr=0.02))
         assert sched.wait_for_revision(1, timeout=30)
         served = _served(client, job_id, range(300))
         own_service.kill()
