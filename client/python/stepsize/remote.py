@@ -116,15 +116,24 @@ class RemoteSchedule:
 
     def value(self, step: int) -> LrValue:
         """The service's answer when it can give it within the deadline, else the local formula's."""
+        gen = self._generation
         w = self._current
         # the hot path of every training step: attribute reads and one comparison chain, no calls
         # unless the window is 3/4 used and nothing is being prefetched yet
         if w is not None and w.start <= step < w.end:
-            if step >= w.start + ((w.end - w.start) * 3 >> 2) and self._next is None and self._inflight is None:
-                self._maybe_prefetch(w, step)
-            self.remote_answers += 1
-            return w.rates[step - w.start]
+            value = w.rates[step - w.start]
+            # the watch cuts the windows before it bumps the generation (as the Java RemoteSchedule
+            # does): the same generation after the read means w was not cut meanwhile
+            if self._generation == gen:
+                if step >= w.start + ((w.end - w.start) * 3 >> 2) and self._next is None and self._inflight is None:
+                    self._maybe_prefetch(w, step)
+                self.remote_answers += 1
+                return value
         with self._lock:
+            c = self._current
+            if c is not None and c.covers(step):  # a cut raced the read above: the window as it is now
+                self.remote_answers += 1
+                return c.rates[step - c.start]
             n = self._next
             if n is not None and n.covers(step):
                 self._current, self._next = n, None
@@ -345,9 +354,10 @@ class RemoteSchedule:
             self._timeline_changed.notify_all()
 
     def _cut_windows_at(self, step):
-        """Windows fetched before an estimate are stale from the step it applies to (holding the lock)."""
-        self._generation += 1
+        """Windows fetched before an estimate or a revision are stale from the step it applies to (holding
+        the lock). Cut first, then bump the generation: value()'s unlocked read relies on that order."""
         if self._current is not None:
             self._current = self._current.cut_at(step)
         if self._next is not None:
             self._next = self._next.cut_at(step)
+        self._generation += 1
