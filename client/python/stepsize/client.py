@@ -44,6 +44,14 @@ class StepsizeClient:
     def get_job(self, job_id: str, timeout=None) -> pb.Job:
         return self.stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=self._timeout(timeout))
 
+    def revise_job(self, job_id: str, revision: pb.Revision, expected_revision: int = None, timeout=None) -> pb.Job:
+        """ReviseJob (DESIGN.md §1.5): answers for steps before revision.from_step never change; with
+        ``expected_revision`` the call fails with FAILED_PRECONDITION when the job has a later one."""
+        request = pb.ReviseJobRequest(job_id=job_id, revision=revision)
+        if expected_revision is not None:
+            request.expected_revision = expected_revision
+        return self.stub.ReviseJob(request, timeout=self._timeout(timeout))
+
     def learning_rate(self, job_id: str, step: int, timeout=None) -> pb.LearningRate:
         return self.stub.GetLearningRate(pb.GetLearningRateRequest(job_id=job_id, step=step),
                                          timeout=self._timeout(timeout))

@@ -2,10 +2,12 @@
 
 Windows of rates come from GetLearningRates and the next one is prefetched when the trainer is
 3/4 through the current; a background thread follows WatchSchedule and cuts the windows short
-when a new estimate applies, and keeps the curvature timeline for the local formula. When the
-service cannot answer within the deadline, the step is computed locally with the last known
-timeline, a warning is logged, and the service is left alone for ``retry_after`` seconds, so a
-step never waits longer than one deadline and later steps do not wait at all.
+when a new estimate or a revision applies (from the step it applies from), and keeps the curvature
+timeline and the job's revisions for the local formula. After the watch reconnects, what was missed
+meanwhile (estimates, revisions) cuts the windows the same way. When the service cannot answer
+within the deadline, the step is computed locally with the last known timeline and revisions
+(DESIGN.md §1.5, §1.6), a warning is logged, and the service is left alone for ``retry_after``
+seconds, so a step never waits longer than one deadline and later steps do not wait at all.
 """
 import logging
 import threading
@@ -56,12 +58,14 @@ class RemoteSchedule:
         self.deadline = client.deadline if deadline is None else deadline
         self._needs_create = False
         unavailable = False
+        described = None  # the Job the service answered: its revisions are in force
         if isinstance(job, str):
-            spec = client.get_job(job, timeout=self.deadline).spec
+            described = client.get_job(job, timeout=self.deadline)
+            spec = described.spec
         else:
             spec = job
             try:
-                client.create_job(spec, timeout=self.deadline)
+                described = client.create_job(spec, timeout=self.deadline)
             except grpc.RpcError as e:
                 if not is_transient(e):
                     raise
@@ -72,8 +76,8 @@ class RemoteSchedule:
                             client.target, e.code().name, spec.job_id)
         self.spec = spec
         self.job_id = spec.job_id
-        self.schedule = JobSchedule.from_spec(spec)
-        self.total_steps = self.schedule.budget.total_steps
+        #: the spec with the revisions this schedule knows (the local formula's job)
+        self._set_schedule(JobSchedule.from_job(described) if described is not None else JobSchedule.from_spec(spec))
         self.remote_answers = 0
         self.local_answers = 0
         self._lock = threading.Lock()
@@ -100,17 +104,36 @@ class RemoteSchedule:
     def timeline(self) -> CurvatureTimeline:
         return self._timeline
 
+    @property
+    def total_steps(self) -> int:
+        """total_steps in force: the latest known revision's (an extension lets the trainer go on)."""
+        return self._total_steps
+
+    @property
+    def revision(self) -> int:
+        """The number of the job's revisions this schedule knows (revision n is the n-th)."""
+        return len(self.schedule.revisions)
+
     def value(self, step: int) -> LrValue:
         """The service's answer when it can give it within the deadline, else the local formula's."""
+        gen = self._generation
         w = self._current
         # the hot path of every training step: attribute reads and one comparison chain, no calls
         # unless the window is 3/4 used and nothing is being prefetched yet
         if w is not None and w.start <= step < w.end:
-            if step >= w.start + ((w.end - w.start) * 3 >> 2) and self._next is None and self._inflight is None:
-                self._maybe_prefetch(w, step)
-            self.remote_answers += 1
-            return w.rates[step - w.start]
+            value = w.rates[step - w.start]
+            # the watch cuts the windows before it bumps the generation (as the Java RemoteSchedule
+            # does): the same generation after the read means w was not cut meanwhile
+            if self._generation == gen:
+                if step >= w.start + ((w.end - w.start) * 3 >> 2) and self._next is None and self._inflight is None:
+                    self._maybe_prefetch(w, step)
+                self.remote_answers += 1
+                return value
         with self._lock:
+            c = self._current
+            if c is not None and c.covers(step):  # a cut raced the read above: the window as it is now
+                self.remote_answers += 1
+                return c.rates[step - c.start]
             n = self._next
             if n is not None and n.covers(step):
                 self._current, self._next = n, None
@@ -164,6 +187,20 @@ class RemoteSchedule:
                 if left <= 0 or self._closed.is_set():
                     return False
                 self._timeline_changed.wait(left)
+
+    def wait_for_revision(self, number: int, timeout: float) -> bool:
+        """Waits until this schedule knows revision ``number`` of the job (pushed by the watch, or read
+        after a reconnect); its windows are cut at the revision's from_step by then. For trainers (and
+        tests) that must see a revision from exactly its from_step, e.g. every rank of a data-parallel
+        job at the same step."""
+        end = time.monotonic() + timeout
+        with self._timeline_changed:
+            while self.revision < number:
+                left = end - time.monotonic()
+                if left <= 0 or self._closed.is_set():
+                    return False
+                self._timeline_changed.wait(left)
+            return True
 
     def close(self):
         self._closed.set()
@@ -246,7 +283,7 @@ class RemoteSchedule:
         """WatchSchedule until closed; after an error, reload the timeline and subscribe again."""
         first = True
         while not self._closed.is_set():
-            if not first and not self._load_timeline():
+            if not first and not (self._load_timeline() and self._load_revisions()):
                 self._closed.wait(self.retry_after)
                 continue
             first = False
@@ -265,7 +302,41 @@ class RemoteSchedule:
                           self.retry_after)
             self._closed.wait(self.retry_after)
 
+    def _load_revisions(self):
+        """Reads the job's revisions (after a pushed revision, and when the watch reconnects: some may have
+        been made while it was down). Windows are cut at the earliest from_step among the revisions this
+        schedule did not know, before the plan that includes them is published. False when GetJob failed."""
+        try:
+            self._ensure_created()
+            job = self.client.get_job(self.job_id, timeout=self.deadline)
+            known = self.revision
+            if len(job.revisions) <= known:
+                return True
+            revised = JobSchedule.from_job(job)
+        except grpc.RpcError as e:
+            log.warning("could not read the revisions of job %s (%s); the local formula uses the %d it knows",
+                        self.job_id, e.code().name, self.revision)
+            return False
+        except ValueError as e:
+            log.warning("job %s: revisions this client cannot read (%s); the local formula uses the %d it knows",
+                        self.job_id, e, self.revision)
+            return True
+        with self._timeline_changed:
+            self._cut_windows_at(min(r.from_step for r in job.revisions[known:]))
+            self._set_schedule(revised)
+            self._timeline_changed.notify_all()
+        return True
+
+    def _set_schedule(self, schedule: JobSchedule):
+        self.schedule = schedule
+        self._total_steps = schedule.in_force().budget.total_steps
+
     def _apply(self, update: pb.ScheduleUpdate):
+        if update.revision > self.revision:
+            # a revision: nothing prefetched from its step on holds; read it for the local formula
+            with self._lock:
+                self._cut_windows_at(update.from_step)
+            self._load_revisions()
         if not update.HasField("curvature") or update.curvature.probes == 0:
             return  # no estimate yet: the windows hold the fallback rates already
         point = CurvaturePoint.from_proto(update.curvature)
@@ -283,9 +354,10 @@ class RemoteSchedule:
             self._timeline_changed.notify_all()
 
     def _cut_windows_at(self, step):
-        """Windows fetched before an estimate are stale from the step it applies to (holding the lock)."""
-        self._generation += 1
+        """Windows fetched before an estimate or a revision are stale from the step it applies to (holding
+        the lock). Cut first, then bump the generation: value()'s unlocked read relies on that order."""
         if self._current is not None:
             self._current = self._current.cut_at(step)
         if self._next is not None:
             self._next = self._next.cut_at(step)
+        self._generation += 1

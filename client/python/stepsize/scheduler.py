@@ -29,6 +29,12 @@ class StepsizeScheduler(_Base):
     job id. When the spec has ``groups``, their number must equal the optimizer's parameter groups
     and group g gets lr_min_g + (lr_max_g - lr_min_g)·f; otherwise every group gets the job's lr.
     Steps at or past total_steps keep the last step's rate (a trailing ``step()`` is harmless).
+    total_steps is the one in force: a revision that extends the job (ReviseJob) lets training go on
+    past the spec's total_steps.
+
+    Revisions (DESIGN.md §1.5) reach the scheduler by the watch: rates prefetched for steps at or after
+    a revision's from_step are dropped and fetched again, and the local formula includes the
+    revisions (``wait_for_revision`` waits until one is known, for ranks that must switch together).
 
     ``window`` steps are fetched at once and the next window is prefetched; a background thread
     follows WatchSchedule. A step waits at most ``deadline`` seconds for the service; after a
@@ -61,7 +67,6 @@ class StepsizeScheduler(_Base):
             raise ValueError(f"job {self.job_id} has {len(groups)} parameter groups, the optimizer has "
                              f"{len(optimizer.param_groups)}")
         self.last_value: Optional[LrValue] = None
-        self._total_steps = self.remote.total_steps
         self._past_end_warned = False
         super().__init__(optimizer, last_epoch)
         # after torch's own wrapper, which would not wrap a wrapper that is not a bound method
@@ -72,7 +77,7 @@ class StepsizeScheduler(_Base):
 
     def get_lr(self):
         step = self.last_epoch
-        if 0 <= step < self._total_steps:
+        if 0 <= step < self.remote.total_steps:  # in force: a revision may extend or shorten it
             value = self.remote.value(step)  # the common case, without value()'s range handling
         else:
             value = self.value(step)
@@ -147,6 +152,10 @@ class StepsizeScheduler(_Base):
     def wait_for_estimate(self, probe_step: int, timeout: float, probes: int = 1) -> bool:
         """See RemoteSchedule.wait_for_estimate: ``probes`` = the number of workers probing a step."""
         return self.remote.wait_for_estimate(probe_step, timeout, probes)
+
+    def wait_for_revision(self, number: int, timeout: float) -> bool:
+        """See RemoteSchedule.wait_for_revision: True once revision ``number`` of the job is known here."""
+        return self.remote.wait_for_revision(number, timeout)
 
     def close(self):
         """Stops following the job (the scheduler then answers from what it has fetched and locally)."""

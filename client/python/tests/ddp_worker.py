@@ -2,7 +2,12 @@
 WORLD_SIZE, and the rendezvous address in the environment). It trains a tiny model with DDP over
 gloo on CPU, runs its own StepsizeScheduler on the shared job, publishes a Lanczos probe of its
 own data shard with worker_id = rank at the same steps as the other rank, and writes the rate of
-every update to a JSON file (json writes doubles in their shortest round-trip form)."""
+every update to a JSON file (json writes doubles in their shortest round-trip form).
+
+With a revision step r and a directory (argv 6, 7), the rank writes rank<rank>.at there when it reaches
+step r and waits until its scheduler knows revision 1 (made meanwhile by the test process) before
+training on: the revision then reaches every rank before any rank uses a step it changes. It trains
+until the total_steps in force (an extension makes it run longer)."""
 import json
 import os
 import sys
@@ -28,6 +33,7 @@ def main():
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     target, job_id, out = sys.argv[1], sys.argv[2], sys.argv[3]
     total, probe_every = int(sys.argv[4]), int(sys.argv[5])
+    revision_at, marker_dir = (int(sys.argv[6]), sys.argv[7]) if len(sys.argv) > 7 else (-1, None)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=os.environ["INIT_METHOD"], rank=rank, world_size=world)
     torch.manual_seed(0)  # the same initial weights (DDP broadcasts rank 0's anyway)
@@ -41,7 +47,12 @@ def main():
     data = torch.Generator().manual_seed(1000 + rank)  # this rank's shard
     lrs, probe_steps = [], []
     try:
-        for step in range(total):
+        step = 0
+        while step < sched.remote.total_steps:  # in force: a revision may extend the run
+            if step == revision_at:
+                open(os.path.join(marker_dir, f"rank{rank}.at"), "w").close()
+                if not sched.wait_for_revision(1, timeout=120):
+                    raise RuntimeError(f"rank {rank}: revision 1 not known within 120 s at step {step}")
             x, y = torch.randn(32, 6, generator=data), torch.randint(0, 3, (32,), generator=data)
             if step % probe_every == 0:
                 result = lanczos_probe(net, loss_fn, (x, y), m=8, seed=step * world + rank)
@@ -58,6 +69,7 @@ def main():
             lrs.append(opt.param_groups[0]["lr"])
             opt.step()
             sched.step()
+            step += 1
     finally:
         sched.close()
         client.close()
