@@ -159,6 +159,15 @@ class JobsCommandTest {
     assertThat(noReason.run("revise", "jobs-b", "--target", node.target(), "--from-step", "10")).isEqualTo(2);
     assertThat(noReason.err.toString()).startsWith("Missing required option: '--reason=TEXT'");
     assertThat(client.getJob("jobs-b").getRevisionsCount()).isZero();
+
+    // --boundaries reaches the service, whose rule (they end at the new total_steps) refuses these
+    CliHarness boundaries = new CliHarness("jobs");
+    assertThat(boundaries.run("revise", "jobs-b", "--target", node.target(), "--from-step", "10", "--total-steps", "200",
+        "--boundaries", "120,150", "--reason", "two phases")).isEqualTo(1);
+    assertThat(boundaries.err.toString()).startsWith("stepsize jobs revise: INVALID_ARGUMENT: revision.")
+        .contains("phase_boundaries").endsWith(" (target " + node.target() + ")\n");
+    assertThat(boundaries.out.toString()).isEmpty();
+    assertThat(client.getJob("jobs-b").getRevisionsCount()).isZero();
   }
 
   private static String created(Revision r) {
