@@ -21,7 +21,9 @@ import picocli.CommandLine.Option;
     description = {
         "Trains softmax regression (or an MLP) on the bundled UCI digits set in this JVM, with every",
         "learning rate from an embedded Stepsize service (phi from the live Hessian condition number,",
-        "measured by Lanczos probes), then the same training under cosine, step, linear and fixed-phi UBA.",
+        "measured by Lanczos probes, continuous mode). At half its budget the live run extends the budget",
+        "by 50% with ReviseJob; then the same training, over that final budget planned from the start,",
+        "under cosine, step, linear and fixed-phi UBA.",
         "Prints the comparison table; writes live.csv, probes.csv, results.csv and lr/phi/kappa/loss PNGs."})
 public final class DemoCommand implements Callable<Integer> {
 
@@ -35,7 +37,7 @@ public final class DemoCommand implements Callable<Integer> {
       description = "softmax regression with L2, or a one-hidden-layer tanh MLP (default ${DEFAULT-VALUE}).")
   String model;
 
-  @Option(names = "--steps", paramLabel = "T", description = "Step budget T, the job's total_steps (default 1000).")
+  @Option(names = "--steps", paramLabel = "T", description = "Step budget T, the job's total_steps as created (default 1000); revised to T + T/2 at T/2.")
   Long steps;
 
   @Option(names = "--batch-size", paramLabel = "B", description = "Examples per SGD step (default 64).")
@@ -107,7 +109,7 @@ public final class DemoCommand implements Callable<Integer> {
     stdout.println();
     stdout.println(DemoReport.heading(result));
     stdout.println();
-    stdout.print(DemoReport.table(result.runs()));
+    stdout.print(DemoReport.table(result));
     stdout.println();
     stdout.println("wrote " + String.join(", ", result.files().stream().map(p -> p.getFileName().toString()).toList())
         + " to " + out);

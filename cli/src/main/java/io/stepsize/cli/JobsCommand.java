@@ -11,7 +11,12 @@ import io.stepsize.proto.v1.LearningRates;
 import io.stepsize.proto.v1.ListJobsRequest;
 import io.stepsize.proto.v1.ListJobsResponse;
 import io.stepsize.proto.v1.PhiPolicy;
+import io.stepsize.proto.v1.Revision;
 import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,19 +25,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code stepsize jobs list|show JOB} (DESIGN.md §5.1): an operator's view of the jobs of a running
- * service, through the same RPCs as trainers use and under the caller's tenant. A refusal of the
- * service prints its status and message on stderr and exits 1.
+ * {@code stepsize jobs list|show JOB|revise JOB} (DESIGN.md §5.1): an operator's view of the jobs of a
+ * running service, and its hand on their schedules, through the same RPCs as trainers use and under
+ * the caller's tenant. A refusal of the service prints its status and message on stderr and exits 1.
  */
 @Command(name = "jobs", mixinStandardHelpOptions = true,
-    description = "Lists the jobs of a running service, or shows one: spec, latest curvature, next rates.",
-    subcommands = {JobsCommand.ListJobs.class, JobsCommand.ShowJob.class})
+    description = "Lists the jobs of a running service, shows one (spec, revisions, latest curvature, next rates)"
+        + " or revises one while it trains.",
+    subcommands = {JobsCommand.ListJobs.class, JobsCommand.ShowJob.class, JobsCommand.ReviseJob.class})
 public final class JobsCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a sub-verb is required: list or show (see --help)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a sub-verb is required: list, show or revise (see --help)");
   }
 
   /** Runs a call of the service; a refusal is printed as "CODE: message" and is exit 1. */
@@ -119,7 +125,7 @@ public final class JobsCommand implements Runnable {
         return JobsCommand.call(spec, service, () -> {
           Job job = client.getJob(jobId);
           Curvature c = client.curvature(jobId);
-          long total = job.getSpec().getTotalSteps();
+          long total = job.getTotalSteps(); // in force: a revision may have changed the spec's
           long from = fromStep != null ? fromStep : Math.min(c.getProbes() > 0 ? c.getStep() : 0, total - 1);
           LearningRates rates = client.learningRates(jobId, from, count);
           print(spec.commandLine().getOut(), job, c, from, rates);
@@ -132,9 +138,12 @@ public final class JobsCommand implements Runnable {
       out.print("job " + job.getSpec().getJobId() + ": " + job.getPhases() + " phase(s), policy "
           + policy(job.getSpec().getPhiPolicy()) + "\n");
       out.print("spec:\n");
-      for (String line : TextFormat.printer().printToString(job.getSpec()).split("\n")) {
+      // the spec as created; its revisions follow, one line each
+      JobSpec created = job.getSpec().toBuilder().clearRevisions().build();
+      for (String line : TextFormat.printer().printToString(created).split("\n")) {
         out.print("  " + line + "\n");
       }
+      printRevisions(out, job);
       if (c.getProbes() == 0) {
         out.print("curvature: none yet (probes = 0)\n");
       } else {
@@ -152,6 +161,136 @@ public final class JobsCommand implements Runnable {
       }
       out.flush();
     }
+  }
+
+  @Command(name = "revise", mixinStandardHelpOptions = true,
+      description = {"Revises a job while it trains (ReviseJob, DESIGN.md §1.5): from step S on, a new budget,",
+          "new boundaries, bounds or phi, a hold, or a value set by hand. Answers for steps < S never change;",
+          "the rest of the current phase is re-planned from the value at S, so the curve has no jump unless",
+          "--set-lr asks for one. Prints the job's revisions after."})
+  static final class ReviseJob implements Callable<Integer> {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    @Mixin ServiceOptions service;
+
+    @Parameters(index = "0", paramLabel = "JOB", description = "The job_id.")
+    String jobId;
+
+    @Option(names = "--from-step", required = true, paramLabel = "S",
+        description = "The revision takes effect at step S (>= the previous revision's, <= total_steps).")
+    long fromStep;
+
+    @Option(names = "--total-steps", paramLabel = "T", description = "New budget T > S.")
+    Long totalSteps;
+
+    @Option(names = "--boundaries", split = ",", paramLabel = "B1,B2,...",
+        description = "The phase boundaries after S, ending at T; needed when the job has a boundary in (S, T).")
+    List<Long> boundaries;
+
+    @Option(names = "--hold", description = "Hold the value at S until the next revision (or the end).")
+    boolean hold;
+
+    @Option(names = "--set-lr", paramLabel = "X", description = "The value at S instead of the job's own there.")
+    Double setLr;
+
+    @Option(names = "--lr-max", paramLabel = "X", description = "New upper bound.")
+    Double lrMax;
+
+    @Option(names = "--lr-min", paramLabel = "Y", description = "New lower bound.")
+    Double lrMin;
+
+    @Option(names = "--phi", paramLabel = "P", description = "A fixed phi from S on instead of the policy in force.")
+    Double phi;
+
+    @Option(names = "--reason", required = true, paramLabel = "TEXT", description = "Why, for the record (GetJob lists it).")
+    String reason;
+
+    @Option(names = "--expected-revision", paramLabel = "N",
+        description = "The latest revision you have seen (0 = none); a later one refuses this (FAILED_PRECONDITION).")
+    Long expectedRevision;
+
+    @Override
+    public Integer call() throws Exception {
+      Revision.Builder r = Revision.newBuilder().setFromStep(fromStep).setHold(hold).setReason(reason);
+      if (totalSteps != null) {
+        r.setTotalSteps(totalSteps);
+      }
+      if (boundaries != null) {
+        r.addAllPhaseBoundaries(boundaries);
+      }
+      if (setLr != null) {
+        r.setSetLr(setLr);
+      }
+      if (lrMax != null) {
+        r.setLrMax(lrMax);
+      }
+      if (lrMin != null) {
+        r.setLrMin(lrMin);
+      }
+      if (phi != null) {
+        r.setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(phi)));
+      }
+      // the rules (ranges, boundaries, ordering) are the service's: it names the field of a bad value
+      try (StepsizeClient client = service.connect()) {
+        return JobsCommand.call(spec, service, () -> {
+          Job job = client.reviseJob(jobId, r.build(),
+              expectedRevision == null ? OptionalLong.empty() : OptionalLong.of(expectedRevision));
+          PrintWriter out = spec.commandLine().getOut();
+          out.print("job " + job.getSpec().getJobId() + ": total_steps " + job.getTotalSteps() + ", " + job.getPhases()
+              + " phase(s) in force\n");
+          printRevisions(out, job);
+          return 0;
+        });
+      }
+    }
+  }
+
+  /**
+   * "revisions: none", or one line per revision: number, from_step, author, created, what it changed
+   * and the reason.
+   */
+  static void printRevisions(PrintWriter out, Job job) {
+    if (job.getRevisionsCount() == 0) {
+      out.print("revisions: none\n");
+      return;
+    }
+    out.print("revisions:\n");
+    for (Revision r : job.getRevisionsList()) {
+      out.print("  " + r.getNumber() + ": from step " + r.getFromStep() + " by "
+          + (r.getAuthor().isEmpty() ? "(no tenant)" : r.getAuthor()) + " at "
+          + Instant.ofEpochSecond(r.getCreated().getSeconds(), r.getCreated().getNanos()) + ": " + changes(r)
+          + "; reason: " + r.getReason() + "\n");
+    }
+    out.flush();
+  }
+
+  /** What a revision changed, e.g. "total_steps 150, hold"; "re-planned" when it only restarts the phase at its step. */
+  static String changes(Revision r) {
+    List<String> parts = new java.util.ArrayList<>();
+    if (r.hasTotalSteps()) {
+      parts.add("total_steps " + r.getTotalSteps());
+    }
+    if (r.getPhaseBoundariesCount() > 0) {
+      parts.add("boundaries " + r.getPhaseBoundariesList().stream().map(String::valueOf).collect(Collectors.joining(",")));
+    }
+    if (r.hasLrMax()) {
+      parts.add("lr_max " + r.getLrMax());
+    }
+    if (r.hasLrMin()) {
+      parts.add("lr_min " + r.getLrMin());
+    }
+    if (r.getGroupsCount() > 0) {
+      parts.add(r.getGroupsCount() + " group range(s)");
+    }
+    if (r.hasPhiPolicy()) {
+      parts.add("policy " + policy(r.getPhiPolicy()));
+    }
+    if (r.hasSetLr()) {
+      parts.add("set_lr " + r.getSetLr());
+    }
+    if (r.getHold()) {
+      parts.add("hold");
+    }
+    return parts.isEmpty() ? "re-planned" : String.join(", ", parts);
   }
 
   /** fixed:PHI, condition_number, chebyshev, or none (the service's default policy). */

@@ -33,6 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DemoCommandTest {
   private static final int T = 120;
+  /** The live run revises its job at half the budget (A) to a 50% longer one (T2); the baselines train T2. */
+  private static final int A = T / 2;
+  private static final int T2 = T + T / 2;
   private static final int PROBE_EVERY = 30;
   private static final double LR_MAX = 0.8;
   private static final double LR_MIN = 0.02;
@@ -75,12 +78,11 @@ class DemoCommandTest {
 
     // live.csv: one row per step, full-precision doubles
     List<String[]> rows = csv(outDir.resolve("live.csv"), "step,lr,phi,factor,phase,kappa,lambda_low,lambda_max,"
-        + "curvature_step,source,batch_loss,probed");
-    assertThat(rows).hasSize(T);
-    Budget budget = Budget.of(T);
-    double[] lr = new double[T];
-    double[] phi = new double[T];
-    for (int s = 0; s < T; s++) {
+        + "curvature_step,source,batch_loss,probed,revision");
+    assertThat(rows).hasSize(T2);
+    double[] lr = new double[T2];
+    double[] phi = new double[T2];
+    for (int s = 0; s < T2; s++) {
       String[] r = rows.get(s);
       assertThat(Long.parseLong(r[0])).isEqualTo(s);
       lr[s] = Double.parseDouble(r[1]);
@@ -90,12 +92,18 @@ class DemoCommandTest {
       double lambdaMax = Double.parseDouble(r[7]);
       long curvatureStep = Long.parseLong(r[8]);
       assertThat(r[11]).as("probed at %d", s).isEqualTo(s % PROBE_EVERY == 0 ? "1" : "0");
-      // the UBA value of eq. 5 for the phi the service reported, on the job's range
-      double f = Uba.factor(phi[s], budget, s);
-      assertThat(Double.parseDouble(r[3])).as("factor at %d", s).isCloseTo(f, within(1e-15));
-      assertThat(lr[s]).as("lr at %d", s).isCloseTo(LR_MIN + (LR_MAX - LR_MIN) * f, within(1e-15));
+      assertThat(r[12]).as("revision at %d", s).isEqualTo(s < A ? "0" : "1");
       assertThat(r[4]).isEqualTo("1");
+      // one falling phase: re-planned at every estimate (continuous mode) and at the revision, never rising
+      assertThat(lr[s]).as("lr at %d", s).isBetween(LR_MIN, LR_MAX);
+      if (s > 0) {
+        assertThat(lr[s]).as("lr at %d", s).isLessThanOrEqualTo(lr[s - 1]);
+      }
       if (s == 0) {
+        // before any estimate or revision: the UBA value of eq. 5 for the fallback phi on the created budget
+        double f = Uba.factor(5, Budget.of(T), 0);
+        assertThat(Double.parseDouble(r[3])).isCloseTo(f, within(1e-15));
+        assertThat(lr[0]).isCloseTo(LR_MIN + (LR_MAX - LR_MIN) * f, within(1e-15));
         // the first probe (step 0) applies from step 1: step 0 has SGD's fallback phi 5
         assertThat(r[9]).isEqualTo("fallback");
         assertThat(phi[s]).isEqualTo(5.0);
@@ -119,10 +127,16 @@ class DemoCommandTest {
       }
     }
     assertThat(changes).isGreaterThanOrEqualTo(3);
+    // the revision re-plans from the value at A (DESIGN.md §1.5): no jump there, the step into A moves no
+    // more than its neighbours do (a re-start of eq. 5 on the longer budget would lift lr by about a tenth
+    // of the range)
+    double intoA = Math.abs(lr[A] - lr[A - 1]);
+    assertThat(intoA).isLessThanOrEqualTo(Math.max(Math.abs(lr[A - 1] - lr[A - 2]), Math.abs(lr[A + 1] - lr[A])));
+    assertThat(lr[A - 1] - lr[A + 1]).isPositive();
 
     // probes.csv: one row per probe, m = 20 Lanczos steps, a positive lower edge below lambda_max
     List<String[]> probes = csv(outDir.resolve("probes.csv"), "step,lanczos_steps,ritz_max,ritz_min,ritz_low,visible_after_ms");
-    assertThat(probes).hasSize(T / PROBE_EVERY);
+    assertThat(probes).hasSize(T2 / PROBE_EVERY);
     for (int i = 0; i < probes.size(); i++) {
       String[] p = probes.get(i);
       assertThat(Long.parseLong(p[0])).isEqualTo((long) i * PROBE_EVERY);
@@ -139,12 +153,17 @@ class DemoCommandTest {
     String[] names = {"UBA, phi from kappa (Stepsize)", "cosine", "step", "linear", "UBA, fixed phi=5"};
     for (int i = 0; i < names.length; i++) {
       assertThat(table.get(i)).startsWith(names[i] + " ");
+      // the live row says it was revised; the baselines trained the revised budget from the start
+      assertThat(table.get(i)).contains(i == 0 ? "  120 -> 180 at 60  " : "  180  ");
     }
+    assertThat(out.toString()).contains("revision 1 at step 60 (ReviseJob): total_steps 120 -> 180, reason \""
+        + "halfway and the loss still falls: extend the budget by 50%\"; the baselines below train 180 steps planned"
+        + " from the start");
     List<String[]> results = csv(outDir.resolve("results.csv"), "schedule,final_train_loss,test_loss,test_accuracy");
     assertThat(results).hasSize(5);
 
     // replaying the served rates locally gives the live row exactly: SGD used those rates and no others
-    DemoSettings settings = new DemoSettings("softmax", T, 64, 0.9, LR_MAX, LR_MIN, 1e-4, 32, PROBE_EVERY, 20, 64,
+    DemoSettings settings = new DemoSettings("softmax", T2, 64, 0.9, LR_MAX, LR_MIN, 1e-4, 32, PROBE_EVERY, 20, 64,
         SCALE, EXPONENT, 5, SEED, 10_000);
     Dataset.Split split = Digits.load().split(DemoSettings.SPLIT_SEED, DemoSettings.TEST_SIZE);
     RunResult replay = DemoRun.local("replay", settings, split, s -> lr[(int) s], Progress.silent(), new long[1]);
@@ -152,14 +171,14 @@ class DemoCommandTest {
     assertThat(Double.parseDouble(results.get(0)[3])).isEqualTo(replay.testAccuracy());
     // cosine by its own formula (SGDR eq. 5 over the budget) matches the cosine row
     RunResult cosine = DemoRun.local("cosine", settings, split,
-        s -> LR_MIN + (LR_MAX - LR_MIN) * 0.5 * (1 + Math.cos(Math.PI * s / T)), Progress.silent(), new long[1]);
+        s -> LR_MIN + (LR_MAX - LR_MIN) * 0.5 * (1 + Math.cos(Math.PI * s / T2)), Progress.silent(), new long[1]);
     assertThat(Double.parseDouble(results.get(1)[1])).isCloseTo(cosine.finalTrainLoss(), within(1e-9));
     // fixed-phi UBA by eq. 5
     RunResult fixed = DemoRun.local("uba5", settings, split,
-        s -> LR_MIN + (LR_MAX - LR_MIN) * Uba.factor(5, budget, s), Progress.silent(), new long[1]);
+        s -> LR_MIN + (LR_MAX - LR_MIN) * Uba.factor(5, Budget.of(T2), s), Progress.silent(), new long[1]);
     assertThat(Double.parseDouble(results.get(4)[1])).isEqualTo(fixed.finalTrainLoss());
     for (String[] r : results) {
-      assertThat(Double.parseDouble(r[3])).as(r[0]).isBetween(0.5, 1.0); // far above chance (0.1) after 120 steps
+      assertThat(Double.parseDouble(r[3])).as(r[0]).isBetween(0.5, 1.0); // far above chance (0.1) after 180 steps
     }
 
     for (String png : List.of("lr.png", "phi.png", "kappa.png", "loss.png")) {

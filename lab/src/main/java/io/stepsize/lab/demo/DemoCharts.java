@@ -37,6 +37,7 @@ final class DemoCharts {
   private final List<XYSeries> lines = new ArrayList<>();
   private final List<XYSeries> dots = new ArrayList<>();
   private final List<Long> markers = new ArrayList<>();
+  private final List<java.util.Map.Entry<Long, String>> events = new ArrayList<>();
   private double yLower = Double.NaN;
   private double yUpper = Double.NaN;
 
@@ -76,6 +77,12 @@ final class DemoCharts {
   DemoCharts yRange(double lower, double upper) {
     this.yLower = lower;
     this.yUpper = upper;
+    return this;
+  }
+
+  /** A solid vertical line with a label, for an event on the run (a revision and its reason). */
+  DemoCharts event(long step, String label) {
+    events.add(java.util.Map.entry(step, label));
     return this;
   }
 
@@ -150,6 +157,15 @@ final class DemoCharts {
     plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
     for (long step : markers) {
       plot.addDomainMarker(new ValueMarker(step, new Color(0, 0, 0, 40), new BasicStroke(1f)));
+    }
+    for (var e : events) {
+      ValueMarker m = new ValueMarker(e.getKey(), new Color(200, 0, 0, 160), new BasicStroke(1.5f));
+      m.setLabel(e.getValue());
+      m.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+      m.setLabelPaint(new Color(160, 0, 0));
+      m.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_RIGHT);
+      m.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.TOP_LEFT);
+      plot.addDomainMarker(m);
     }
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     if (!subtitle.isEmpty()) {

@@ -36,6 +36,9 @@ public final class DemoReport {
     for (RunResult r : runs) {
       lr.line(r.name(), r.lr());
     }
+    for (io.stepsize.proto.v1.Revision v : live.revisions()) {
+      lr.event(v.getFromStep(), "revision " + v.getNumber() + ": " + v.getReason());
+    }
     lr.writePng(files.get(3).toFile(), WIDTH, HEIGHT);
 
     double[] phi = DemoRun.phis(live.served());
@@ -111,7 +114,7 @@ public final class DemoReport {
     String what = s.model().equals("mlp") ? "MLP (64-" + s.hidden() + "-10, tanh)" : "softmax regression";
     return String.format(Locale.ROOT, "%s, %,d parameters, L2 %s; digits %,d train / %,d test; %,d SGD steps "
         + "(batch %d, momentum %s), lr in [%s, %s]", what, model.dimension(), DemoRun.format(s.l2()),
-        Digits.SIZE - DemoSettings.TEST_SIZE, DemoSettings.TEST_SIZE, s.steps(), s.batchSize(),
+        Digits.SIZE - DemoSettings.TEST_SIZE, DemoSettings.TEST_SIZE, s.revisedSteps(), s.batchSize(),
         DemoRun.format(s.momentum()), DemoRun.format(s.lrMin()), DemoRun.format(s.lrMax()));
   }
 
@@ -122,30 +125,59 @@ public final class DemoReport {
         + String.format(Locale.ROOT, "live run (job %s): %,d steps answered by the service over gRPC, %,d by the "
             + "client's local fallback; %d Lanczos probes reported", live.spec().getJobId(), live.remoteAnswers(),
             live.localAnswers(), live.probes().size())
-        + (live.lateEstimates() == 0 ? "" : "; " + live.lateEstimates() + " estimates arrived late");
+        + (live.lateEstimates() == 0 ? "" : "; " + live.lateEstimates() + " estimates arrived late")
+        + revisions(live, r.settings());
   }
 
-  /** The comparison table as printed by {@code stepsize demo}: one row per schedule, live run first. */
-  public static String table(List<RunResult> runs) {
+  /** One line per revision of the live run: where, the budget before and after, and why. */
+  static String revisions(LiveTrace live, DemoSettings settings) {
+    StringBuilder t = new StringBuilder();
+    long before = settings.steps();
+    for (io.stepsize.proto.v1.Revision v : live.revisions()) {
+      long after = v.hasTotalSteps() ? v.getTotalSteps() : before;
+      t.append(System.lineSeparator()).append(String.format(Locale.ROOT, "revision %d at step %,d (ReviseJob): "
+          + "total_steps %,d -> %,d, reason \"%s\"; the baselines below train %,d steps planned from the start",
+          v.getNumber(), v.getFromStep(), before, after, v.getReason(), live.totalSteps()));
+      before = after;
+    }
+    return t.toString();
+  }
+
+  /**
+   * The comparison table as printed by {@code stepsize demo}: one row per schedule, live run first,
+   * with the steps each trained (the live run's as "planned -> trained at the revision's step").
+   */
+  public static String table(DemoRun.Result result) {
+    List<RunResult> runs = result.runs();
+    LiveTrace live = result.live();
     int nameWidth = "schedule".length();
     for (RunResult r : runs) {
       nameWidth = Math.max(nameWidth, r.name().length());
     }
     StringBuilder t = new StringBuilder();
-    String header = String.format(Locale.ROOT, "%-" + nameWidth + "s  %16s  %10s  %13s%n", "schedule",
-        "final train loss", "test loss", "test accuracy");
+    String header = String.format(Locale.ROOT, "%-" + nameWidth + "s  %-22s  %16s  %10s  %13s%n", "schedule",
+        "steps", "final train loss", "test loss", "test accuracy");
     t.append(header);
     t.append("-".repeat(header.strip().length())).append('\n');
     for (RunResult r : runs) {
-      t.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %16.4f  %10.4f  %12.2f%%%n", r.name(),
+      t.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %-22s  %16.4f  %10.4f  %12.2f%%%n", r.name(),
+          r == live.run() ? steps(live, result.settings()) : String.format(Locale.ROOT, "%,d", r.lr().length),
           r.finalTrainLoss(), r.testLoss(), 100 * r.testAccuracy()));
     }
     return t.toString();
   }
 
+  /** "1,500", or for a revised run "1,000 -> 1,500 at 500" (planned, trained, the first revision's step). */
+  private static String steps(LiveTrace live, DemoSettings settings) {
+    String total = String.format(Locale.ROOT, "%,d", live.totalSteps());
+    return live.revisions().isEmpty() ? total : String.format(Locale.ROOT, "%,d -> %s at %,d", settings.steps(),
+        total, live.revisions().get(0).getFromStep());
+  }
+
   static String liveCsv(LiveTrace live) {
     StringBuilder csv = new StringBuilder(64 * live.served().length + 100);
-    csv.append("step,lr,phi,factor,phase,kappa,lambda_low,lambda_max,curvature_step,source,batch_loss,probed\n");
+    csv.append("step,lr,phi,factor,phase,kappa,lambda_low,lambda_max,curvature_step,source,batch_loss,probed,"
+        + "revision\n");
     java.util.Set<Long> probed = new java.util.HashSet<>();
     live.probes().forEach(p -> probed.add(p.step()));
     double[] loss = live.run().batchLoss();
@@ -155,7 +187,8 @@ public final class DemoReport {
           .append(',').append(a.getPhase()).append(',').append(a.getKappa()).append(',').append(a.getLambdaLow())
           .append(',').append(a.getLambdaMax()).append(',').append(a.getCurvatureStep()).append(',')
           .append(a.getSource().name().substring("SOURCE_".length()).toLowerCase(Locale.ROOT)).append(',')
-          .append(loss[s]).append(',').append(probed.contains((long) s) ? 1 : 0).append('\n');
+          .append(loss[s]).append(',').append(probed.contains((long) s) ? 1 : 0).append(',').append(a.getRevision())
+          .append('\n');
     }
     return csv.toString();
   }

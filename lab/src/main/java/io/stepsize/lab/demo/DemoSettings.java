@@ -73,6 +73,19 @@ public record DemoSettings(String model, long steps, int batchSize, double momen
         lanczosSteps, probeBatch, phiScale, phiExponent, fixedPhi, seed, estimateTimeoutMillis);
   }
 
+  /**
+   * The step at which the live run revises its job: half the budget, where a person watching the
+   * loss still fall would decide to train longer (DESIGN.md §1.5).
+   */
+  public long revisionStep() {
+    return steps / 2;
+  }
+
+  /** The live run's budget after its revision: the original one extended by 50%. */
+  public long revisedSteps() {
+    return steps + steps / 2;
+  }
+
   /** The model these settings describe, for the 64 pixels and 10 classes of digits. */
   public Model newModel() {
     return model.equals("mlp") ? new Mlp(Digits.PIXELS, hidden, Digits.CLASSES, l2)

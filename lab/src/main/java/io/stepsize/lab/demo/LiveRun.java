@@ -22,8 +22,11 @@ import java.util.Locale;
 
 /**
  * Trains with every learning rate taken from a Stepsize service over gRPC under the
- * {@code condition_number} policy: CreateJob, then per step {@link RemoteSchedule#value}, and every
- * {@code probeEvery} steps a Lanczos probe at the current weights sent with ReportProbes.
+ * {@code condition_number} policy in {@code continuous} mode (DESIGN.md §1.6: a new estimate re-plans
+ * the rest of the phase from the current value, so the curve has no jumps): CreateJob, then per step
+ * {@link RemoteSchedule#value}, and every {@code probeEvery} steps a Lanczos probe at the current
+ * weights sent with ReportProbes. At half the budget the run extends its budget by 50% with
+ * ReviseJob (§1.5), as a person would who sees the loss still falling, and trains on to the new end.
  *
  * <p>The estimator is asynchronous: a probe of step p reaches the service's view some hundred
  * milliseconds after ReportProbes, while SGD on digits takes microseconds a step. Were the trainer
@@ -35,10 +38,13 @@ import java.util.Locale;
 public final class LiveRun {
   /** The worker id of the demo's probes (one trainer, no data parallelism). */
   public static final String WORKER = "demo-trainer";
+  /** The reason of the run's revision, as GetJob lists it and the lr chart labels it. */
+  public static final String REVISION_REASON = "halfway and the loss still falls: extend the budget by 50%";
+  private static final Duration REVISION_TIMEOUT = Duration.ofSeconds(30);
 
   private LiveRun() {}
 
-  /** The job the live run creates: the settings' budget and range, condition_number, SGD. */
+  /** The job the live run creates: the settings' budget and range, condition_number in continuous mode, SGD. */
   public static JobSpec jobSpec(DemoSettings settings, String jobId) {
     return JobSpec.newBuilder()
         .setJobId(jobId)
@@ -48,11 +54,15 @@ public final class LiveRun {
         .setOptimizer(Optimizer.OPTIMIZER_SGD)
         .setApplyDelaySteps(JobSchedule.DEFAULT_APPLY_DELAY_STEPS)
         .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(PhiPolicy.ConditionNumber.newBuilder()
-            .setScale(settings.phiScale()).setExponent(settings.phiExponent())))
+            .setScale(settings.phiScale()).setExponent(settings.phiExponent())
+            .setMode(io.stepsize.proto.v1.PhiMode.PHI_MODE_CONTINUOUS)))
         .build();
   }
 
-  /** Runs the whole budget against the service at {@code target} ("host:port"). */
+  /**
+   * Runs the whole budget against the service at {@code target} ("host:port"): the settings' steps,
+   * revised at {@link DemoSettings#revisionStep()} to {@link DemoSettings#revisedSteps()}.
+   */
   public static LiveTrace run(DemoSettings settings, Dataset.Split split, String target, String jobId,
       Progress progress) {
     Model model = settings.newModel();
@@ -60,14 +70,15 @@ public final class LiveRun {
         settings.lanczosSteps());
     JobSpec spec = jobSpec(settings, jobId);
     JobSchedule schedule = JobSpecs.toSchedule(spec);
-    int steps = (int) settings.steps();
+    int steps = (int) settings.revisedSteps();
     try (StepsizeClient client = StepsizeClient.connect(target, Duration.ofSeconds(10));
         ProbePublisher publisher = new GrpcProbePublisher(client)) {
       client.createJob(spec);
       try (RemoteSchedule remote = RemoteSchedule.open(client, spec, RemoteSchedule.Options.defaults())) {
-        Loop loop = new Loop(settings, spec, schedule, remote, publisher, probe, progress, steps);
+        Loop loop = new Loop(settings, spec, schedule, client, remote, publisher, probe, progress, steps);
         progress.start("training " + model.name() + " under condition_number (lr from Stepsize)", steps);
-        double[] params = DemoRun.train(settings, model, split.train(), loop::lr, loop, loop);
+        double[] params = DemoRun.train(settings.withSteps(steps, settings.probeEvery()), model, split.train(),
+            loop::lr, loop, loop);
         if (loop.pendingStep >= 0) {
           loop.awaitEstimate(); // a probe whose estimate would apply past the budget: still record it
         }
@@ -76,7 +87,7 @@ public final class LiveRun {
         progress.finish(String.format(Locale.ROOT, "%d probes; estimates reached the trainer after %.0f ms (median)",
             loop.probes.size(), loop.medianWaitMillis()));
         return new LiveTrace(spec, result, loop.served, List.copyOf(loop.probes), remote.timeline(),
-            remote.remoteAnswers(), remote.localAnswers(), loop.lateEstimates);
+            remote.remoteAnswers(), remote.localAnswers(), loop.lateEstimates, loop.revisions);
       }
     }
   }
@@ -86,6 +97,7 @@ public final class LiveRun {
     final DemoSettings settings;
     final JobSpec spec;
     final JobSchedule schedule;
+    final StepsizeClient client;
     final RemoteSchedule remote;
     final ProbePublisher publisher;
     final CurvatureProbe probe;
@@ -98,12 +110,14 @@ public final class LiveRun {
     long pendingSince;
     LanczosResult pendingResult;
     int lateEstimates;
+    List<io.stepsize.proto.v1.Revision> revisions = List.of();
 
-    Loop(DemoSettings settings, JobSpec spec, JobSchedule schedule, RemoteSchedule remote, ProbePublisher publisher,
-        CurvatureProbe probe, Progress progress, int steps) {
+    Loop(DemoSettings settings, JobSpec spec, JobSchedule schedule, StepsizeClient client, RemoteSchedule remote,
+        ProbePublisher publisher, CurvatureProbe probe, Progress progress, int steps) {
       this.settings = settings;
       this.spec = spec;
       this.schedule = schedule;
+      this.client = client;
       this.remote = remote;
       this.publisher = publisher;
       this.probe = probe;
@@ -135,11 +149,43 @@ public final class LiveRun {
       if (pendingStep >= 0 && schedule.appliesFrom(pendingStep) <= step) {
         awaitEstimate();
       }
+      if (step == settings.revisionStep() && revisions.isEmpty()) {
+        revise(step);
+      }
       // RemoteSchedule drops windows older than an estimate before it publishes the estimate, so
       // once awaitEstimate has seen it, this answer includes it
       LearningRate answer = remote.value(step);
       served[(int) step] = answer;
       return answer.getLr();
+    }
+
+    /**
+     * Extends the budget from this step on, then waits until the client's schedule knows the revision:
+     * rates it prefetched for steps from here on were planned for the old budget.
+     */
+    void revise(long step) {
+      io.stepsize.proto.v1.Job job = client.reviseJob(spec.getJobId(), io.stepsize.proto.v1.Revision.newBuilder()
+          .setFromStep(step).setTotalSteps(settings.revisedSteps()).setReason(REVISION_REASON).build(),
+          java.util.OptionalLong.of(0));
+      revisions = List.copyOf(job.getRevisionsList());
+      progress.note(String.format(Locale.ROOT, "revision %d at step %d: total_steps %d -> %d (%s)",
+          revisions.get(revisions.size() - 1).getNumber(), step, settings.steps(), job.getTotalSteps(),
+          REVISION_REASON));
+      // unlike a late estimate, a missed revision is not a smaller answer but a wrong one (the old
+      // budget's rates), so this waits whatever --estimate-timeout says; the watch pushes it in milliseconds
+      long end = System.nanoTime() + REVISION_TIMEOUT.toNanos();
+      while (remote.revisions() < revisions.size()) {
+        if (System.nanoTime() - end > 0) {
+          throw new IllegalStateException("the revision of job " + spec.getJobId() + " did not reach the trainer's "
+              + "schedule within " + REVISION_TIMEOUT.toSeconds() + " s");
+        }
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for the revision", e);
+        }
+      }
     }
 
     void awaitEstimate() {

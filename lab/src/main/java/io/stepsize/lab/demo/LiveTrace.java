@@ -17,9 +17,16 @@ import java.util.List;
  * @param remoteAnswers steps answered from the service's windows
  * @param localAnswers steps answered by the client's local formula (the service did not answer in time)
  * @param lateEstimates probes whose estimate did not reach the client within the timeout
+ * @param revisions the job's revisions made by the run (ReviseJob), as the service stored them
  */
 public record LiveTrace(JobSpec spec, RunResult run, LearningRate[] served, List<ProbeRecord> probes,
-    CurvatureTimeline timeline, long remoteAnswers, long localAnswers, int lateEstimates) {
+    CurvatureTimeline timeline, long remoteAnswers, long localAnswers, int lateEstimates,
+    List<io.stepsize.proto.v1.Revision> revisions) {
+
+  /** The budget the run trained: the spec's, or its latest revision's. */
+  public long totalSteps() {
+    return served.length;
+  }
 
   /**
    * One probe as the trainer made it.
