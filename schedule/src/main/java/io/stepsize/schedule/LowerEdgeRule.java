@@ -7,5 +7,7 @@ public enum LowerEdgeRule {
   /** The q-quantile of the SLQ density restricted to theta > floor_ratio·lambda_max. */
   QUANTILE,
   /** max(lambda_min, floor_ratio·lambda_max). */
-  FLOOR
+  FLOOR,
+  /** lambda_harmonic: the SLQ-weighted harmonic mean of the Ritz values above floor_ratio·lambda_max (§1.7). */
+  GRADIENT_HARMONIC
 }

@@ -161,6 +161,7 @@ public final class JobSpecs {
       case SMALLEST_POSITIVE -> LowerEdge.LOWER_EDGE_SMALLEST_POSITIVE;
       case QUANTILE -> LowerEdge.LOWER_EDGE_QUANTILE;
       case FLOOR -> LowerEdge.LOWER_EDGE_FLOOR;
+      case GRADIENT_HARMONIC -> LowerEdge.LOWER_EDGE_GRADIENT_HARMONIC;
     };
   }
 
@@ -221,6 +222,7 @@ public final class JobSpecs {
       case LOWER_EDGE_SMALLEST_POSITIVE -> LowerEdgeRule.SMALLEST_POSITIVE;
       case LOWER_EDGE_QUANTILE -> LowerEdgeRule.QUANTILE;
       case LOWER_EDGE_FLOOR -> LowerEdgeRule.FLOOR;
+      case LOWER_EDGE_GRADIENT_HARMONIC -> LowerEdgeRule.GRADIENT_HARMONIC;
       case LOWER_EDGE_UNSPECIFIED -> d.lowerEdge();
       case UNRECOGNIZED -> throw unknown("phi_policy.condition_number.lower_edge", LowerEdge.values(),
           c.getLowerEdgeValue());

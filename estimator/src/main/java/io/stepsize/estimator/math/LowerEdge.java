@@ -13,6 +13,10 @@ package io.stepsize.estimator.math;
  *       renormalized: the smallest node θ_j with Σ_{i ≤ j} w_i ≥ q·Σ w_i. Robust where single
  *       Ritz values are not; when no node lies above τ, the {@code FLOOR} rule.</li>
  *   <li>{@code FLOOR}: max(λ_min, τ).</li>
+ *   <li>{@code GRADIENT_HARMONIC}: λ_h = Σ_{θ_i>τ} w_i / Σ_{θ_i>τ} (w_i/θ_i) (DESIGN §1.7). From a
+ *       gradient start the w_i are the gradient's energy per Ritz direction, so λ_h is the curvature
+ *       the step meets on average, which the flat directions dominate; when no weight lies above τ,
+ *       the {@code FLOOR} rule.</li>
  * </ul>
  * With λ_max > 0 and floor_ratio > 0 every rule returns a value > 0. With λ_max ≤ 0 (no positive
  * curvature seen) or floor_ratio = 0 over an indefinite spectrum, λ_low may be ≤ 0: there is no
@@ -29,6 +33,7 @@ public final class LowerEdge {
             case SMALLEST_POSITIVE -> smallestPositive(density, settings);
             case QUANTILE -> quantile(density, settings);
             case FLOOR -> floor(density, settings);
+            case GRADIENT_HARMONIC -> gradientHarmonic(density, settings);
         };
     }
 
@@ -83,6 +88,25 @@ public final class LowerEdge {
             }
         }
         return d.lambdaMax(); // rounding left cumulative a hair below target
+    }
+
+    static double gradientHarmonic(SpectralDensity d, LowerEdgeSettings s) {
+        double h = harmonic(d, tau(d, s));
+        return Double.isNaN(h) ? floor(d, s) : h;
+    }
+
+    /** λ_h over θ_i > tau; NaN when no weight lies there. */
+    public static double harmonic(SpectralDensity d, double tau) {
+        double mass = 0.0;
+        double inverse = 0.0;
+        for (int i = 0; i < d.size(); i++) {
+            double t = d.theta(i);
+            if (t > tau) {
+                mass += d.weight(i);
+                inverse += d.weight(i) / t;
+            }
+        }
+        return mass > 0.0 && inverse > 0.0 ? mass / inverse : Double.NaN;
     }
 
     static double floor(SpectralDensity d, LowerEdgeSettings s) {
