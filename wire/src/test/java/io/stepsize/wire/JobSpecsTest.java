@@ -79,7 +79,7 @@ class JobSpecsTest {
         "optimizer: must be one of OPTIMIZER_UNSPECIFIED, OPTIMIZER_SGD, OPTIMIZER_ADAMW, OPTIMIZER_OTHER (got 99)");
     rejected(withCondition(ConditionNumber.newBuilder().setLowerEdgeValue(77)),
         "phi_policy.condition_number.lower_edge: must be one of LOWER_EDGE_UNSPECIFIED, LOWER_EDGE_SMALLEST_POSITIVE, "
-            + "LOWER_EDGE_QUANTILE, LOWER_EDGE_FLOOR (got 77)");
+            + "LOWER_EDGE_QUANTILE, LOWER_EDGE_FLOOR, LOWER_EDGE_GRADIENT_HARMONIC (got 77)");
     rejected(withCondition(ConditionNumber.newBuilder().setModeValue(77)),
         "phi_policy.condition_number.mode: must be one of PHI_MODE_UNSPECIFIED, PHI_MODE_LIVE, PHI_MODE_LATCHED, "
             + "PHI_MODE_CONTINUOUS (got 77)");
