@@ -12,9 +12,18 @@ package io.stepsize.schedule;
  * @param kappa kappa_eff = lambdaMax / lambdaLow as the estimator reported it
  * @param lambdaMaxBound an upper bound on lambda_max (Ritz value plus residual)
  * @param probes how many probes the estimate combines
+ * @param preconditioned whether the probes ran on Adam's preconditioned operator (DESIGN.md §1.7),
+ *     not on the Hessian
  */
 public record CurvaturePoint(long step, long appliesFromStep, int phase, double lambdaMin,
-    double lambdaLow, double lambdaMax, double kappa, double lambdaMaxBound, long probes) {
+    double lambdaLow, double lambdaMax, double kappa, double lambdaMaxBound, long probes,
+    boolean preconditioned) {
+
+  /** A Hessian estimate. */
+  public CurvaturePoint(long step, long appliesFromStep, int phase, double lambdaMin, double lambdaLow,
+      double lambdaMax, double kappa, double lambdaMaxBound, long probes) {
+    this(step, appliesFromStep, phase, lambdaMin, lambdaLow, lambdaMax, kappa, lambdaMaxBound, probes, false);
+  }
 
   public CurvaturePoint {
     Checks.atLeast("step", step, 0);

@@ -4,10 +4,12 @@ import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LowerEdge;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.proto.v1.PhiPolicy.ConditionNumber;
 import io.stepsize.schedule.Budget;
 import io.stepsize.schedule.Checks;
 import io.stepsize.schedule.CurvatureTimeline;
+import io.stepsize.schedule.EdgeOfStability;
 import io.stepsize.schedule.EstimateSmoothing;
 import io.stepsize.schedule.InvalidFieldException;
 import io.stepsize.schedule.JobPlan;
@@ -18,6 +20,7 @@ import io.stepsize.schedule.ParamGroup;
 import io.stepsize.schedule.PhiMode;
 import io.stepsize.schedule.PhiPolicy;
 import io.stepsize.schedule.Revision;
+import io.stepsize.schedule.StabilityMargin;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -61,6 +64,7 @@ public final class JobSpecs {
     double fallbackPhi = p.hasFallbackPhi() ? p.getFallbackPhi() : optimizer.defaultPhi();
     long delay = spec.hasApplyDelaySteps() ? spec.getApplyDelaySteps() : JobSchedule.DEFAULT_APPLY_DELAY_STEPS;
     smoothing(spec);
+    stabilityMargin(spec);
     PhiPolicy policy = policy(p);
     try {
       return new JobSchedule(budget, spec.getLrMax(), spec.getLrMin(), groups, policy, fallbackPhi, delay);
@@ -192,6 +196,17 @@ public final class JobSpecs {
         : EstimateSmoothing.defaults();
   }
 
+  /**
+   * The job's stability margin (DESIGN.md §1.7): optimizer, momentum (default
+   * {@link EdgeOfStability#DEFAULT_MOMENTUM}, in [0, 1)) and the guard's max_edge_ratio (finite and
+   * > 0 when set).
+   */
+  public static StabilityMargin stabilityMargin(JobSpec spec) {
+    double momentum = spec.hasMomentum() ? spec.getMomentum() : EdgeOfStability.DEFAULT_MOMENTUM;
+    Double maxEdgeRatio = spec.getGuard().hasMaxEdgeRatio() ? spec.getGuard().getMaxEdgeRatio() : null;
+    return new StabilityMargin(optimizer(spec), momentum, maxEdgeRatio);
+  }
+
   /** The EWMA half-life in probes of {@link #smoothing}. */
   public static double halfLifeProbes(JobSpec spec) {
     return smoothing(spec).halfLifeProbes();
@@ -267,12 +282,15 @@ public final class JobSpecs {
 
   public static io.stepsize.schedule.CurvaturePoint point(CurvaturePoint p) {
     return new io.stepsize.schedule.CurvaturePoint(p.getStep(), p.getAppliesFromStep(), (int) p.getPhase(),
-        p.getLambdaMin(), p.getLambdaLow(), p.getLambdaMax(), p.getKappa(), p.getLambdaMaxBound(), p.getProbes());
+        p.getLambdaMin(), p.getLambdaLow(), p.getLambdaMax(), p.getKappa(), p.getLambdaMaxBound(), p.getProbes(),
+        p.getOperator() == Operator.OPERATOR_PRECONDITIONED);
   }
 
   public static CurvaturePoint toProto(io.stepsize.schedule.CurvaturePoint p) {
     return CurvaturePoint.newBuilder().setStep(p.step()).setAppliesFromStep(p.appliesFromStep()).setPhase(p.phase())
         .setLambdaMin(p.lambdaMin()).setLambdaLow(p.lambdaLow()).setLambdaMax(p.lambdaMax()).setKappa(p.kappa())
-        .setLambdaMaxBound(p.lambdaMaxBound()).setProbes(p.probes()).build();
+        .setLambdaMaxBound(p.lambdaMaxBound()).setProbes(p.probes())
+        // unset reads as the Hessian, so records written before the field compare equal
+        .setOperator(p.preconditioned() ? Operator.OPERATOR_PRECONDITIONED : Operator.OPERATOR_UNSPECIFIED).build();
   }
 }
