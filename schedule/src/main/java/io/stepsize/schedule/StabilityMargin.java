@@ -21,6 +21,11 @@ public record StabilityMargin(Optimizer optimizer, double momentum, Double maxEd
     }
   }
 
+  /** eta(s) of the edge ratio: the job's scheduled lr, group 0's when the job has groups (DESIGN.md §1.7). */
+  public static double eta(LrValue v) {
+    return v.groupLrs().length > 0 ? v.groupLrs()[0] : v.lr();
+  }
+
   /** eta * lambda_max must stay below this ({@link EdgeOfStability#threshold}). */
   public double threshold() {
     return EdgeOfStability.threshold(optimizer, momentum);
