@@ -41,6 +41,7 @@ final class DemoCharts {
   private final List<java.util.Map.Entry<Double, String>> levels = new ArrayList<>();
   private double yLower = Double.NaN;
   private double yUpper = Double.NaN;
+  private double xUpper = Double.NaN;
 
   /** @param logY a log axis when the values span more than a factor {@value #MIN_LOG_SPREAD} */
   DemoCharts(String title, String subtitle, String yLabel, boolean logY) {
@@ -96,6 +97,12 @@ final class DemoCharts {
   DemoCharts yRange(double lower, double upper) {
     this.yLower = lower;
     this.yUpper = upper;
+    return this;
+  }
+
+  /** The step axis from 0 to {@code upper} (the run's budget), whatever the series cover; ignored unless > 0. */
+  DemoCharts steps(double upper) {
+    this.xUpper = upper;
     return this;
   }
 
@@ -181,6 +188,9 @@ final class DemoCharts {
     }
     NumberAxis x = new NumberAxis("step");
     x.setAutoRangeIncludesZero(true);
+    if (xUpper > 0) {
+      x.setRange(0, xUpper);
+    }
     XYPlot plot = new XYPlot(data, x, y, renderer);
     plot.setBackgroundPaint(Color.WHITE);
     plot.setDomainGridlinePaint(Color.LIGHT_GRAY);

@@ -126,7 +126,8 @@ public final class DemoReport {
     DemoCharts chart = new DemoCharts("Curvature per estimate: lambda_max and the gradient-weighted lambda_h",
         "lambda_h = sum w_i / sum (w_i / theta_i) over theta_i > floor, w_i the gradient's energy per Ritz direction;"
             + " dots: g^T H g of each probe" + note, "curvature", true);
-    chart.line("lambda_max (Stepsize)", step, max).line("lambda_h (Stepsize)", step, harmonic)
+    chart.steps(live.totalSteps()).line("lambda_max (Stepsize)", step, max)
+        .line("lambda_h (Stepsize)", step, harmonic)
         .dots("g^T H g of one probe (alpha[0])", probeSteps, alpha0);
     probeSteps(chart, live);
     return chart;
@@ -141,7 +142,7 @@ public final class DemoReport {
     DemoCharts chart = new DemoCharts("Edge ratio: lr * lambda_max / stability threshold",
         "at each probe step, as the service computed it; above 1 the step is beyond the edge of stability"
             + note, "edge ratio", false);
-    chart.line("edge ratio (Stepsize)", step, ratio).level(1.0, "edge of stability");
+    chart.steps(live.totalSteps()).line("edge ratio (Stepsize)", step, ratio).level(1.0, "edge of stability");
     probeSteps(chart, live);
     return chart;
   }
