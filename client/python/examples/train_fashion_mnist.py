@@ -2,8 +2,12 @@
 """Trains a small network on Fashion-MNIST on CPU with its learning rates from Stepsize.
 
 Every ``--probe-every`` steps the trainer runs a Lanczos probe (m HVPs by double backward on a
-fixed probe batch) and publishes it (ReportProbes, or Kafka with ``--kafka``); the service's
-estimator turns the probes into kappa, and phi follows it. The CSV has one row per step:
+fixed probe batch), started at that batch's normalized gradient (``--probe-start gradient``, the
+default; DESIGN.md §1.7) or at a random vector, and publishes it (ReportProbes, or Kafka with
+``--kafka``); the service's estimator turns the probes into kappa, and phi follows it. With
+``--optimizer adamw --probe-operator preconditioned`` the probes see Adam's preconditioned
+Hessian P^{-1/2} H P^{-1/2}, P from the optimizer's second moments (from the second step on: the
+first probe has no state to read, so it probes the Hessian and says so). The CSV has one row per step:
 step, lr, phi, kappa, loss, source.
 
 Data: Fashion-MNIST (Zalando SE, MIT licence; https://github.com/zalandoresearch/fashion-mnist),
@@ -68,7 +72,8 @@ def make_model(kind="mlp", hidden=64):
 def job_spec(args):
     return pb.JobSpec(
         job_id=args.job_id, total_steps=args.steps, warmup_steps=args.warmup_steps,
-        lr_max=args.lr_max, lr_min=args.lr_min, optimizer=pb.OPTIMIZER_SGD,
+        lr_max=args.lr_max, lr_min=args.lr_min,
+        optimizer=pb.OPTIMIZER_ADAMW if args.optimizer == "adamw" else pb.OPTIMIZER_SGD,
         apply_delay_steps=args.apply_delay_steps,
         phi_policy=pb.PhiPolicy(
             condition_number=pb.PhiPolicy.ConditionNumber(
@@ -83,7 +88,10 @@ def run(args, on_step=None, on_end=None):
     torch.manual_seed(args.seed)
     x, y = load_fashion_mnist(train=True, limit=args.limit)
     model = make_model(args.model)
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr_max, momentum=args.momentum)
+    if args.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr_max, weight_decay=args.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr_max, momentum=args.momentum)
     loss_fn = nn.CrossEntropyLoss()
     probe_batch = (x[:args.probe_batch], y[:args.probe_batch])
 
@@ -97,7 +105,10 @@ def run(args, on_step=None, on_end=None):
     try:
         for step in range(args.steps):
             if args.probe_every > 0 and step % args.probe_every == 0:
-                probe = lanczos_probe(model, loss_fn, probe_batch, m=args.probe_m, seed=args.seed * 100_003 + step)
+                # Adam has no second moments before its first step: that probe is of the Hessian
+                operator = args.probe_operator if step > 0 else "hessian"
+                probe = lanczos_probe(model, loss_fn, probe_batch, m=args.probe_m, seed=args.seed * 100_003 + step,
+                                      start=args.probe_start, operator=operator, optimizer=optimizer)
                 if publisher.publish_lanczos(args.job_id, step, probe) and args.wait_estimates > 0:
                     # optional: wait for the estimate so it applies exactly at step + apply_delay_steps
                     if not scheduler.wait_for_estimate(step, args.wait_estimates):
@@ -146,10 +157,16 @@ def parser():
     p.add_argument("--limit", type=int, default=None, help="use the first N training images")
     p.add_argument("--lr-max", type=float, default=0.1)
     p.add_argument("--lr-min", type=float, default=0.001)
-    p.add_argument("--momentum", type=float, default=0.0)
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"])
+    p.add_argument("--momentum", type=float, default=0.0, help="SGD's heavy-ball momentum")
+    p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW's decoupled weight decay")
     p.add_argument("--probe-every", type=int, default=50)
     p.add_argument("--probe-m", type=int, default=20)
     p.add_argument("--probe-batch", type=int, default=512)
+    p.add_argument("--probe-start", default="gradient", choices=["gradient", "random"],
+                   help="where Lanczos starts: the probe batch's normalized gradient, or a random vector")
+    p.add_argument("--probe-operator", default="hessian", choices=["hessian", "preconditioned"],
+                   help="preconditioned: P^{-1/2} H P^{-1/2} from AdamW's second moments (needs --optimizer adamw)")
     p.add_argument("--apply-delay-steps", type=int, default=1)
     p.add_argument("--phi-scale", type=float, default=DEFAULT_SCALE,
                    help="condition_number scale: phi = S*(2 kappa)^E (default %(default)s, the service's)")
@@ -172,7 +189,10 @@ def parser():
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.probe_operator == "preconditioned" and args.optimizer != "adamw":
+        p.error("--probe-operator preconditioned: needs --optimizer adamw (P comes from Adam's second moments)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     run(args)

@@ -24,6 +24,31 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TOPIC = "stepsize.probes"
 
+# LanczosResult.start / .operator (stepsize.lanczos) to the proto enums; names, not imports, so that
+# the publisher needs no torch
+_STARTS = {"gradient": pb.START_GRADIENT, "random": pb.START_RANDOM}
+_OPERATORS = {"hessian": pb.OPERATOR_HESSIAN, "preconditioned": pb.OPERATOR_PRECONDITIONED}
+
+
+def lanczos_report(job_id: str, step: int, worker_id: str, result) -> pb.ProbeReport:
+    """The ProbeReport of one Lanczos run: alpha, beta and the run's start and operator.
+
+    ``result`` is a LanczosResult or anything with alpha and beta; its ``start`` ("gradient" or
+    "random") and ``operator`` ("hessian" or "preconditioned") are sent when it has them. A result
+    without them is sent with both unspecified, which the proto defines as random and Hessian, the
+    only kind of probe there was before DESIGN.md §1.7. Any other value raises ValueError.
+    """
+    start = getattr(result, "start", None)
+    operator = getattr(result, "operator", None)
+    if start is not None and start not in _STARTS:
+        raise ValueError(f"start: must be one of {', '.join(_STARTS)} (got {start!r})")
+    if operator is not None and operator not in _OPERATORS:
+        raise ValueError(f"operator: must be one of {', '.join(_OPERATORS)} (got {operator!r})")
+    probe = pb.LanczosProbe(alpha=list(result.alpha), beta=list(result.beta),
+                            start=_STARTS.get(start, pb.START_UNSPECIFIED),
+                            operator=_OPERATORS.get(operator, pb.OPERATOR_UNSPECIFIED))
+    return pb.ProbeReport(job_id=job_id, step=step, worker_id=worker_id, lanczos=probe)
+
 
 class ProbePublishError(RuntimeError):
     pass
@@ -57,10 +82,8 @@ class ProbePublisher:
         return self._producer is not None
 
     def publish_lanczos(self, job_id: str, step: int, result, worker_id: Optional[str] = None) -> int:
-        """One LanczosResult (or anything with alpha and beta) as the probe of ``step``."""
-        probe = pb.ProbeReport(job_id=job_id, step=step, worker_id=self._worker(worker_id),
-                               lanczos=pb.LanczosProbe(alpha=list(result.alpha), beta=list(result.beta)))
-        return self.publish([probe])
+        """One LanczosResult as the probe of ``step``, with its start and operator (see lanczos_report)."""
+        return self.publish([lanczos_report(job_id, step, self._worker(worker_id), result)])
 
     def publish_gradient(self, job_id: str, step: int, loss: float, grad_norm: float,
                          worker_id: Optional[str] = None) -> int:

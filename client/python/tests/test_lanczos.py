@@ -1,4 +1,5 @@
-"""lanczos_probe on torch quadratics whose Hessian spectrum is known by construction."""
+"""lanczos_probe from a random start on torch quadratics whose Hessian spectrum is known by construction
+(the gradient start and the preconditioned operator: test_lanczos_start.py)."""
 import math
 
 import pytest
@@ -30,7 +31,7 @@ SPECTRUM = [1.0] + [5.0 + 5.0 * i / 57 for i in range(58)] + [40.0]
 
 def test_recovers_the_extreme_eigenvalues():
     model, loss_fn, batch = least_squares(SPECTRUM)
-    probe = lanczos_probe(model, loss_fn, batch, m=20, seed=7)
+    probe = lanczos_probe(model, loss_fn, batch, m=20, seed=7, start="random")
     assert probe.steps == 20 and len(probe.alpha) == 20 and len(probe.beta) == 20
     assert not probe.broke_down
     assert all(b >= 0 for b in probe.beta)
@@ -47,7 +48,7 @@ def test_full_reorthogonalization_keeps_the_spectrum_without_ghosts():
     once each. Without reorthogonalization, converged values reappear as copies ("ghosts")."""
     spectrum = [0.5 * (1.7 ** i) for i in range(24)]  # widely spread: 0.5 .. ~1e5
     model, loss_fn, batch = least_squares(spectrum, seed=3)
-    probe = lanczos_probe(model, loss_fn, batch, m=24, seed=11)
+    probe = lanczos_probe(model, loss_fn, batch, m=24, seed=11, start="random")
     ritz = probe.ritz_values()
     assert len(ritz) == 24
     for got, want in zip(ritz, sorted(spectrum)):
@@ -59,18 +60,19 @@ def test_breakdown_on_an_invariant_subspace():
     # 3 distinct eigenvalues: the Krylov space of any start vector has dimension <= 3
     spectrum = [2.0] * 10 + [3.0] * 10 + [9.0] * 10
     model, loss_fn, batch = least_squares(spectrum, seed=5)
-    probe = lanczos_probe(model, loss_fn, batch, m=20, seed=1)
+    probe = lanczos_probe(model, loss_fn, batch, m=20, seed=1, start="random")
     assert probe.broke_down and probe.steps == 3 and probe.beta[-1] == 0.0
     assert probe.ritz_values() == pytest.approx([2.0, 3.0, 9.0], rel=1e-9)
 
 
 def test_seed_decides_the_start_vector():
     model, loss_fn, batch = least_squares(SPECTRUM)
-    a = lanczos_probe(model, loss_fn, batch, m=8, seed=42)
-    b = lanczos_probe(model, loss_fn, batch, m=8, seed=42)
-    c = lanczos_probe(model, loss_fn, batch, m=8, seed=43)
+    a = lanczos_probe(model, loss_fn, batch, m=8, seed=42, start="random")
+    b = lanczos_probe(model, loss_fn, batch, m=8, seed=42, start="random")
+    c = lanczos_probe(model, loss_fn, batch, m=8, seed=43, start="random")
     assert a.alpha == b.alpha and a.beta == b.beta
     assert a.alpha != c.alpha
+    assert a.start == "random" and a.operator == "hessian"
 
 
 def test_float32_network_probe_is_close_to_the_dense_hessian():
@@ -96,7 +98,7 @@ def test_float32_network_probe_is_close_to_the_dense_hessian():
     dense = torch.autograd.functional.hessian(loss_of, flat)
     eig = torch.linalg.eigvalsh(dense).tolist()
     n = flat.numel()
-    probe = lanczos_probe(net, loss_fn, (x, y), m=n, seed=2)
+    probe = lanczos_probe(net, loss_fn, (x, y), m=n, seed=2, start="random")
     ritz = probe.ritz_values()
     scale = max(abs(eig[0]), abs(eig[-1]))
     assert abs(ritz[-1] - eig[-1]) <= 1e-4 * scale

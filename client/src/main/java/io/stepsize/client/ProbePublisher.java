@@ -1,5 +1,6 @@
 package io.stepsize.client;
 
+import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.proto.v1.ProbeReport;
 import java.util.List;
 
@@ -10,6 +11,14 @@ import java.util.List;
 public interface ProbePublisher extends AutoCloseable {
   /** Publishes the probes; returns how many were accepted. */
   long publish(List<ProbeReport> probes);
+
+  /**
+   * Publishes one Lanczos run as the probe of {@code step}: alpha, beta, and the run's start and
+   * operator (DESIGN §1.7), so the estimator reads a gradient-start or preconditioned probe as one.
+   */
+  default long publishLanczos(String jobId, long step, String workerId, LanczosResult result) {
+    return publish(List.of(result.toProbe(jobId, step, workerId)));
+  }
 
   @Override
   default void close() {}

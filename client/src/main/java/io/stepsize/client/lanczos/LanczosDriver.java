@@ -1,5 +1,7 @@
 package io.stepsize.client.lanczos;
 
+import io.stepsize.proto.v1.Operator;
+import io.stepsize.proto.v1.Start;
 import io.stepsize.wire.ProbeValidation;
 import java.util.Arrays;
 
@@ -14,6 +16,11 @@ import java.util.Arrays;
  * eigenvalues ("ghosts"), which would corrupt the SLQ weights and the residual bounds that
  * the estimator relies on. The cost, 4·j·n flops at step j, is small next to an HVP for
  * m ≈ 20; the memory is m·n doubles.
+ *
+ * <p>A probe starts at the normalized minibatch gradient ({@link #runFromGradient}, DESIGN §1.7:
+ * alpha[0] = ĝᵀHĝ and the SLQ weights are the gradient's energy per Ritz direction) or at a seeded
+ * random vector ({@link #run(Hvp, int, long)}). A run on a {@link PreconditionedHvp} is marked
+ * {@code OPERATOR_PRECONDITIONED}; every other HVP is taken to be the Hessian.
  *
  * <p>Instances are immutable; {@code with…} methods return modified copies.
  */
@@ -65,28 +72,60 @@ public final class LanczosDriver {
         return steps;
     }
 
-    /** Runs on an HVP of dimension n from the seeded start vector. */
+    /** Runs on an HVP of dimension n from the seeded random start vector ({@code START_RANDOM}). */
     public LanczosResult run(Hvp hvp, int n, long seed) {
         if (n < 1) {
             throw new IllegalArgumentException("dimension n must be >= 1, got " + n);
         }
         double[] q = new double[n];
         startVector.fill(q, seed);
-        return runNormalized(hvp, q);
+        return runNormalized(hvp, q, Start.START_RANDOM);
     }
 
-    /** Runs from a given start vector (normalized here; it must be finite and non-zero). */
+    /**
+     * Runs from a given start vector (normalized here; it must be finite and non-zero). The result
+     * says {@code START_RANDOM}: a vector the driver knows nothing about is read as a density probe;
+     * a gradient start goes through {@link #runFromGradient}.
+     */
     public LanczosResult run(Hvp hvp, double[] start) {
-        double norm = Vectors.norm(start);
-        if (!(norm > 0.0) || !Double.isFinite(norm)) {
-            throw new IllegalArgumentException("start vector must be finite and non-zero, norm = " + norm);
-        }
-        double[] q = start.clone();
-        Vectors.scale(q, 1.0 / norm);
-        return runNormalized(hvp, q);
+        return runNormalized(hvp, normalized(start, "start vector"), Start.START_RANDOM);
     }
 
-    private LanczosResult runNormalized(Hvp hvp, double[] q0) {
+    /**
+     * Runs from the normalized {@code gradient} of the probe's own batch at the probed weights
+     * ({@code START_GRADIENT}); on a {@link PreconditionedHvp} from the normalized P^{-1/2}g, the
+     * gradient in the coordinates where that operator is the Hessian. A gradient that is exactly zero
+     * (a stationary point) has no direction: the run falls back to the random start of {@code seed}
+     * and says {@code START_RANDOM}, so the estimator reads it as the density probe it is. A gradient
+     * that is not finite is an error: the weights or the loss have diverged.
+     *
+     * @throws ArithmeticException when the gradient has a non-finite entry
+     */
+    public LanczosResult runFromGradient(Hvp hvp, double[] gradient, long seed) {
+        double[] g = hvp instanceof PreconditionedHvp p ? p.toOperatorCoordinates(gradient) : gradient.clone();
+        double norm = Vectors.norm(g);
+        if (!Double.isFinite(norm)) {
+            throw new ArithmeticException("gradient start: the gradient is not finite (norm = " + norm
+                    + "): the weights or the loss have diverged");
+        }
+        if (norm == 0.0) {
+            return run(hvp, g.length, seed);
+        }
+        Vectors.scale(g, 1.0 / norm);
+        return runNormalized(hvp, g, Start.START_GRADIENT);
+    }
+
+    private static double[] normalized(double[] v, String what) {
+        double norm = Vectors.norm(v);
+        if (!(norm > 0.0) || !Double.isFinite(norm)) {
+            throw new IllegalArgumentException(what + " must be finite and non-zero, norm = " + norm);
+        }
+        double[] q = v.clone();
+        Vectors.scale(q, 1.0 / norm);
+        return q;
+    }
+
+    private LanczosResult runNormalized(Hvp hvp, double[] q0, Start start) {
         int n = q0.length;
         double[][] basis = new double[steps][];
         double[] alpha = new double[steps];
@@ -138,7 +177,9 @@ public final class LanczosDriver {
                 basis[j + 1] = w;
             }
         }
+        Operator operator = hvp instanceof PreconditionedHvp
+                ? Operator.OPERATOR_PRECONDITIONED : Operator.OPERATOR_HESSIAN;
         return new LanczosResult(Arrays.copyOf(alpha, done), Arrays.copyOf(beta, done),
-                done, brokeDown);
+                done, brokeDown, start, operator);
     }
 }

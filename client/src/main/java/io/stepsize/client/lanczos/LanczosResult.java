@@ -1,8 +1,11 @@
 package io.stepsize.client.lanczos;
 
 import io.stepsize.proto.v1.LanczosProbe;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.proto.v1.Start;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The tridiagonal T_{m'} of one Lanczos probe, in the convention of DESIGN §1.4:
@@ -14,16 +17,27 @@ import java.util.Arrays;
  * @param beta      off-diagonal and residual norm, length {@code steps}
  * @param steps     m', the number of Lanczos steps done (≤ the m requested)
  * @param brokeDown true when β fell to rounding level and the run stopped there
+ * @param start     the start vector the run really used: {@code START_GRADIENT} or {@code START_RANDOM}
+ *                  (a zero gradient falls back to random, see {@link LanczosDriver#runFromGradient})
+ * @param operator  {@code OPERATOR_HESSIAN}, or {@code OPERATOR_PRECONDITIONED} for a {@link PreconditionedHvp}
  */
-public record LanczosResult(double[] alpha, double[] beta, int steps, boolean brokeDown) {
+public record LanczosResult(double[] alpha, double[] beta, int steps, boolean brokeDown, Start start,
+        Operator operator) {
 
     public LanczosResult {
         if (alpha.length != steps || beta.length != steps) {
             throw new IllegalArgumentException("alpha and beta must have length steps = " + steps
                     + ", got " + alpha.length + " and " + beta.length);
         }
+        Objects.requireNonNull(start, "start");
+        Objects.requireNonNull(operator, "operator");
         alpha = alpha.clone();
         beta = beta.clone();
+    }
+
+    /** A random-start probe of the Hessian (what every probe was before DESIGN §1.7). */
+    public LanczosResult(double[] alpha, double[] beta, int steps, boolean brokeDown) {
+        this(alpha, beta, steps, brokeDown, Start.START_RANDOM, Operator.OPERATOR_HESSIAN);
     }
 
     @Override
@@ -41,9 +55,9 @@ public record LanczosResult(double[] alpha, double[] beta, int steps, boolean br
         return beta[steps - 1];
     }
 
-    /** The proto payload of this probe. */
+    /** The proto payload of this probe, with its start and operator. */
     public LanczosProbe toLanczosProbe() {
-        LanczosProbe.Builder b = LanczosProbe.newBuilder();
+        LanczosProbe.Builder b = LanczosProbe.newBuilder().setStart(start).setOperator(operator);
         for (double a : alpha) {
             b.addAlpha(a);
         }
@@ -66,17 +80,18 @@ public record LanczosResult(double[] alpha, double[] beta, int steps, boolean br
     @Override
     public boolean equals(Object o) {
         return o instanceof LanczosResult r && steps == r.steps && brokeDown == r.brokeDown
-                && Arrays.equals(alpha, r.alpha) && Arrays.equals(beta, r.beta);
+                && Arrays.equals(alpha, r.alpha) && Arrays.equals(beta, r.beta) && start == r.start
+                && operator == r.operator;
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * Arrays.hashCode(alpha) + Arrays.hashCode(beta)) + 2 * steps + (brokeDown ? 1 : 0);
+        return Objects.hash(Arrays.hashCode(alpha), Arrays.hashCode(beta), steps, brokeDown, start, operator);
     }
 
     @Override
     public String toString() {
-        return "LanczosResult[steps=" + steps + ", brokeDown=" + brokeDown
-                + ", alpha=" + Arrays.toString(alpha) + ", beta=" + Arrays.toString(beta) + "]";
+        return "LanczosResult[steps=" + steps + ", brokeDown=" + brokeDown + ", start=" + start
+                + ", operator=" + operator + ", alpha=" + Arrays.toString(alpha) + ", beta=" + Arrays.toString(beta) + "]";
     }
 }

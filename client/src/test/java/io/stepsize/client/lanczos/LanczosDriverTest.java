@@ -159,6 +159,11 @@ class LanczosDriverTest {
         assertThat(p.hasLanczos()).isTrue();
         assertThat(p.getLanczos().getAlphaList()).containsExactly(2.0, 3.0);
         assertThat(p.getLanczos().getBetaList()).containsExactly(0.5, 0.25);
+        // a result made without start and operator is what every probe was before DESIGN §1.7
+        assertThat(p.getLanczos().getStart()).isEqualTo(io.stepsize.proto.v1.Start.START_RANDOM);
+        assertThat(p.getLanczos().getOperator()).isEqualTo(io.stepsize.proto.v1.Operator.OPERATOR_HESSIAN);
+        assertThat(LanczosDriver.of(2).run(DenseHvp.of(new double[][] {{1, 0}, {0, 2}}), 2, 1).start())
+                .isEqualTo(io.stepsize.proto.v1.Start.START_RANDOM);
     }
 
     @Test

@@ -38,8 +38,10 @@ final class DemoCharts {
   private final List<XYSeries> dots = new ArrayList<>();
   private final List<Long> markers = new ArrayList<>();
   private final List<java.util.Map.Entry<Long, String>> events = new ArrayList<>();
+  private final List<java.util.Map.Entry<Double, String>> levels = new ArrayList<>();
   private double yLower = Double.NaN;
   private double yUpper = Double.NaN;
+  private double xUpper = Double.NaN;
 
   /** @param logY a log axis when the values span more than a factor {@value #MIN_LOG_SPREAD} */
   DemoCharts(String title, String subtitle, String yLabel, boolean logY) {
@@ -58,6 +60,24 @@ final class DemoCharts {
       }
     }
     lines.add(s);
+    return this;
+  }
+
+  /** A line through (x[i], y[i]), e.g. one point per probe; values the axis cannot show are skipped. */
+  DemoCharts line(String name, double[] x, double[] y) {
+    XYSeries s = new XYSeries(name, false, true);
+    for (int i = 0; i < x.length; i++) {
+      if (shows(y[i])) {
+        s.add(x[i], y[i]);
+      }
+    }
+    lines.add(s);
+    return this;
+  }
+
+  /** A dashed horizontal line with a label at y (a threshold); it also keeps y inside the axis range. */
+  DemoCharts level(double y, String label) {
+    levels.add(java.util.Map.entry(y, label));
     return this;
   }
 
@@ -80,6 +100,12 @@ final class DemoCharts {
     return this;
   }
 
+  /** The step axis from 0 to {@code upper} (the run's budget), whatever the series cover; ignored unless > 0. */
+  DemoCharts steps(double upper) {
+    this.xUpper = upper;
+    return this;
+  }
+
   /** A solid vertical line with a label, for an event on the run (a revision and its reason). */
   DemoCharts event(long step, String label) {
     events.add(java.util.Map.entry(step, label));
@@ -89,6 +115,17 @@ final class DemoCharts {
   DemoCharts marker(long step) {
     markers.add(step);
     return this;
+  }
+
+  /** The lines and then the dot series, as added (for tests). */
+  List<XYSeries> series() {
+    List<XYSeries> all = new ArrayList<>(lines);
+    all.addAll(dots);
+    return all;
+  }
+
+  List<java.util.Map.Entry<Double, String>> levels() {
+    return List.copyOf(levels);
   }
 
   /** Below this max/min ratio a log axis would show no labelled tick; a linear one reads better. */
@@ -151,6 +188,9 @@ final class DemoCharts {
     }
     NumberAxis x = new NumberAxis("step");
     x.setAutoRangeIncludesZero(true);
+    if (xUpper > 0) {
+      x.setRange(0, xUpper);
+    }
     XYPlot plot = new XYPlot(data, x, y, renderer);
     plot.setBackgroundPaint(Color.WHITE);
     plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
@@ -166,6 +206,21 @@ final class DemoCharts {
       m.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_RIGHT);
       m.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.TOP_LEFT);
       plot.addDomainMarker(m);
+    }
+    for (var l : levels) {
+      ValueMarker m = new ValueMarker(l.getKey(), Color.BLACK, new BasicStroke(1.2f, BasicStroke.CAP_BUTT,
+          BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
+      m.setLabel(l.getValue());
+      m.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+      m.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_LEFT);
+      m.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.BOTTOM_LEFT);
+      plot.addRangeMarker(m);
+      if (!(yLower < yUpper)) {
+        // a marker outside the data's range would be drawn off the chart: widen the range to show it
+        double lo = Math.min(y.getLowerBound(), l.getKey());
+        double hi = Math.max(y.getUpperBound(), l.getKey() * 1.1);
+        y.setRange(lo, hi);
+      }
     }
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     if (!subtitle.isEmpty()) {

@@ -9,8 +9,9 @@ import java.util.Locale;
 
 /**
  * The demo's outputs: the comparison table (stdout), the live run and its probes as CSV (doubles
- * in full precision, shortest round-trip form, as every Stepsize CSV), the table as CSV, and the
- * four charts of lr, φ, κ and loss against step.
+ * in full precision, shortest round-trip form, as every Stepsize CSV), the table as CSV, the
+ * four charts of lr, φ, κ and loss against step, and the service's curvature per probe (DESIGN.md
+ * §1.7): λ_max next to the gradient-weighted λ_h, and the edge ratio against its line at 1.
  */
 public final class DemoReport {
   public static final int WIDTH = 1000;
@@ -89,7 +90,79 @@ public final class DemoReport {
       loss.yRange(Math.max(0, low - pad), high + pad);
     }
     loss.writePng(files.get(6).toFile(), WIDTH, HEIGHT);
+
+    curvatureChart(live).writePng(files.get(7).toFile(), WIDTH, HEIGHT);
+    edgeChart(live).writePng(files.get(8).toFile(), WIDTH, HEIGHT);
+    DemoRun.writeText(files.get(9), curvatureCsv(live));
     return files;
+  }
+
+  /**
+   * A quantity the estimator reports, or NaN when it did not: λ_h and the edge ratio are positive when
+   * they mean anything (λ_h is a mean of θ_i > τ > 0; η > 0 and λ_max > 0 for the ratio), while an
+   * estimator that does not fill them leaves 0, and NaN stands for "not defined" (no gradient start, an
+   * Adam job with Hessian probes). Neither may be drawn as a curvature of 0.
+   */
+  static double reported(double v) {
+    return Double.isFinite(v) && v > 0 ? v : Double.NaN;
+  }
+
+  private static long countReported(double[] v) {
+    return java.util.Arrays.stream(v).filter(Double::isFinite).count();
+  }
+
+  /** λ_max and λ_h of every estimate (log axis), and alpha[0] = ĝᵀHĝ of each probe alone. */
+  static DemoCharts curvatureChart(LiveTrace live) {
+    List<io.stepsize.proto.v1.CurvaturePoint> points = live.points();
+    double[] step = points.stream().mapToDouble(io.stepsize.proto.v1.CurvaturePoint::getStep).toArray();
+    double[] max = points.stream().mapToDouble(p -> reported(p.getLambdaMax())).toArray();
+    double[] harmonic = points.stream().mapToDouble(p -> reported(p.getLambdaHarmonic())).toArray();
+    double[] probeSteps = live.probes().stream().mapToDouble(LiveTrace.ProbeRecord::step).toArray();
+    double[] alpha0 = live.probes().stream()
+        .mapToDouble(p -> p.start() == io.stepsize.proto.v1.Start.START_GRADIENT ? reported(p.alpha0()) : Double.NaN)
+        .toArray();
+    String note = countReported(harmonic) == 0
+        ? "; no estimate carried lambda_h (0 or NaN: not reported by this estimator)" : "";
+    DemoCharts chart = new DemoCharts("Curvature per estimate: lambda_max and the gradient-weighted lambda_h",
+        "lambda_h = sum w_i / sum (w_i / theta_i) over theta_i > floor, w_i the gradient's energy per Ritz direction;"
+            + " dots: g^T H g of each probe" + note, "curvature", true);
+    chart.steps(live.totalSteps()).line("lambda_max (Stepsize)", step, max)
+        .line("lambda_h (Stepsize)", step, harmonic)
+        .dots("g^T H g of one probe (alpha[0])", probeSteps, alpha0);
+    probeSteps(chart, live);
+    return chart;
+  }
+
+  /** The edge ratio η·λ_max/threshold at each estimate's probe step, with the edge of stability at 1. */
+  static DemoCharts edgeChart(LiveTrace live) {
+    List<io.stepsize.proto.v1.CurvaturePoint> points = live.points();
+    double[] step = points.stream().mapToDouble(io.stepsize.proto.v1.CurvaturePoint::getStep).toArray();
+    double[] ratio = points.stream().mapToDouble(p -> reported(p.getEdgeRatio())).toArray();
+    String note = countReported(ratio) == 0 ? "; no estimate carried an edge ratio (0 or NaN: not reported)" : "";
+    DemoCharts chart = new DemoCharts("Edge ratio: lr * lambda_max / stability threshold",
+        "at each probe step, as the service computed it; above 1 the step is beyond the edge of stability"
+            + note, "edge ratio", false);
+    chart.steps(live.totalSteps()).line("edge ratio (Stepsize)", step, ratio).level(1.0, "edge of stability");
+    probeSteps(chart, live);
+    return chart;
+  }
+
+  /** One row per estimate, with the trainer's own view of the probe of that step when it made one. */
+  static String curvatureCsv(LiveTrace live) {
+    java.util.Map<Long, LiveTrace.ProbeRecord> byStep = new java.util.HashMap<>();
+    live.probes().forEach(p -> byStep.put(p.step(), p));
+    StringBuilder csv = new StringBuilder("step,probes,start,alpha0,lambda_max,lambda_low,lambda_harmonic,"
+        + "gradient_sharpness,negative_mass,edge_ratio\n");
+    for (io.stepsize.proto.v1.CurvaturePoint c : live.points()) {
+      LiveTrace.ProbeRecord p = byStep.get(c.getStep());
+      csv.append(c.getStep()).append(',').append(c.getProbes()).append(',')
+          .append(p == null ? "" : p.start().name().substring("START_".length()).toLowerCase(Locale.ROOT))
+          .append(',').append(p == null ? "" : Double.toString(p.alpha0())).append(',').append(c.getLambdaMax())
+          .append(',').append(c.getLambdaLow()).append(',').append(c.getLambdaHarmonic()).append(',')
+          .append(c.getGradientSharpness()).append(',').append(c.getNegativeMass()).append(',')
+          .append(c.getEdgeRatio()).append('\n');
+    }
+    return csv.toString();
   }
 
   private static void probeSteps(DemoCharts chart, LiveTrace live) {

@@ -36,7 +36,8 @@ public final class DemoRun {
   public static final List<Baseline> BASELINES = List.of(Baseline.COSINE, Baseline.STEP, Baseline.LINEAR);
   /** Files written into the output directory. */
   public static final List<String> FILES =
-      List.of("live.csv", "probes.csv", "results.csv", "lr.png", "phi.png", "kappa.png", "loss.png");
+      List.of("live.csv", "probes.csv", "results.csv", "lr.png", "phi.png", "kappa.png", "loss.png",
+          "curvature.png", "edge.png", "curvature.csv");
 
   /**
    * What the demo produced.

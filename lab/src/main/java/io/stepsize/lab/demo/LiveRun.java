@@ -25,7 +25,7 @@ import java.util.Locale;
  * {@code condition_number} policy in {@code continuous} mode (DESIGN.md §1.6: a new estimate re-plans
  * the rest of the phase from the current value, so the curve has no jumps): CreateJob, then per step
  * {@link RemoteSchedule#value}, and every {@code probeEvery} steps a Lanczos probe at the current
- * weights sent with ReportProbes. At half the budget the run extends its budget by 50% with
+ * weights, started at the probe batch's gradient (DESIGN.md §1.7), sent with ReportProbes. At half the budget the run extends its budget by 50% with
  * ReviseJob (§1.5), as a person would who sees the loss still falling, and trains on to the new end.
  *
  * <p>The estimator is asynchronous: a probe of step p reaches the service's view some hundred
@@ -86,8 +86,10 @@ public final class LiveRun {
             loop.lrUsed, loop.batchLoss);
         progress.finish(String.format(Locale.ROOT, "%d probes; estimates reached the trainer after %.0f ms (median)",
             loop.probes.size(), loop.medianWaitMillis()));
+        // the points carry what the client's timeline does not: λ_h and the edge ratio of each estimate
+        List<io.stepsize.proto.v1.CurvaturePoint> points = client.curvature(spec.getJobId()).getTimelineList();
         return new LiveTrace(spec, result, loop.served, List.copyOf(loop.probes), remote.timeline(),
-            remote.remoteAnswers(), remote.localAnswers(), loop.lateEstimates, loop.revisions);
+            remote.remoteAnswers(), remote.localAnswers(), loop.lateEstimates, loop.revisions, List.copyOf(points));
       }
     }
   }
@@ -136,9 +138,9 @@ public final class LiveRun {
         // the previous estimate never applied (apply delay longer than the probe interval)
         awaitEstimate();
       }
-      // each probe its own start vector, reproducible from the seed
+      // from the probe batch's gradient; the seed's start vector only if that gradient is zero
       LanczosResult result = probe.run(params, settings.seed() * 1_000_003L + step);
-      publisher.publish(List.of(result.toProbe(spec.getJobId(), step, WORKER)));
+      publisher.publishLanczos(spec.getJobId(), step, WORKER, result);
       pendingStep = step;
       pendingSince = System.nanoTime();
       pendingResult = result;
@@ -205,7 +207,7 @@ public final class LiveRun {
       RitzSpectrum ritz = RitzSpectrum.of(pendingResult.alpha(), pendingResult.beta());
       double low = LowerEdge.lambdaLow(ritz, LowerEdgeSettings.from(JobSpecs.lowerEdgeSettings(spec)));
       probes.add(new LiveTrace.ProbeRecord(pendingStep, pendingResult.steps(), ritz.lambdaMax(), ritz.lambdaMin(), low,
-          (System.nanoTime() - pendingSince) / 1e6));
+          (System.nanoTime() - pendingSince) / 1e6, pendingResult.start(), pendingResult.alpha()[0]));
       pendingStep = -1;
       pendingResult = null;
     }

@@ -1,7 +1,9 @@
 package io.stepsize.lab.demo;
 
+import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LearningRate;
+import io.stepsize.proto.v1.Start;
 import io.stepsize.schedule.CurvatureTimeline;
 import java.util.List;
 
@@ -18,10 +20,12 @@ import java.util.List;
  * @param localAnswers steps answered by the client's local formula (the service did not answer in time)
  * @param lateEstimates probes whose estimate did not reach the client within the timeout
  * @param revisions the job's revisions made by the run (ReviseJob), as the service stored them
+ * @param points the service's curvature timeline at the end of the run (GetCurvature), oldest first: λ_max,
+ *     the gradient-weighted λ_h and the edge ratio of each estimate (DESIGN.md §1.7)
  */
 public record LiveTrace(JobSpec spec, RunResult run, LearningRate[] served, List<ProbeRecord> probes,
     CurvatureTimeline timeline, long remoteAnswers, long localAnswers, int lateEstimates,
-    List<io.stepsize.proto.v1.Revision> revisions) {
+    List<io.stepsize.proto.v1.Revision> revisions, List<CurvaturePoint> points) {
 
   /** The budget the run trained: the spec's, or its latest revision's. */
   public long totalSteps() {
@@ -37,7 +41,9 @@ public record LiveTrace(JobSpec spec, RunResult run, LearningRate[] served, List
    * @param ritzMin the smallest Ritz value of this probe alone
    * @param ritzLow λ_low of this probe alone by the job's lower-edge rule (the service smooths across probes)
    * @param visibleAfterMillis from ReportProbes to the estimate reaching the client's schedule
+   * @param start where Lanczos started: the probe batch's gradient, or random when that gradient was zero
+   * @param alpha0 alpha[0] of the probe: ĝᵀHĝ, the curvature along the gradient, for a gradient start
    */
   public record ProbeRecord(long step, int lanczosSteps, double ritzMax, double ritzMin,
-      double ritzLow, double visibleAfterMillis) {}
+      double ritzLow, double visibleAfterMillis, Start start, double alpha0) {}
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.lab.train.SgdMomentum;
 import io.stepsize.lab.train.TrainingLoop;
+import io.stepsize.proto.v1.Start;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 import org.ejml.data.DMatrixRMaj;
@@ -16,7 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The probe the demo publishes sees the real Hessian: the top Ritz value of a 20-step Lanczos run
  * with the model's HVPs equals the largest eigenvalue of the dense Hessian, assembled column by
- * column from the same HVPs and decomposed by EJML, on a small batch of digits.
+ * column from the same HVPs and decomposed by EJML, on a small batch of digits; from a random start
+ * and from the gradient (the demo's), whose alpha[0] is ĝᵀHĝ with the model's own gradient.
  */
 class LanczosOnSoftmaxTest {
 
@@ -44,7 +46,7 @@ class LanczosOnSoftmaxTest {
       }
     }
     EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(n, false, true);
-    assertTrue(eig.decompose(h), "dense eigendecomposition failed");
+    assertTrue(eig.decompose(h.copy()), "dense eigendecomposition failed"); // EJML may overwrite its input
     double top = Double.NEGATIVE_INFINITY;
     double bottom = Double.POSITIVE_INFINITY;
     for (int i = 0; i < n; i++) {
@@ -52,9 +54,29 @@ class LanczosOnSoftmaxTest {
       bottom = Math.min(bottom, eig.getEigenvalue(i).real);
     }
 
-    LanczosResult probe = new CurvatureProbe(model, batch, CurvatureProbe.DEFAULT_STEPS).run(theta, 42);
+    LanczosResult probe = new CurvatureProbe(model, batch, CurvatureProbe.DEFAULT_STEPS, Start.START_RANDOM)
+        .run(theta, 42);
+    assertEquals(Start.START_RANDOM, probe.start());
     double ritzTop = Arrays.stream(ritzValues(probe)).max().orElseThrow();
     assertEquals(top, ritzTop, 1e-6 * top, "λ_max: dense " + top + ", Lanczos " + ritzTop);
+
+    CurvatureProbe demoProbe = new CurvatureProbe(model, batch, CurvatureProbe.DEFAULT_STEPS);
+    assertEquals(Start.START_GRADIENT, demoProbe.start());
+    LanczosResult fromGradient = demoProbe.run(theta, 42);
+    assertEquals(Start.START_GRADIENT, fromGradient.start());
+    assertEquals(fromGradient, demoProbe.run(theta, 7), "the seed plays no part in a gradient start");
+    double[] g = new double[n];
+    model.lossAndGradient(theta, batch, g);
+    double norm = Math.sqrt(Arrays.stream(g).map(x -> x * x).sum());
+    double gHg = 0;
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n; j++) {
+        gHg += g[i] / norm * h.get(i, j) * g[j] / norm;
+      }
+    }
+    assertEquals(gHg, fromGradient.alpha()[0], 1e-12 * top, "alpha[0] = g^T H g");
+    double gradientTop = Arrays.stream(ritzValues(fromGradient)).max().orElseThrow();
+    assertEquals(top, gradientTop, 1e-6 * top, "λ_max from the gradient: dense " + top + ", Lanczos " + gradientTop);
     // positive definite with λ_min = l2 exactly: the class-shift directions have no data curvature
     assertEquals(l2, bottom, 1e-9);
   }
