@@ -4,6 +4,8 @@ import static io.stepsize.service.grpc.InProcessApi.expect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.grpc.Status;
+import io.stepsize.client.RemoteSchedule;
+import io.stepsize.client.StepsizeClient;
 import io.stepsize.proto.v1.CreateJobRequest;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
@@ -20,6 +22,7 @@ import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.StepsizeGrpc.StepsizeBlockingStub;
 import io.stepsize.proto.v1.WatchScheduleRequest;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -179,6 +182,42 @@ class EdgeGuardApiTest {
     assertThat(hessian.getEdgeRatio()).isNaN();
     assertThat(hessian.getGuarded()).isFalse();
     assertThat(hessian.getGroupLrsList()).containsExactly(0.2, 0.05);
+  }
+
+  /**
+   * The Java client's local formula gives the service's answers, edge ratio and guard included, with
+   * an estimate it read at open and one the watch pushed (which must keep its operator: read as a
+   * Hessian point, the AdamW job would lose both its edge ratio and its guard).
+   */
+  @Test
+  void theClientsLocalFormulaAnswersAsTheServiceOnceItIsGone() throws Exception {
+    api.close();
+    api = InProcessApi.start(InProcessApi.Options.defaults().tokens(false));
+    StepsizeBlockingStub anyone = api.anonymous();
+    JobSpec spec = constant("local").setOptimizer(Optimizer.OPTIMIZER_ADAMW).setMomentum(0.5)
+        .setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1)).build();
+    anyone.createJob(CreateJobRequest.newBuilder().setSpec(spec).build());
+    CurvaturePoint first = point(10, 6, Operator.OPERATOR_PRECONDITIONED);
+    api.views.putCurvature(curvature("local", first));
+    StepsizeClient client = StepsizeClient.of(api.channel(), Duration.ofSeconds(5));
+    RemoteSchedule remote = RemoteSchedule.open(client, spec, new RemoteSchedule.Options(10, Duration.ofSeconds(600)));
+    try {
+      assertThat(remote.awaitEstimate(10, Duration.ofSeconds(10))).isTrue();
+      api.views.putCurvature(curvature("local", first, point(30, 600, Operator.OPERATOR_PRECONDITIONED)));
+      assertThat(remote.awaitEstimate(30, Duration.ofSeconds(10))).isTrue();
+      List<LearningRate> served = anyone.getLearningRates(GetLearningRatesRequest.newBuilder().setJobId("local")
+          .setFromStep(0).setCount(100).build()).getRatesList();
+      assertThat(served.get(50).getGuarded()).isTrue();
+      assertThat(served.get(50).getGroupLrs(0)).isEqualTo(1.0 * 6 / 600);
+      assertThat(served.get(20).getEdgeRatio()).isEqualTo(0.2 * 6 / 6);
+      api.channel().shutdownNow();
+      for (int s = 0; s < 100; s++) {
+        assertThat(remote.value(s)).as("step %d", s).isEqualTo(served.get(s));
+      }
+      assertThat(remote.localAnswers()).isGreaterThan(80);
+    } finally {
+      remote.close();
+    }
   }
 
   /** A watcher learns the estimate with its operator and edge ratio, and prefetches from its step again. */
