@@ -112,3 +112,17 @@ def test_an_unknown_policy_is_refused():
         evaluate(job, 3)
     with pytest.raises(ValueError, match="phi_policy: must be fixed, condition_number or chebyshev"):
         PhiPolicy("cosine")
+
+
+def test_a_served_answer_reads_back_with_its_edge_ratio_and_guard():
+    # what remote.py does with GetLearningRates: NaN stays NaN, guarded stays set
+    nan = schedule.LrValue.from_proto(pb.LearningRate(step=3, lr=0.1, source=pb.Source.SOURCE_FIXED, edge_ratio=math.nan))
+    assert math.isnan(nan.edge_ratio) and not nan.guarded
+    capped = schedule.LrValue.from_proto(pb.LearningRate(step=4, lr=0.075, source=pb.Source.SOURCE_FIXED, edge_ratio=4.0,
+                                                               guarded=True))
+    assert (capped.edge_ratio, capped.guarded) == (4.0, True)
+    # and a pushed estimate keeps its operator (the latest point of a Curvature)
+    point = schedule.CurvaturePoint.from_proto(pb.Curvature(step=5, applies_from_step=6, lambda_max=3.0,
+                                                            operator=pb.Operator.OPERATOR_PRECONDITIONED))
+    assert point.preconditioned
+    assert not schedule.CurvaturePoint.from_proto(pb.CurvaturePoint(step=5, applies_from_step=6)).preconditioned
