@@ -28,7 +28,9 @@ import picocli.CommandLine.Option;
  * answered, against one server. GetLearningRate, grpc.health.v1.Health/Check and GetLearningRates
  * windows take turns in interleaved rounds (the order alternates), so background noise on a shared
  * machine hits all three alike and the ratios stay meaningful. Latency is recorded per call in
- * HdrHistogram (ns, three significant digits).
+ * HdrHistogram (ns, three significant digits). With {@code --job hardest} the job asked is
+ * {@link HardestJob} and today's job of BENCHMARKS.md §1 takes a fourth turn in the same rounds,
+ * so what revisions and a full timeline add is a ratio of the same run (BENCHMARKS.md §8.1).
  */
 @Command(name = "grpc", mixinStandardHelpOptions = true,
     description = "GetLearningRate against Health/Check on one server, closed loop, interleaved rounds.")
