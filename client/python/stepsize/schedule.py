@@ -1,9 +1,10 @@
 """The local formula: a job's learning rate as a pure function of (job, revisions, step, curvature timeline).
 
 A line-by-line port of the Java schedule library (io.stepsize.schedule: Budget, Uba,
-CurvatureTimeline, PhiPolicy, LrEvaluator, Revision, JobPlan) and of its defaults as io.stepsize.wire.JobSpecs reads
-them, so the client's fallback gives the service's answer (to a few ulps: only cos/sin may differ in
-the last bit). DESIGN.md §1.1-1.3, §1.5 (revisions) and §1.6 (continuous phi) are the contract. The Java side writes conformance/schedule-cases.json
+CurvatureTimeline, PhiPolicy, LrEvaluator, Revision, JobPlan, EdgeOfStability, StabilityMargin) and of its defaults as
+io.stepsize.wire.JobSpecs reads them, so the client's fallback gives the service's answer (to a few ulps: only cos/sin
+may differ in the last bit). DESIGN.md §1.1-1.3, §1.5 (revisions), §1.6 (continuous phi) and §1.7 (edge ratio and
+guard) are the contract. The Java side writes conformance/schedule-cases.json
 (every policy and mode, warmup, phases, groups, timelines, fallbacks, and the defaults below) and
 tests/test_conformance.py replays it here, so a drift fails a test instead of a training run. No I/O, no torch,
 no protobuf import: ``JobSchedule.from_spec`` reads any object shaped like the proto JobSpec.
@@ -28,8 +29,10 @@ NOTE_NO_CONDITION_NUMBER = ("the applying curvature estimate has lambda_low <= 0
 NOTE_RANGE_OVERFLOW = "chebyshev: 1/lambda_low is not finite; fallback_phi used"
 
 # proto enum numbers (stepsize.v1), read without importing the stubs
+_OPTIMIZER_SGD = 1
 _OPTIMIZER_ADAMW = 2
 _OPTIMIZER_OTHER = 3
+_OPERATOR_PRECONDITIONED = 2
 _PHI_MODE_LATCHED = 2
 _PHI_MODE_CONTINUOUS = 3
 
@@ -44,6 +47,8 @@ DEFAULT_PHI_MAX = 1000.0
 # fallback phi by optimizer (Optimizer.defaultPhi): the paper's 5 for SGD, 0.5 for AdamW and the rest
 SGD_PHI = 5.0
 ADAPTIVE_PHI = 0.5
+# JobSpec.momentum when unset: beta (SGD) or beta1 (AdamW) (EdgeOfStability.DEFAULT_MOMENTUM)
+DEFAULT_MOMENTUM = 0.9
 
 
 def _invalid(field, rule, detail):
@@ -60,6 +65,80 @@ def _finite_non_negative(field, v):
     if not (v >= 0) or not math.isfinite(v):
         raise _invalid(field, "must be finite and >= 0", f"got {v}")
     return v
+
+
+class StabilityMargin:
+    """The job's optimizer, momentum and guard (StabilityMargin and EdgeOfStability of the Java library, DESIGN.md
+    §1.7). optimizer is the proto enum number; unspecified (0) reads as SGD."""
+
+    __slots__ = ("optimizer", "momentum", "max_edge_ratio")
+
+    def __init__(self, optimizer: int = _OPTIMIZER_SGD, momentum: float = DEFAULT_MOMENTUM,
+                 max_edge_ratio: Optional[float] = None):
+        if not (momentum >= 0 and momentum < 1):
+            raise _invalid("momentum", "must be in [0, 1)", f"got {momentum}")
+        if max_edge_ratio is not None:
+            _finite_positive("guard.max_edge_ratio", max_edge_ratio)
+            if optimizer == _OPTIMIZER_OTHER:
+                raise _invalid("guard.max_edge_ratio", "needs optimizer SGD or ADAMW (OTHER has no stability threshold,"
+                               " so the guard could never act)", f"got {max_edge_ratio}")
+        self.optimizer = _OPTIMIZER_SGD if optimizer == 0 else optimizer
+        self.momentum = momentum
+        self.max_edge_ratio = max_edge_ratio
+
+    @classmethod
+    def from_spec(cls, spec) -> "StabilityMargin":
+        """JobSpecs.stabilityMargin: momentum default 0.9, the guard's max_edge_ratio when set."""
+        momentum = spec.momentum if spec.HasField("momentum") else DEFAULT_MOMENTUM
+        guard = spec.guard.max_edge_ratio if spec.guard.HasField("max_edge_ratio") else None
+        return cls(spec.optimizer, momentum, guard)
+
+    def threshold(self) -> float:
+        """2 + 2 beta (heavy-ball SGD), (2 + 2 beta1)/(1 - beta1) (AdamW), NaN for OTHER."""
+        if self.optimizer == _OPTIMIZER_ADAMW:
+            return (2 + 2 * self.momentum) / (1 - self.momentum)
+        if self.optimizer == _OPTIMIZER_OTHER:
+            return math.nan
+        return 2 + 2 * self.momentum
+
+    def _measures_step(self, point) -> bool:
+        """The Hessian for SGD (and OTHER), the preconditioned operator for AdamW."""
+        return point.preconditioned if self.optimizer == _OPTIMIZER_ADAMW else not point.preconditioned
+
+    def edge_ratio(self, eta: float, point) -> float:
+        """eta * lambda_max / threshold; NaN when no point is in force or it does not measure the step."""
+        if point is None or not self._measures_step(point):
+            return math.nan
+        return eta * point.lambda_max / self.threshold()
+
+    def cap(self, point) -> float:
+        """r* * threshold / lambda_max, or inf when the guard does not act (none, no point, the other operator,
+        lambda_max not finite and > 0)."""
+        if self.max_edge_ratio is None or point is None or not self._measures_step(point):
+            return math.inf
+        lam = point.lambda_max
+        if not (lam > 0) or not math.isfinite(lam):
+            return math.inf
+        return self.max_edge_ratio * self.threshold() / lam
+
+    def guard(self, v: "LrValue", point) -> "LrValue":
+        """v, or eta at the cap with lr and every group scaled by cap/eta and guarded True (StabilityMargin.guard)."""
+        cap = self.cap(point)
+        eta = _eta(v.lr, v.group_lrs)
+        if not (cap < eta):
+            return v
+        scale = cap / eta
+        groups = tuple(cap if g == 0 else x * scale for g, x in enumerate(v.group_lrs))
+        lr = cap if not groups else v.lr * scale
+        return v._replace(lr=lr, group_lrs=groups, guarded=True)
+
+
+def _eta(lr, group_lrs) -> float:
+    """The lr an edge ratio reads: group 0's when the job has groups (StabilityMargin.eta)."""
+    return group_lrs[0] if group_lrs else lr
+
+
+StabilityMargin.DEFAULT = StabilityMargin()
 
 
 class Budget:
@@ -220,6 +299,8 @@ class CurvaturePoint(NamedTuple):
     kappa: float
     lambda_max_bound: float
     probes: int
+    # the probes ran on Adam's preconditioned operator, not on the Hessian (DESIGN.md §1.7)
+    preconditioned: bool = False
 
     def has_condition_number(self) -> bool:
         return (self.lambda_low > 0 and self.lambda_max >= self.lambda_low
@@ -232,7 +313,8 @@ class CurvaturePoint(NamedTuple):
     def from_proto(cls, p) -> "CurvaturePoint":
         """From a proto CurvaturePoint, or from a proto Curvature (its latest estimate)."""
         return cls(int(p.step), int(p.applies_from_step), int(p.phase), p.lambda_min, p.lambda_low,
-                   p.lambda_max, p.kappa, p.lambda_max_bound, int(p.probes))
+                   p.lambda_max, p.kappa, p.lambda_max_bound, int(p.probes),
+                   getattr(p, "operator", 0) == _OPERATOR_PRECONDITIONED)
 
 
 class CurvatureTimeline:
@@ -286,7 +368,8 @@ class JobSchedule:
 
     def __init__(self, budget: Budget, lr_max: float, lr_min: float, policy: PhiPolicy,
                  fallback_phi: float, groups: Sequence[ParamGroup] = (),
-                 apply_delay_steps: int = DEFAULT_APPLY_DELAY_STEPS, job_id: str = ""):
+                 apply_delay_steps: int = DEFAULT_APPLY_DELAY_STEPS, job_id: str = "",
+                 margin: Optional[StabilityMargin] = None):
         for field, v in (("lr_max", lr_max), ("lr_min", lr_min)):
             if not (v >= 0) or not math.isfinite(v):
                 raise _invalid(field, "must be finite and >= 0", f"got {v}")
@@ -303,6 +386,8 @@ class JobSchedule:
         self.groups = tuple(groups)
         self.apply_delay_steps = int(apply_delay_steps)
         self.job_id = job_id
+        # what the edge ratio and the guard read (DESIGN.md §1.7); revisions keep it
+        self.margin = margin if margin is not None else StabilityMargin.DEFAULT
 
     @classmethod
     def from_spec(cls, spec, revisions=None) -> "JobSchedule":
@@ -318,7 +403,8 @@ class JobSchedule:
         fallback = p.fallback_phi if p.HasField("fallback_phi") else default_phi
         delay = spec.apply_delay_steps if spec.HasField("apply_delay_steps") else DEFAULT_APPLY_DELAY_STEPS
         policy = PhiPolicy.from_proto(p)
-        job = cls(budget, spec.lr_max, spec.lr_min, policy, fallback, groups, delay, spec.job_id)
+        margin = StabilityMargin.from_spec(spec)
+        job = cls(budget, spec.lr_max, spec.lr_min, policy, fallback, groups, delay, spec.job_id, margin)
         stored = revisions if revisions is not None else getattr(spec, "revisions", ())
         for i, r in enumerate(stored):
             try:
@@ -347,7 +433,7 @@ class JobSchedule:
         """This job with one more revision, checked as JobPlan.revise checks it."""
         plan = self._plan().revise(revision)
         job = JobSchedule(self.budget, self.lr_max, self.lr_min, self.policy, self.fallback_phi, self.groups,
-                          self.apply_delay_steps, self.job_id)
+                          self.apply_delay_steps, self.job_id, self.margin)
         job._jobplan = plan
         return job
 
@@ -461,7 +547,7 @@ class JobPlan:
                               r.lr_min if r.lr_min is not None else before.lr_min,
                               r.policy if r.policy is not None else before.policy,
                               r.fallback_phi if r.fallback_phi is not None else before.fallback_phi,
-                              groups, before.apply_delay_steps, before.job_id)
+                              groups, before.apply_delay_steps, before.job_id, before.margin)
         return JobPlan(self.spec, self.revisions + (r,), self.eras + [(revised, a, r)])
 
     def budget(self) -> Budget:
@@ -471,7 +557,12 @@ class JobPlan:
         return bisect.bisect_right([e[1] for e in self.eras], step) - 1
 
     def evaluate(self, step: int, timeline: Optional[CurvatureTimeline]) -> "LrValue":
+        """The scheduled value with its edge ratio, then the guard (applied last, to the answer only: re-plans and
+        holds read the scheduled curve)."""
         estimates = timeline if timeline is not None else CurvatureTimeline.EMPTY
+        return _guarded(self.spec.margin, self._scheduled(step, estimates), estimates)
+
+    def _scheduled(self, step: int, estimates: CurvatureTimeline) -> "LrValue":
         self.budget().check_step(step)
         era = self.revision_at(step)
         if not self.needs_replans:
@@ -579,12 +670,17 @@ class LrValue(NamedTuple):
     source: Source
     note: str
     revision: int = 0
+    # eta(s) * lambda_max / threshold with the scheduled lr (group 0's) and the estimate in force; NaN when none
+    # counts. Under the guard it stays the schedule's.
+    edge_ratio: float = math.nan
+    # the guard lowered lr and group_lrs to eta = r* * threshold / lambda_max
+    guarded: bool = False
 
     @classmethod
     def from_proto(cls, r) -> "LrValue":
         return cls(int(r.step), r.lr, tuple(r.group_lrs), r.factor, r.phi, int(r.phase), r.kappa,
                    r.lambda_low, r.lambda_max, int(r.curvature_step), Source(r.source), r.note,
-                   int(getattr(r, "revision", 0)))
+                   int(getattr(r, "revision", 0)), getattr(r, "edge_ratio", math.nan), bool(getattr(r, "guarded", False)))
 
 
 def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] = None) -> LrValue:
@@ -593,7 +689,13 @@ def evaluate(job: JobSchedule, step: int, timeline: Optional[CurvatureTimeline] 
     if hasattr(job, "_jobplan") or _continuous(job):
         return job._plan().evaluate(step, timeline)
     estimates = timeline if timeline is not None else CurvatureTimeline.EMPTY
-    return _evaluate(job, step, job.budget.phase_of(step), estimates, None, 0)
+    return _guarded(job.margin, _evaluate(job, step, job.budget.phase_of(step), estimates, None, 0), estimates)
+
+
+def _guarded(margin: StabilityMargin, v: "LrValue", estimates: CurvatureTimeline) -> "LrValue":
+    if margin.max_edge_ratio is None:
+        return v
+    return margin.guard(v, estimates.applying_to(v.step))
 
 
 def _evaluate(job: JobSchedule, step: int, phase: int, estimates: CurvatureTimeline, replan, revision) -> LrValue:
@@ -644,8 +746,10 @@ def _evaluate(job: JobSchedule, step: int, phase: int, estimates: CurvatureTimel
     if replan is None and phase == 0:
         source = Source.WARMUP
     lr, group_lrs, factor = _value(job, step, phase, phi, top, bottom, chebyshev_range, replan)
+    # the estimate in force at the step, whichever set phi (DESIGN.md §1.7); never guarded here: re-plans read this
+    edge_ratio = job.margin.edge_ratio(_eta(lr, group_lrs), estimates.applying_to(step))
     return LrValue(step, lr, group_lrs, factor, phi, phase, kappa, lambda_low, lambda_max,
-                   curvature_step, source, note, revision)
+                   curvature_step, source, note, revision, edge_ratio, False)
 
 
 def _value(job, step, phase, phi, top, bottom, chebyshev_range, replan):

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 
 /** Every benchmark in turn with short settings: a quick look, not the numbers of BENCHMARKS.md. */
 @Command(name = "all", mixinStandardHelpOptions = true,
-    description = "Runs grpc, client, estimator and jmh with short settings, one BENCH line each.")
+    description = "Runs grpc, client, estimator, jmh and replica with short settings, one BENCH line each.")
 public final class AllBench implements Callable<Integer> {
   @Override
   public Integer call() {
@@ -15,6 +15,7 @@ public final class AllBench implements Callable<Integer> {
         {"client", "--rounds", "3", "--steps", "100000", "--paced-steps", "10000"},
         {"estimator", "--rounds", "2", "--probes", "10000", "--fresh", "40"},
         {"jmh", "--warmup-iterations", "2", "--iterations", "3", "--iteration-ms", "500"},
+        {"replica", "--revisions", "50"},
     };
     int worst = 0;
     for (String[] args : runs) {

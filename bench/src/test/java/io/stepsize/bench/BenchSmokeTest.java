@@ -112,4 +112,36 @@ class BenchSmokeTest {
     assertPositive(kv, "ritz_m20_us", "eigen_full_q_m20_us", "uba_factor_ns", "evaluate_fixed_ns", "evaluate_condition_number_ns",
         "learning_rate_proto_ns");
   }
+
+  @Test
+  void grpcHardestJob() {
+    Map<String, String> kv = run("grpc", "grpc", "--target", node.target(), "--job", "hardest", "--revisions", "6",
+        "--points", "90", "--live-probes-per-s", "50", "--callers", "2", "--rounds", "2", "--round-ms", "200",
+        "--warmup-ms", "200", "--window", "100");
+    assertPositive(kv, "lr_qps", "lr_p50_us", "health_qps", "ratio_p50", "ratio_p99", "ratio_qps", "plain_qps",
+        "plain_p50_us", "plain_p99_us", "plain_ratio_p50", "vs_plain_p50", "vs_plain_p99", "vs_plain_qps",
+        "live_estimates");
+    assertThat(kv).containsEntry("job", "hardest").containsEntry("revisions", "6").containsEntry("points", "90")
+        .containsKey("target_met");
+  }
+
+  @Test
+  void jmhHardestJob() {
+    // builds the hardest job (100 revisions, 4,096 estimates) on an embedded node of its own first
+    Map<String, String> kv = run("jmh", "jmh", "--forks", "0", "--warmup-iterations", "0", "--iterations", "1",
+        "--iteration-ms", "50", "--include", "UbaBenchmark\\.(evaluateConditionNumber|learningRateProto)|RevisionsBenchmark");
+    assertThat(kv).containsEntry("benchmarks", "5");
+    assertPositive(kv, "hardest_steady_ns", "hardest_new_timeline_ns", "hardest_proto_ns",
+        "evaluate_condition_number_ns", "hardest_steady_ratio", "hardest_new_timeline_ratio", "hardest_proto_ratio");
+  }
+
+  @Test
+  void replica() {
+    Map<String, String> kv = run("replica", "replica", "--target", node.target(), "--bootstrap-servers",
+        node.broker().bootstrapServers(), "--revisions", "5", "--gap-ms", "2");
+    assertPositive(kv, "return_p50_ms", "return_p99_ms", "return_max_ms", "call_to_replica_p50_ms",
+        "call_to_replica_p99_ms", "call_to_replica_max_ms", "revise_call_p50_ms");
+    // replica 2 read every revision: its job equals replica 1's
+    assertThat(kv).containsEntry("revisions", "5").containsEntry("replicas_agree", "true").containsKey("target_met");
+  }
 }

@@ -13,6 +13,7 @@ import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.WatchScheduleRequest;
 import io.stepsize.schedule.CurvatureTimeline;
@@ -407,7 +408,7 @@ public final class RemoteSchedule implements AutoCloseable {
     synchronized (estimateArrived) {
       timeline = timeline.with(new io.stepsize.schedule.CurvaturePoint(c.getStep(), c.getAppliesFromStep(),
           (int) c.getPhase(), c.getLambdaMin(), c.getLambdaLow(), c.getLambdaMax(), c.getKappa(),
-          c.getLambdaMaxBound(), c.getProbes()));
+          c.getLambdaMaxBound(), c.getProbes(), c.getOperator() == Operator.OPERATOR_PRECONDITIONED));
       estimateArrived.notifyAll();
     }
   }

@@ -30,7 +30,7 @@ public final class EdgeOfStability {
   /** JobSpec.momentum's rule: finite, in [0, 1). */
   public static double checkMomentum(double momentum) {
     if (!(momentum >= 0 && momentum < 1)) {
-      throw Checks.invalid("momentum", "must be in [0, 1)", Double.toString(momentum));
+      throw Checks.invalid("momentum", "must be in [0, 1)", "got " + momentum);
     }
     return momentum;
   }

@@ -16,6 +16,11 @@ import java.util.List;
  * and kept until another timeline is asked about ({@link #evaluate} is then a binary search and
  * the formula, as for a job without revisions). A job with no revision and no continuous phase
  * needs no re-plans and answers exactly as {@link LrEvaluator#evaluate(JobSchedule, long, CurvatureTimeline)}.
+ *
+ * <p>The plan knows the job's {@link StabilityMargin} (DESIGN.md §1.7): every value carries its edge
+ * ratio, and {@link #evaluate} applies the guard last, to the answer only. Re-plans and holds read
+ * the scheduled (unguarded) curve, so the served lr is min(scheduled, cap) at each step and a guard
+ * that stops acting leaves the plan as if it had never acted. Revisions do not change the margin.
  */
 public final class JobPlan {
 
@@ -26,13 +31,15 @@ public final class JobPlan {
   private record Memo(CurvatureTimeline timeline, List<Replan>[] replans) {}
 
   private final JobSchedule spec;
+  private final StabilityMargin margin;
   private final List<Revision> revisions;
   private final Era[] eras;
   private final boolean needsReplans;
   private volatile Memo memo;
 
-  private JobPlan(JobSchedule spec, List<Revision> revisions, Era[] eras) {
+  private JobPlan(JobSchedule spec, StabilityMargin margin, List<Revision> revisions, Era[] eras) {
     this.spec = spec;
+    this.margin = margin;
     this.revisions = List.copyOf(revisions);
     this.eras = eras;
     boolean replans = eras.length > 1;
@@ -47,7 +54,13 @@ public final class JobPlan {
    * broken rule names the revision: {@code revisions[i].from_step: ...}.
    */
   public static JobPlan of(JobSchedule spec, List<Revision> revisions) {
-    JobPlan plan = new JobPlan(Checks.present("spec", spec), List.of(), new Era[] {new Era(spec, 0, null)});
+    return of(spec, revisions, StabilityMargin.DEFAULT);
+  }
+
+  /** {@link #of(JobSchedule, List)} for a job with its optimizer, momentum and guard (DESIGN.md §1.7). */
+  public static JobPlan of(JobSchedule spec, List<Revision> revisions, StabilityMargin margin) {
+    JobPlan plan = new JobPlan(Checks.present("spec", spec), Checks.present("margin", margin), List.of(),
+        new Era[] {new Era(spec, 0, null)});
     for (int i = 0; i < revisions.size(); i++) {
       try {
         plan = plan.revise(Checks.present("revision", revisions.get(i)));
@@ -129,7 +142,7 @@ public final class JobPlan {
     all.add(r);
     Era[] more = Arrays.copyOf(eras, eras.length + 1);
     more[eras.length] = new Era(revised, a, r);
-    return new JobPlan(spec, all, more);
+    return new JobPlan(spec, margin, all, more);
   }
 
   /** B_1..B_K with the implicit single boundary T written out. */
@@ -157,6 +170,11 @@ public final class JobPlan {
   /** The spec's schedule (revision 0). */
   public JobSchedule spec() {
     return spec;
+  }
+
+  /** The job's optimizer, momentum and guard. */
+  public StabilityMargin margin() {
+    return margin;
   }
 
   /** The revisions, revision n at index n - 1. */
@@ -194,14 +212,22 @@ public final class JobPlan {
     return lo;
   }
 
-  /** The learning rate of {@code step} (in [0, total_steps in force)) given the estimates so far. */
+  /**
+   * The learning rate of {@code step} (in [0, total_steps in force)) given the estimates so far: the
+   * scheduled value with its edge ratio, lowered by the guard when the estimate in force asks for it.
+   */
   public LrValue evaluate(long step, CurvatureTimeline timeline) {
     CurvatureTimeline estimates = timeline == null ? CurvatureTimeline.EMPTY : timeline;
+    LrValue v = scheduled(step, estimates);
+    return margin.maxEdgeRatio() == null ? v : margin.guard(v, estimates.applyingTo(step));
+  }
+
+  private LrValue scheduled(long step, CurvatureTimeline estimates) {
     budget().checkStep(step);
     int era = revisionAt(step);
     if (!needsReplans) {
       JobSchedule s = eras[era].schedule;
-      return s.policy().evaluate(s, step, s.budget().phaseOf(step), estimates, null, era);
+      return s.policy().evaluate(s, step, s.budget().phaseOf(step), estimates, null, era, margin);
     }
     Memo m = memo;
     if (m == null || m.timeline != estimates) {
@@ -214,7 +240,7 @@ public final class JobPlan {
   private LrValue valueIn(int era, long step, CurvatureTimeline estimates, List<Replan>[] replans) {
     JobSchedule s = eras[era].schedule;
     int phase = s.budget().phaseOf(step);
-    return s.policy().evaluate(s, step, phase, estimates, replanAt(replans[era], phase, step), era);
+    return s.policy().evaluate(s, step, phase, estimates, replanAt(replans[era], phase, step), era, margin);
   }
 
   /** The re-plan in force at a step of a phase: the last one at or before it, if it is of that phase or a hold. */
@@ -283,7 +309,8 @@ public final class JobPlan {
         if (old == policy.phiAt(s, e, phase, estimates)) {
           continue;
         }
-        LrValue was = LrEvaluator.value(s, e, phase, old, Source.CURVATURE, replanAt(here, phase, e), i);
+        LrValue was = LrEvaluator.value(s, e, phase, old, Source.CURVATURE, replanAt(here, phase, e), i, margin,
+            estimates);
         here.add(new Replan(e, b.phaseEnd(phase), phase, Uba.rising(b, phase), was.lr(), was.groupLrs().clone(),
             false));
       }
@@ -309,16 +336,16 @@ public final class JobPlan {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof JobPlan p && p.spec.equals(spec) && p.revisions.equals(revisions);
+    return o instanceof JobPlan p && p.spec.equals(spec) && p.margin.equals(margin) && p.revisions.equals(revisions);
   }
 
   @Override
   public int hashCode() {
-    return spec.hashCode() * 31 + revisions.hashCode();
+    return (spec.hashCode() * 31 + margin.hashCode()) * 31 + revisions.hashCode();
   }
 
   @Override
   public String toString() {
-    return "JobPlan[spec=" + spec + ", revisions=" + revisions + "]";
+    return "JobPlan[spec=" + spec + ", margin=" + margin + ", revisions=" + revisions + "]";
   }
 }

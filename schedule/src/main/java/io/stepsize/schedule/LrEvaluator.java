@@ -39,21 +39,23 @@ public final class LrEvaluator {
       return JobPlan.of(job, java.util.List.of()).evaluate(step, timeline);
     }
     int phase = job.budget().phaseOf(step); // also rejects steps outside [0, T)
-    return job.policy().evaluate(job, step, phase, timeline == null ? CurvatureTimeline.EMPTY : timeline, null, 0);
+    return job.policy().evaluate(job, step, phase, timeline == null ? CurvatureTimeline.EMPTY : timeline, null, 0,
+        StabilityMargin.DEFAULT);
   }
 
   /** A phi that reads no estimate (a fixed policy) over [lr_min, lr_max]. */
   static LrValue value(JobSchedule job, long step, int phase, double phi, Source source, Replan replan,
-      int revision) {
+      int revision, StabilityMargin margin, CurvatureTimeline estimates) {
     return value(job, step, phase, phi, job.lrMax(), job.lrMin(), false, 0, 0, 0, -1, source, "", replan,
-        revision);
+        revision, margin, estimates);
   }
 
   /** A phi (and range) from the estimate {@code point}, which has a condition number: Source CURVATURE. */
   static LrValue value(JobSchedule job, long step, int phase, double phi, double top, double bottom,
-      boolean chebyshevRange, double kappa, CurvaturePoint point, Replan replan, int revision) {
+      boolean chebyshevRange, double kappa, CurvaturePoint point, Replan replan, int revision,
+      StabilityMargin margin, CurvatureTimeline estimates) {
     return value(job, step, phase, phi, top, bottom, chebyshevRange, kappa, point.lambdaLow(), point.lambdaMax(),
-        point.step(), Source.CURVATURE, "", replan, revision);
+        point.step(), Source.CURVATURE, "", replan, revision, margin, estimates);
   }
 
   /**
@@ -61,27 +63,30 @@ public final class LrEvaluator {
    * the applying one has no condition number (its lambdas are reported so the caller sees why).
    */
   static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point, Replan replan,
-      int revision) {
+      int revision, StabilityMargin margin, CurvatureTimeline estimates) {
     return point == null
         ? value(job, step, phase, job.fallbackPhi(), job.lrMax(), job.lrMin(), false, 0, 0, 0, -1, Source.FALLBACK,
-            NOTE_NO_ESTIMATE, replan, revision)
-        : fallback(job, step, phase, point, NOTE_NO_CONDITION_NUMBER, replan, revision);
+            NOTE_NO_ESTIMATE, replan, revision, margin, estimates)
+        : fallback(job, step, phase, point, NOTE_NO_CONDITION_NUMBER, replan, revision, margin, estimates);
   }
 
   /** fallback_phi over [lr_min, lr_max] although {@code point} applies, for the reason {@code note}. */
   static LrValue fallback(JobSchedule job, long step, int phase, CurvaturePoint point, String note,
-      Replan replan, int revision) {
+      Replan replan, int revision, StabilityMargin margin, CurvatureTimeline estimates) {
     return value(job, step, phase, job.fallbackPhi(), job.lrMax(), job.lrMin(), false, 0, point.lambdaLow(),
-        point.lambdaMax(), -1, Source.FALLBACK, note, replan, revision);
+        point.lambdaMax(), -1, Source.FALLBACK, note, replan, revision, margin, estimates);
   }
 
   /**
    * Warmup (phase 0), the UBA factor over [bottom, top], or the rest of a phase re-planned from a
-   * value ({@code replan}, DESIGN.md §1.5), with the job's groups.
+   * value ({@code replan}, DESIGN.md §1.5), with the job's groups, and its edge ratio under
+   * {@code margin} with the estimate in force at the step (whichever estimate set phi). Never guarded:
+   * re-plans read these values; {@link JobPlan#evaluate} guards the answer.
    */
   private static LrValue value(JobSchedule job, long step, int phase, double phi, double top, double bottom,
       boolean chebyshevRange, double kappa, double lambdaLow, double lambdaMax, long curvatureStep,
-      Source source, String note, Replan replan, int revision) {
+      Source source, String note, Replan replan, int revision, StabilityMargin margin,
+      CurvatureTimeline estimates) {
     Budget budget = job.budget();
     var groups = job.groups();
     double[] groupLrs = groups.isEmpty() ? NO_GROUPS : new double[groups.size()];
@@ -111,8 +116,9 @@ public final class LrEvaluator {
         }
       }
     }
+    double edgeRatio = margin.edgeRatio(StabilityMargin.eta(lr, groupLrs), estimates.applyingTo(step));
     return new LrValue(step, lr, groupLrs, factor, phi, phase, kappa, lambdaLow, lambdaMax,
-        curvatureStep, source, note, revision);
+        curvatureStep, source, note, revision, edgeRatio, false);
   }
 
   /**
@@ -170,6 +176,6 @@ public final class LrEvaluator {
       }
       source = Source.FIXED;
     }
-    return new LrValue(step, lr, groupLrs, factor, 0, phase, 0, 0, 0, -1, source, "", 0);
+    return new LrValue(step, lr, groupLrs, factor, 0, phase, 0, 0, 0, -1, source, "", 0, Double.NaN, false);
   }
 }

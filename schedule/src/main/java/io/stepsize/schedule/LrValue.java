@@ -28,10 +28,17 @@ import java.util.Objects;
  * @param source where phi came from
  * @param note empty, or why the value fell back
  * @param revision the revision that governs the step (DESIGN.md §1.5), 0 for the spec itself
+ * @param edgeRatio eta(s)·λ_max/threshold (DESIGN.md §1.7) with the scheduled lr (group 0's when
+ *     there are groups, {@link StabilityMargin#eta}) and the estimate in force at s, the newest whose
+ *     applies_from_step <= s whatever the phi policy; NaN when none applies, when it is not of the
+ *     operator the optimizer steps on, or for OTHER. Under the guard it is still the scheduled lr's,
+ *     so a guarded answer shows how far the schedule would have gone (the served one is min(it, r*)).
+ * @param guarded whether the guard lowered lr and group_lrs ({@link StabilityMargin#guard}); the
+ *     other fields describe the schedule
  */
 public record LrValue(long step, double lr, double[] groupLrs, double factor, double phi, int phase,
     double kappa, double lambdaLow, double lambdaMax, long curvatureStep, Source source, String note,
-    int revision) {
+    int revision, double edgeRatio, boolean guarded) {
 
   @Override
   public boolean equals(Object o) {
@@ -40,7 +47,7 @@ public record LrValue(long step, double lr, double[] groupLrs, double factor, do
         && Double.compare(v.phi, phi) == 0 && v.phase == phase && Double.compare(v.kappa, kappa) == 0
         && Double.compare(v.lambdaLow, lambdaLow) == 0 && Double.compare(v.lambdaMax, lambdaMax) == 0
         && v.curvatureStep == curvatureStep && v.source == source && Objects.equals(v.note, note)
-        && v.revision == revision;
+        && v.revision == revision && Double.compare(v.edgeRatio, edgeRatio) == 0 && v.guarded == guarded;
   }
 
   @Override
@@ -53,6 +60,6 @@ public record LrValue(long step, double lr, double[] groupLrs, double factor, do
     return "LrValue[step=" + step + ", lr=" + lr + ", groupLrs=" + Arrays.toString(groupLrs)
         + ", factor=" + factor + ", phi=" + phi + ", phase=" + phase + ", kappa=" + kappa
         + ", lambdaLow=" + lambdaLow + ", lambdaMax=" + lambdaMax + ", curvatureStep=" + curvatureStep
-        + ", source=" + source + ", note=" + note + ", revision=" + revision + "]";
+        + ", source=" + source + ", note=" + note + ", revision=" + revision + ", edgeRatio=" + edgeRatio + ", guarded=" + guarded + "]";
   }
 }

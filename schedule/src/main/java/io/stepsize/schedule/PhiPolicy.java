@@ -14,10 +14,11 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
    * through {@link LrEvaluator#evaluate(JobSchedule, long, CurvatureTimeline)}, which checks the step
    * and finds its phase, or {@link JobPlan#evaluate}, which also passes the re-planned part of the
    * phase that {@code step} lies in ({@code replan}, null for eq. 5) and the governing revision.
+   * {@code margin} gives the value its edge ratio (DESIGN.md §1.7); the value is never guarded here.
    * Allocates only the returned value (the hot path of GetLearningRate).
    */
   LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
-      int revision);
+      int revision, StabilityMargin margin);
 
   /** A constant phi; curvature is ignored. Source FIXED. */
   record Fixed(double phi) implements PhiPolicy {
@@ -27,8 +28,8 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
 
     @Override
     public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
-        int revision) {
-      return LrEvaluator.value(job, step, phase, phi, Source.FIXED, replan, revision);
+        int revision, StabilityMargin margin) {
+      return LrEvaluator.value(job, step, phase, phi, Source.FIXED, replan, revision, margin, estimates);
     }
   }
 
@@ -133,14 +134,14 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
 
     @Override
     public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
-        int revision) {
+        int revision, StabilityMargin margin) {
       CurvaturePoint point = estimateFor(job, step, phase, estimates);
       if (point == null || !point.hasConditionNumber()) {
-        return LrEvaluator.fallback(job, step, phase, point, replan, revision);
+        return LrEvaluator.fallback(job, step, phase, point, replan, revision, margin, estimates);
       }
       double kappa = point.kappaEff();
       return LrEvaluator.value(job, step, phase, phiFor(kappa), job.lrMax(), job.lrMin(), false, kappa, point,
-          replan, revision);
+          replan, revision, margin, estimates);
     }
   }
 
@@ -154,17 +155,18 @@ public sealed interface PhiPolicy permits PhiPolicy.Fixed, PhiPolicy.ConditionNu
   record Chebyshev() implements PhiPolicy {
     @Override
     public LrValue evaluate(JobSchedule job, long step, int phase, CurvatureTimeline estimates, Replan replan,
-        int revision) {
+        int revision, StabilityMargin margin) {
       CurvaturePoint point = estimates.applyingTo(step);
       if (point == null || !point.hasConditionNumber()) {
-        return LrEvaluator.fallback(job, step, phase, point, replan, revision);
+        return LrEvaluator.fallback(job, step, phase, point, replan, revision, margin, estimates);
       }
       if (!Double.isFinite(1 / point.lambdaLow())) {
-        return LrEvaluator.fallback(job, step, phase, point, LrEvaluator.NOTE_RANGE_OVERFLOW, replan, revision);
+        return LrEvaluator.fallback(job, step, phase, point, LrEvaluator.NOTE_RANGE_OVERFLOW, replan, revision,
+            margin, estimates);
       }
       double kappa = point.kappaEff();
       return LrEvaluator.value(job, step, phase, 2 * kappa, 1 / point.lambdaLow(), 1 / point.lambdaMax(), true,
-          kappa, point, replan, revision);
+          kappa, point, replan, revision, margin, estimates);
     }
   }
 }

@@ -4,6 +4,7 @@ import io.stepsize.schedule.LrEvaluator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.Status;
@@ -16,6 +17,7 @@ import io.stepsize.client.StepsizeClient;
 import io.stepsize.client.lanczos.LanczosDriver;
 import io.stepsize.client.lanczos.LanczosResult;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.EdgeGuard;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
 import io.stepsize.proto.v1.LearningRate;
@@ -175,6 +177,43 @@ class ServiceEndToEndTest {
       }
       assertThat(Math.abs(x)).isLessThanOrEqualTo(bound * (1 + 1e-6));
     }
+  }
+
+  /**
+   * The guard of DESIGN.md §1.7 through the whole chain: an SGD job with β = 0.5 (threshold 2 + 2β = 3)
+   * and r* = 1.5, a probe whose Ritz values are exactly 0.5, 2 and 100 reported over gRPC, the
+   * estimator, and the served lr capped at r*·(2 + 2β)/λ_max from the step the estimate applies to.
+   */
+  @Test
+  void aSharpEstimateMakesTheGuardCapTheServedRate() {
+    JobSpec spec = job("guard").setMomentum(0.5).setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1.5))
+        .setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(5))).build();
+    client.createJob(spec);
+    ProbeReport probe = ProbeReport.newBuilder().setJobId("guard").setStep(20).setWorkerId("w0")
+        .setLanczos(LanczosProbe.newBuilder().addAllAlpha(List.of(2.0, 100.0, 0.5)).addAllBeta(List.of(0.0, 0.0, 0.0)))
+        .build();
+    assertThat(client.reportProbes(List.of(probe))).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(20)).until(() -> client.curvature("guard").getProbes() > 0);
+    assertThat(client.curvature("guard").getLambdaMax()).isEqualTo(100.0);
+
+    LearningRate before = client.learningRate("guard", 20);
+    assertThat(before.getGuarded()).isFalse();
+    assertThat(before.getEdgeRatio()).isNaN();
+    LearningRate capped = client.learningRate("guard", 21);
+    assertThat(capped.getGuarded()).isTrue();
+    assertThat(capped.getLr()).isEqualTo(1.5 * (2 + 2 * 0.5) / 100);
+    // the edge ratio is the scheduled lr's: eq. 5 with phi 5 at step 21, times 100/3
+    double scheduled = 0.001 + (0.1 - 0.001) * io.stepsize.schedule.Uba.factor(5, JobSpecs.toSchedule(spec).budget(), 21);
+    assertThat(scheduled).isGreaterThan(0.045);
+    assertThat(capped.getEdgeRatio()).isCloseTo(scheduled * 100 / 3, within(1e-15));
+    assertThat(client.learningRates("guard", 19, 4).getRatesList()).extracting(LearningRate::getGuarded)
+        .containsExactly(false, false, true, true);
+    // where the schedule falls below the cap, it is served as planned
+    LearningRate last = client.learningRate("guard", 99);
+    assertThat(last.getGuarded()).isFalse();
+    assertThat(last.getLr()).isLessThan(0.045);
+    expect(() -> client.createJob(job("bad").setMomentum(1).build()), Status.Code.INVALID_ARGUMENT,
+        "spec.momentum: must be in [0, 1) (got 1.0)");
   }
 
   @Test

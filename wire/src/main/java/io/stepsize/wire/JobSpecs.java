@@ -75,8 +75,9 @@ public final class JobSpecs {
   }
 
   /**
-   * The plan of a job record on {@code stepsize.jobs}: its spec ({@link #toSchedule}) with the
-   * revisions it carries, in order. A broken rule names the revision: {@code revisions[i].from_step: ...}.
+   * The plan of a job record on {@code stepsize.jobs}: its spec ({@link #toSchedule}) with its
+   * stability margin ({@link #stabilityMargin}) and the revisions it carries, in order. A broken rule
+   * names the revision: {@code revisions[i].from_step: ...}.
    */
   public static JobPlan toPlan(JobSpec record) {
     JobSchedule schedule = toSchedule(record);
@@ -85,7 +86,7 @@ public final class JobSpecs {
       int index = i;
       revisions.add(at("revisions[" + i + "].", () -> revision(record.getRevisions(index))));
     }
-    return JobPlan.of(schedule, revisions);
+    return JobPlan.of(schedule, revisions, stabilityMargin(record));
   }
 
   /**
@@ -115,16 +116,20 @@ public final class JobSpecs {
   /**
    * The spec with every default written out, so that two specs that mean the same job compare equal
    * (CreateJob's idempotence), without the revisions a stored record carries: apply_delay_steps, optimizer (unspecified is SGD), a single phase's
-   * boundary, fallback_phi, half_life_probes, and for condition_number (also when no policy is set,
-   * which means condition_number) each parameter, lower_edge and mode. Throws as {@link #toSchedule}
-   * for an invalid spec.
+   * boundary, fallback_phi, half_life_probes, momentum, and for condition_number (also when no policy is set,
+   * which means condition_number) each parameter, lower_edge and mode; a guard without max_edge_ratio
+   * is no guard. Throws as {@link #toSchedule} for an invalid spec.
    */
   public static JobSpec normalized(JobSpec spec) {
     JobSchedule schedule = toSchedule(spec);
     JobSpec.Builder b = spec.toBuilder()
         .clearRevisions()
         .setOptimizer(toProto(optimizer(spec)))
-        .setApplyDelaySteps(schedule.applyDelaySteps());
+        .setApplyDelaySteps(schedule.applyDelaySteps())
+        .setMomentum(stabilityMargin(spec).momentum());
+    if (!spec.getGuard().hasMaxEdgeRatio()) {
+      b.clearGuard();
+    }
     if (b.getPhaseBoundariesCount() == 0) {
       b.addPhaseBoundaries(schedule.budget().totalSteps());
     }

@@ -21,7 +21,11 @@ public final class LearningRateProtos {
         .setLambdaMax(v.lambdaMax())
         .setCurvatureStep(v.curvatureStep())
         .setSource(source(v.source()))
-        .setRevision(v.revision());
+        .setRevision(v.revision())
+        // NaN (no estimate in force, or not of the operator the optimizer steps on) is sent as NaN:
+        // proto3 doubles carry it, and 0 would read as "far from the edge"
+        .setEdgeRatio(v.edgeRatio())
+        .setGuarded(v.guarded());
     for (double g : v.groupLrs()) {
       b.addGroupLrs(g);
     }

@@ -3,13 +3,18 @@ package io.stepsize.wire;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.util.JsonFormat;
+import io.stepsize.proto.v1.EdgeGuard;
 import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LowerEdge;
 import io.stepsize.proto.v1.Optimizer;
 import io.stepsize.proto.v1.PhiMode;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.PhiPolicy.ConditionNumber;
+import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobSchedule;
+import io.stepsize.schedule.StabilityMargin;
 import io.stepsize.schedule.LowerEdgeRule;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +58,54 @@ class JobSpecsTest {
     rejected(spec().setLrMin(0.5), "lr_min: must be <= lr_max (0.5 > 0.1)");
     rejected(spec().setJobId(""), "job_id: must not be empty");
     rejected(spec().setJobId(" "), "job_id: must contain only the characters [A-Za-z0-9._:/-] (got U+0020 at index 0)");
+    // the stability margin (DESIGN.md §1.7)
+    rejected(spec().setMomentum(1), "momentum: must be in [0, 1) (got 1.0)");
+    rejected(spec().setMomentum(-0.5), "momentum: must be in [0, 1) (got -0.5)");
+    rejected(spec().setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(0)),
+        "guard.max_edge_ratio: must be finite and > 0 (got 0.0)");
+    rejected(spec().setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(Double.NaN)),
+        "guard.max_edge_ratio: must be finite and > 0 (got NaN)");
+    rejected(spec().setOptimizer(Optimizer.OPTIMIZER_OTHER).setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1)),
+        "guard.max_edge_ratio: needs optimizer SGD or ADAMW (OTHER has no stability threshold, so the guard could"
+            + " never act) (got 1.0)");
+  }
+
+  @Test
+  void thePlanCarriesTheStabilityMargin() {
+    assertThat(JobSpecs.toPlan(spec().build()).margin()).isEqualTo(StabilityMargin.DEFAULT);
+    JobSpec adam = spec().setOptimizer(Optimizer.OPTIMIZER_ADAMW).setMomentum(0.8)
+        .setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1.25))
+        .addRevisions(io.stepsize.proto.v1.Revision.newBuilder().setFromStep(10).setHold(true)).build();
+    assertThat(JobSpecs.toPlan(adam).margin())
+        .isEqualTo(new StabilityMargin(io.stepsize.schedule.Optimizer.ADAMW, 0.8, 1.25));
+    // a revision keeps it
+    assertThat(JobSpecs.toPlan(adam).revise(io.stepsize.schedule.Revision.at(20)).margin())
+        .isEqualTo(JobSpecs.toPlan(adam).margin());
+  }
+
+  /** edge_ratio and guarded reach the wire; NaN stays NaN through the proto's bytes and its JSON. */
+  @Test
+  void learningRateCarriesTheEdgeRatioAndGuard() throws Exception {
+    JobSpec spec = spec().setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(3)))
+        .setMomentum(0).setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1)).build();
+    var plan = JobSpecs.toPlan(spec);
+    LearningRate none = LearningRateProtos.learningRate("j", plan.evaluate(50, CurvatureTimeline.EMPTY));
+    assertThat(none.getEdgeRatio()).isNaN();
+    assertThat(LearningRate.parseFrom(none.toByteArray()).getEdgeRatio()).isNaN();
+    LearningRate.Builder fromJson = LearningRate.newBuilder();
+    JsonFormat.parser().merge(JsonFormat.printer().print(none), fromJson);
+    assertThat(fromJson.getEdgeRatio()).isNaN();
+    assertThat(none.getGuarded()).isFalse();
+
+    var point = new io.stepsize.schedule.CurvaturePoint(10, 11, 1, 1, 1, 100, 100, 100, 1);
+    var t = CurvatureTimeline.of(java.util.List.of(point));
+    var scheduled = plan.evaluate(5, t); // before the point applies
+    LearningRate guarded = LearningRateProtos.learningRate("j", plan.evaluate(50, t));
+    assertThat(guarded.getGuarded()).isTrue();
+    assertThat(guarded.getLr()).isEqualTo(1.0 * 2 / 100);
+    assertThat(guarded.getEdgeRatio()).isEqualTo(JobSpecs.toPlan(spec.toBuilder().clearGuard().build())
+        .evaluate(50, t).lr() * 100 / 2);
+    assertThat(scheduled.guarded()).isFalse();
   }
 
   @Test
@@ -125,6 +178,7 @@ class JobSpecsTest {
   void normalizedSpecsOfTheSameJobAreEqual() {
     JobSpec bare = spec().build();
     JobSpec explicit = spec().setApplyDelaySteps(1).setOptimizer(Optimizer.OPTIMIZER_SGD).addPhaseBoundaries(100)
+        .setMomentum(0.9)
         .setPhiPolicy(PhiPolicy.newBuilder().setFallbackPhi(5).setHalfLifeProbes(3)
             .setConditionNumber(ConditionNumber.newBuilder().setScale(0.1).setExponent(1).setPhiMin(0.1).setPhiMax(1000)
                 .setLowerEdge(LowerEdge.LOWER_EDGE_SMALLEST_POSITIVE).setFloorRatio(1e-6).setQuantile(0.05).setTol(1e-2)
@@ -141,8 +195,15 @@ class JobSpecsTest {
     // fixed: only the job-level defaults are written
     JobSpec fixed = spec().setPhiPolicy(PhiPolicy.newBuilder().setFixed(PhiPolicy.Fixed.newBuilder().setPhi(3))).build();
     assertThat(JobSpecs.normalized(fixed)).isEqualTo(fixed.toBuilder().setApplyDelaySteps(1)
-        .setOptimizer(Optimizer.OPTIMIZER_SGD).addPhaseBoundaries(100)
+        .setOptimizer(Optimizer.OPTIMIZER_SGD).addPhaseBoundaries(100).setMomentum(0.9)
         .setPhiPolicy(fixed.getPhiPolicy().toBuilder().setFallbackPhi(5).setHalfLifeProbes(3)).build());
+    // momentum 0.9 is the default; an empty guard is no guard, a set one is another job
+    assertThat(JobSpecs.normalized(spec().setGuard(EdgeGuard.getDefaultInstance()).build()))
+        .isEqualTo(JobSpecs.normalized(bare));
+    assertThat(JobSpecs.normalized(spec().setMomentum(0.5).build())).isNotEqualTo(JobSpecs.normalized(bare));
+    JobSpec guarded = spec().setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1.5)).build();
+    assertThat(JobSpecs.normalized(guarded)).isNotEqualTo(JobSpecs.normalized(bare));
+    assertThat(JobSpecs.normalized(guarded).getGuard().getMaxEdgeRatio()).isEqualTo(1.5);
     rejected(spec().setApplyDelaySteps(-1), "apply_delay_steps: must be >= 0 (got -1)");
     assertThatThrownBy(() -> JobSpecs.normalized(spec().setApplyDelaySteps(-1).build()))
         .hasMessage("apply_delay_steps: must be >= 0 (got -1)");

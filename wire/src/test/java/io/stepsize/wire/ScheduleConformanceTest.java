@@ -8,9 +8,11 @@ import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
+import io.stepsize.proto.v1.EdgeGuard;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LowerEdge;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.proto.v1.Optimizer;
 import io.stepsize.proto.v1.ParamGroup;
 import io.stepsize.proto.v1.PhiMode;
@@ -18,6 +20,7 @@ import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.PhiPolicy.ConditionNumber;
 import io.stepsize.proto.v1.Revision;
 import io.stepsize.schedule.Budget;
+import io.stepsize.schedule.EdgeOfStability;
 import io.stepsize.schedule.JobPlan;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.LrEvaluator;
@@ -105,6 +108,16 @@ class ScheduleConformanceTest {
     assertThat(cases).anySatisfy(c -> assertThat(c.spec.getPhaseBoundariesCount()).isGreaterThan(2));
     assertThat(cases).anySatisfy(c -> assertThat(c.spec.hasApplyDelaySteps()).isFalse());
     assertThat(cases).anySatisfy(c -> assertThat(c.spec.getApplyDelaySteps()).isGreaterThan(1));
+    // the stability margin: guarded and not, edge ratios and NaN, each operator, each threshold
+    assertThat(all).extracting(LrValue::guarded).contains(true, false);
+    assertThat(all).anySatisfy(v -> assertThat(v.edgeRatio()).isNaN());
+    assertThat(all).anySatisfy(v -> assertThat(v.edgeRatio()).isGreaterThan(1));
+    assertThat(all).anySatisfy(v -> assertThat(v.edgeRatio()).isBetween(0.0, 1.0));
+    assertThat(all).anySatisfy(v -> assertThat(v.guarded() && v.groupLrs().length > 1).isTrue());
+    assertThat(cases).extracting(c -> c.spec.getOptimizer()).contains(Optimizer.OPTIMIZER_ADAMW);
+    assertThat(cases).anySatisfy(c -> assertThat(c.spec.hasMomentum() && c.spec.getMomentum() == 0).isTrue());
+    assertThat(cases.stream().flatMap(c -> c.curvature.getTimelineList().stream()).map(CurvaturePoint::getOperator))
+        .contains(Operator.OPERATOR_PRECONDITIONED, Operator.OPERATOR_UNSPECIFIED);
   }
 
   // ---- the cases ------------------------------------------------------------------------------
@@ -223,6 +236,34 @@ class ScheduleConformanceTest {
             .build(),
         curvature(point(20, 22, 1, 1, 1, 10), point(40, 42, 1, 1, 1, 4), point(70, 72, 1, 0.5, 0.5, 20),
             point(110, 112, 1, 1, 1, 3))));
+
+    // the stability margin (DESIGN.md §1.7): edge_ratio on every answer, the guard
+    cases.add(new Case("sgd-guard-momentum-0", "SGD with momentum 0 (threshold 2) and guard r* 1.2, two groups (eta is"
+        + " group 0's), warmup: sharp estimates cap eta at 1.2*2/lambda_max and scale both groups, a flat and a"
+        + " concave one set no limit; a hold made under the guard holds the scheduled value",
+        spec("sgd-guard-momentum-0", 120, 10, List.of(60L, 120L), 0, 0.5, 0.005)
+            .addGroups(group("body", 0.5, 0.005)).addGroups(group("head", 0.1, 0.0))
+            .setOptimizer(Optimizer.OPTIMIZER_SGD).setMomentum(0).setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1.2))
+            .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(ConditionNumber.newBuilder().setScale(0.5)))
+            .addRevisions(Revision.newBuilder().setFromStep(45).setHold(true))
+            .addRevisions(Revision.newBuilder().setFromStep(70))
+            .build(),
+        curvature(point(4, 5, 0, 0.5, 1, 40), point(20, 21, 1, 0.1, 0.2, 6), point(35, 36, 1, 0.5, 1, 1000),
+            point(55, 56, 1, -4, -2, -1), point(80, 81, 2, 0.2, 0.4, 12), point(95, 96, 2, 0, 0, 0))));
+    cases.add(new Case("adamw-preconditioned-and-hessian", "AdamW, beta1 0.8 (threshold 18), guard r* 1: a"
+        + " preconditioned estimate gives an edge ratio and caps, a Hessian one gives NaN and no guard; groups;"
+        + " continuous mode",
+        spec("adamw-preconditioned-and-hessian", 80, 0, List.of(), 0, 0.003, 0.0001)
+            .addGroups(group("decay", 0.003, 0.0001)).addGroups(group("no_decay", 0.006, 0.0))
+            .setOptimizer(Optimizer.OPTIMIZER_ADAMW).setMomentum(0.8).setGuard(EdgeGuard.newBuilder().setMaxEdgeRatio(1))
+            .setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(
+                ConditionNumber.newBuilder().setMode(PhiMode.PHI_MODE_CONTINUOUS)))
+            .build(),
+        curvature(preconditioned(point(5, 6, 1, 10, 100, 9000)), point(20, 21, 1, 1, 2, 50000),
+            preconditioned(point(40, 41, 1, 5, 50, 2000)), preconditioned(point(60, 61, 1, 1, 30, 20000)))));
+    cases.add(new Case("sgd-default-margin-no-guard", "no momentum, no guard: edge ratios at 2 + 2*0.9, never guarded",
+        spec("sgd-default-margin-no-guard", 40, 0, List.of(), 0, 1.0, 0.01).setPhiPolicy(fixed(2)).build(),
+        curvature(point(10, 11, 1, 1, 1, 30))));
     return cases;
   }
 
@@ -259,6 +300,10 @@ class ScheduleConformanceTest {
     return CurvaturePoint.newBuilder().setStep(step).setAppliesFromStep(appliesFrom).setPhase(phase)
         .setLambdaMin(lambdaMin).setLambdaLow(lambdaLow).setLambdaMax(lambdaMax)
         .setKappa(lambdaLow > 0 ? lambdaMax / lambdaLow : 0).setLambdaMaxBound(lambdaMax * 1.001).setProbes(1).build();
+  }
+
+  private static CurvaturePoint preconditioned(CurvaturePoint p) {
+    return p.toBuilder().setOperator(Operator.OPERATOR_PRECONDITIONED).build();
   }
 
   private static Curvature curvature(CurvaturePoint... points) {
@@ -346,7 +391,8 @@ class ScheduleConformanceTest {
         + ", \"fallback_phi\": {" + fallback + "}"
         + ", \"condition_number\": {\"scale\": " + d.scale() + ", \"exponent\": " + d.exponent()
         + ", \"phi_min\": " + d.phiMin() + ", \"phi_max\": " + d.phiMax() + ", \"mode\": " + quote(d.mode().name())
-        + "}, \"probe_max_m\": " + ProbeValidation.MAX_STEPS + "}";
+        + "}, \"probe_max_m\": " + ProbeValidation.MAX_STEPS
+        + ", \"momentum\": " + EdgeOfStability.DEFAULT_MOMENTUM + "}";
   }
 
   private static String row(LearningRate r) {
@@ -358,10 +404,15 @@ class ScheduleConformanceTest {
         + ", \"factor\": " + number(r.getFactor()) + ", \"phi\": " + number(r.getPhi()) + ", \"phase\": "
         + r.getPhase() + ", \"source\": " + quote(r.getSource().name()) + ", \"kappa\": " + number(r.getKappa())
         + ", \"lambda_low\": " + number(r.getLambdaLow()) + ", \"lambda_max\": " + number(r.getLambdaMax())
-        + ", \"curvature_step\": " + r.getCurvatureStep() + ", \"revision\": " + r.getRevision() + "}";
+        + ", \"curvature_step\": " + r.getCurvatureStep() + ", \"revision\": " + r.getRevision()
+        + ", \"edge_ratio\": " + (Double.isNaN(r.getEdgeRatio()) ? "null" : number(r.getEdgeRatio()))
+        + ", \"guarded\": " + r.getGuarded() + "}";
   }
 
-  /** Double.toString: reads back to the same double; JSON has no NaN or infinity, so none may occur. */
+  /**
+   * Double.toString: reads back to the same double; JSON has no NaN or infinity, so none may occur
+   * (edge_ratio's NaN is written as null).
+   */
   private static String number(double v) {
     if (!Double.isFinite(v)) {
       throw new IllegalStateException("a conformance value is not finite: " + v);

@@ -190,7 +190,7 @@ public final class LocalViews {
   public void putProvisionalJob(JobSpec spec, JobSchedule schedule, String owner) {
     jobs.computeIfAbsent(spec.getJobId(), k -> {
       provisional.add(k);
-      return new JobEntry(spec, JobPlan.of(schedule, List.of()), owner);
+      return new JobEntry(spec, JobPlan.of(schedule, List.of(), JobSpecs.stabilityMargin(spec)), owner);
     });
   }
 

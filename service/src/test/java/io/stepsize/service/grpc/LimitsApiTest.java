@@ -371,7 +371,7 @@ class LimitsApiTest {
     expect(() -> create(alice, job("e").setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(
             PhiPolicy.ConditionNumber.newBuilder().setLowerEdgeValue(77))).build()), Status.Code.INVALID_ARGUMENT,
         "spec.phi_policy.condition_number.lower_edge: must be one of LOWER_EDGE_UNSPECIFIED, "
-            + "LOWER_EDGE_SMALLEST_POSITIVE, LOWER_EDGE_QUANTILE, LOWER_EDGE_FLOOR (got 77)");
+            + "LOWER_EDGE_SMALLEST_POSITIVE, LOWER_EDGE_QUANTILE, LOWER_EDGE_FLOOR, LOWER_EDGE_GRADIENT_HARMONIC (got 77)");
     expect(() -> create(alice, job("e").setPhiPolicy(PhiPolicy.newBuilder().setConditionNumber(
             PhiPolicy.ConditionNumber.newBuilder().setModeValue(77))).build()), Status.Code.INVALID_ARGUMENT,
         "spec.phi_policy.condition_number.mode: must be one of PHI_MODE_UNSPECIFIED, PHI_MODE_LIVE, PHI_MODE_LATCHED, "
