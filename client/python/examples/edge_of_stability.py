@@ -24,7 +24,7 @@ Lanczos run from a random start (``--reference-m`` steps) checks the probe's lam
 ``--local-only`` skips the service (local ratio only).
 
 Outputs, in ``--out-dir``: probes.csv (one row per probe), steps.csv (one row per step),
-summary.csv (the band of each run over its second half); in ``--img-dir``: eos-edge-ratio.png
+summary.csv (the band of each run over its second half and from its first crossing of 1); in ``--img-dir``: eos-edge-ratio.png
 (edge ratio against step, a line at 1), eos-sharpness.png (lambda_max against 2(1 + beta)/eta) and
 eos-loss.png (the training loss).
 
@@ -62,7 +62,7 @@ PROBE_FIELDS = ["run", "beta", "eta", "step", "loss", "ritz_max", "gradient_shar
                 "reference_lambda_max", "reference_edge_ratio", "service_lambda_max", "service_edge_ratio",
                 "service_lambda_max_bound", "probe_seconds"]
 STEP_FIELDS = ["run", "beta", "eta", "step", "loss", "accuracy", "served_lr", "served_edge_ratio"]
-SUMMARY_FIELDS = ["run", "beta", "eta", "threshold", "quantity", "points", "p10", "median", "p90",
+SUMMARY_FIELDS = ["run", "beta", "eta", "threshold", "window", "from_step", "quantity", "points", "p10", "median", "p90",
                   "share_above_1"]
 
 
@@ -245,20 +245,25 @@ def replay(args, service, beta, eta, name, probes, steps, tridiagonals):
 
 
 def summarize(args, results):
+    """The band of each ratio over two windows: the second half of the run (window "second_half")
+    and from the first probe whose local raw ratio reaches 1 on ("after_crossing"; empty when it
+    never does), since a run that sharpens slowly spends part of its second half still rising."""
     rows = []
     for (beta, eta), (name, probes, steps, _) in results:
-        half = args.steps // 2
-        late_probes = [p for p in probes if p["step"] >= half]
-        late_steps = [s for s in steps if s["step"] >= half]
-        for quantity, values in (
-                ("service_edge_ratio", [p.get("service_edge_ratio", math.nan) for p in late_probes]),
-                ("local_edge_ratio", [p["local_edge_ratio"] for p in late_probes]),
-                ("served_edge_ratio", [s.get("served_edge_ratio", math.nan) for s in late_steps]),
-                ("reference_edge_ratio", [p.get("reference_edge_ratio", math.nan) for p in late_probes])):
-            b = band(values)
-            if b["points"]:
-                rows.append({"run": name, "beta": beta, "eta": eta, "threshold": threshold(beta), "quantity": quantity,
-                             **b})
+        crossing = next((p["step"] for p in probes if p["local_edge_ratio"] >= 1.0), None)
+        windows = [("second_half", args.steps // 2)] + ([("after_crossing", crossing)] if crossing is not None else [])
+        for window, start in windows:
+            late_probes = [p for p in probes if p["step"] >= start]
+            late_steps = [s for s in steps if s["step"] >= start]
+            for quantity, values in (
+                    ("service_edge_ratio", [p.get("service_edge_ratio", math.nan) for p in late_probes]),
+                    ("local_edge_ratio", [p["local_edge_ratio"] for p in late_probes]),
+                    ("served_edge_ratio", [s.get("served_edge_ratio", math.nan) for s in late_steps]),
+                    ("reference_edge_ratio", [p.get("reference_edge_ratio", math.nan) for p in late_probes])):
+                b = band(values)
+                if b["points"]:
+                    rows.append({"run": name, "beta": beta, "eta": eta, "threshold": threshold(beta),
+                                 "window": window, "from_step": start, "quantity": quantity, **b})
     return rows
 
 
@@ -351,7 +356,8 @@ def parser():
     p.add_argument("--local-only", action="store_true", help="no service: the local edge ratio only")
     p.add_argument("--replay", action="store_true",
                    help="no training: publish the probes saved in OUT_DIR/runs.json to new jobs and read the "
-                        "service's answers (with --half-life, compares smoothings on the same probes)")
+                        "service's answers (with --half-life, compares smoothings on the same probes); "
+                        "with --local-only, only summarize and plot them again")
     p.add_argument("--runs", type=parse_runs, default=parse_runs("0:0.04,0:0.0333,0.9:0.076,0.9:0.0633"),
                    help="beta:eta per run, comma-separated (default 0:0.04,0:0.0333,0.9:0.076,0.9:0.0633: the thresholds 2(1+beta)/eta are 50 and 60 with and without momentum)")
     p.add_argument("--steps", type=int, default=1600)
@@ -386,8 +392,6 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     os.makedirs(args.img_dir, exist_ok=True)
     torch.set_num_threads(args.threads)
-    if args.replay and args.local_only:
-        raise SystemExit("--replay needs the service: drop --local-only")
     images, labels = load_fashion_mnist(train=True, limit=args.limit)
     x = images.flatten(1)
     targets = nn.functional.one_hot(labels, 10).to(torch.float32) if args.loss == "mse" else labels
@@ -408,7 +412,8 @@ def main(argv=None):
             args.runs = [(r["beta"], r["eta"]) for r in saved["runs"]]
             for r in saved["runs"]:
                 tridiagonals = {int(k): v for k, v in r["tridiagonals"].items()}
-                replay(args, service, r["beta"], r["eta"], r["name"], r["probes"], r["steps"], tridiagonals)
+                if service is not None:
+                    replay(args, service, r["beta"], r["eta"], r["name"], r["probes"], r["steps"], tridiagonals)
                 results.append(((r["beta"], r["eta"]), (r["name"], r["probes"], r["steps"], tridiagonals)))
         else:
             for beta, eta in args.runs:
@@ -428,8 +433,8 @@ def main(argv=None):
     summary = summarize(args, results)
     write_csv(os.path.join(args.out_dir, "summary.csv"), SUMMARY_FIELDS, summary)
     for row in summary:
-        log.info("%-16s %-22s n=%3d  p10 %.3f  median %.3f  p90 %.3f  above 1: %.0f%%", row["run"], row["quantity"],
-                 row["points"], row["p10"], row["median"], row["p90"], 100 * row["share_above_1"])
+        log.info("%-16s %-14s from %4d %-22s n=%4d  p10 %.3f  median %.3f  p90 %.3f  above 1: %.0f%%", row["run"],
+                 row["window"], row["from_step"], row["quantity"], row["points"], row["p10"], row["median"], row["p90"], 100 * row["share_above_1"])
     plot(args, results)
 
 
