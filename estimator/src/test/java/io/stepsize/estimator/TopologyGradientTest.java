@@ -233,4 +233,29 @@ class TopologyGradientTest {
     assertThat(p.get(1).getEdgeRatio()).isCloseTo(eta11 * 5 / ADAM_THRESHOLD, within(1e-15));
     assertThat(dlq.isEmpty()).isTrue();
   }
+
+  /** The points kept for the edge ratio are the newest CurvatureRecords.CAPACITY, one record per step. */
+  @Test
+  void earlierPointsKeepTheNewestCapacityPerJob() {
+    jobs.pipeInput("long", Probes.job("long", 10_000).toByteArray());
+    jobs.pipeInput("other", Probes.job("other", 100).toByteArray());
+    int steps = io.stepsize.wire.CurvatureRecords.CAPACITY + 4;
+    for (int s = 0; s < steps; s++) {
+      send(Probes.diagonal("long", s, "w", 1 + s % 5, 10));
+    }
+    send(Probes.diagonal("long", steps - 1, "w2", 2, 12)); // a second worker: replaces the step's point
+    send(Probes.diagonal("other", 3, "w", 2, 4));
+    org.apache.kafka.streams.state.KeyValueStore<String, byte[]> store = driver.getKeyValueStore(EarlierPoints.STORE);
+    List<Long> kept = new java.util.ArrayList<>();
+    try (var it = store.range("long\u0000", "long\u0001")) {
+      it.forEachRemaining(kv -> kept.add(EarlierPoints.decode(kv.key, kv.value).step()));
+    }
+    assertThat(kept).hasSize(io.stepsize.wire.CurvatureRecords.CAPACITY);
+    assertThat(kept.get(0)).isEqualTo(4L);
+    assertThat(kept.get(kept.size() - 1)).isEqualTo(steps - 1L);
+    var last = EarlierPoints.decode(EarlierPoints.key("long", steps - 1), store.get(EarlierPoints.key("long", steps - 1)));
+    assertThat(last.probes()).isEqualTo(steps + 1L); // the phase's probes so far: the replaced point counts the second worker
+    assertThat(store.get(EarlierPoints.key("other", 3))).isNotNull();
+    assertThat(EarlierPoints.key("a", 42)).isEqualTo("a\u00000000000000000000042");
+  }
 }
