@@ -113,9 +113,11 @@ public final class CurvatureTopology {
         JobState.serde()).withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE), Serdes.Bytes(),
         Serdes.ByteArray()));
-    // cached: a second worker's probe of a step replaces its point before the commit
+    // not cached: every step is a new key, and so many keys would fill the thread's record cache, whose
+    // evictions go round the stores and flush the job states and timelines above (KiBs each) long before
+    // their commit (docs/BENCHMARKS.md §9); a point is written once, straight through (~110 bytes)
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EarlierPoints.STORE), keys,
-        Serdes.ByteArray()).withCachingEnabled());
+        Serdes.ByteArray()).withCachingDisabled());
 
     KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))

@@ -23,7 +23,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * {@code job_id \0 step} (19 digits, so that a job's keys sort by step and no other job's fall
  * between them: job ids never contain \0), holding the newest {@link CurvatureRecords#CAPACITY}
  * points, the ones the service's timeline keeps. An estimate adds or replaces one record and drops
- * at most one, so a probe writes ~80 bytes more to the changelog whatever the timeline's length.
+ * at most one, so a probe writes one record of ~110 bytes more to the changelog whatever the
+ * timeline's length. The store is not cached (see {@link CurvatureTopology}).
  *
  * <p>Fast: a job's points and its timeline are cached in memory (least recently used jobs out past
  * {@link #CACHED_POINTS} points in all). The cache is only a copy of the store: it is dropped when
