@@ -67,6 +67,7 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
   private ProbeParking parking;
   private final boolean edgeRatios;
   private EarlierPoints earlier;
+  private KeyValueStore<String, Timeline> timelines;
   private final Map<String, Job> parsed = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Job> eldest) {
@@ -105,6 +106,7 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     this.parking = new ProbeParking(context.getStateStore(CurvatureTopology.PARKED_STORE), parkingSettings);
     // a fresh copy after every (re)initialization: the one before may hold an aborted transaction's points
     this.earlier = edgeRatios ? new EarlierPoints(context.getStateStore(EarlierPoints.STORE)) : null;
+    this.timelines = edgeRatios ? context.getStateStore(CurvatureTopology.TIMELINE_STORE) : null;
     // a second at most: a waiting probe is dead-lettered within a second of its grace period
     long every = Math.min(1000, parkingSettings.grace().toMillis());
     context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::expire);
@@ -220,12 +222,12 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     long appliesFrom = job.schedule.appliesFrom(step);
     double edgeRatio = Double.NaN;
     if (earlier != null) {
-      long newestProcessed = previous == null ? -1 : previous.step();
       io.stepsize.schedule.CurvaturePoint own = new io.stepsize.schedule.CurvaturePoint(step, appliesFrom, phase,
           s.lambdaMin(), s.lambdaLow(), s.lambdaMax(), s.kappa(), s.lambdaMaxBound(), s.probes(),
           lanczos.preconditioned());
-      edgeRatio = edgeRatio(job, step, own, earlier.before(jobId, step, newestProcessed));
-      earlier.put(jobId, own, newestProcessed);
+      // the job's timeline as it stands: every estimate before this one is in it (TimelineProcessor
+      // runs within the forward of each), this step's own earlier point too, which before() leaves out
+      edgeRatio = edgeRatio(job, step, own, earlier.before(jobId, step, timelines.get(jobId)));
     }
     states.put(jobId, state.withEwmaAfter(s.ewmaAfter()));
 

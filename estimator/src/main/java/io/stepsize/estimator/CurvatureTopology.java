@@ -113,11 +113,13 @@ public final class CurvatureTopology {
         JobState.serde()).withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE), Serdes.Bytes(),
         Serdes.ByteArray()));
-    // not cached: every step is a new key, and so many keys would fill the thread's record cache, whose
-    // evictions go round the stores and flush the job states and timelines above (KiBs each) long before
-    // their commit (docs/BENCHMARKS.md §9); a point is written once, straight through (~110 bytes)
+    // not cached: a segment's points are written once, when it closes; many keys in the thread's record
+    // cache would make its evictions, which go round the stores, flush the job states and timelines long
+    // before their commit (docs/BENCHMARKS.md §9)
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EarlierPoints.STORE), keys,
         Serdes.ByteArray()).withCachingDisabled());
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
+        Timeline.serde()).withCachingEnabled());
 
     KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
@@ -134,16 +136,14 @@ public final class CurvatureTopology {
     KStream<Object, Object> out = messages(home).merge(messages(byJob), Named.as("probes-merged"))
         .merge(messages(jobSpecs), Named.as("probes-and-jobs"))
         .process(() -> new CurvatureProcessor(math, topics, parking, edgeRatios), Named.as(ESTIMATE), JOB_STORE,
-            STATE_STORE, PARKED_STORE, EarlierPoints.STORE);
+            STATE_STORE, PARKED_STORE, EarlierPoints.STORE, TIMELINE_STORE);
     KStream<String, Curvature> estimates = cast(out);
 
     estimates.to(history.name(), Produced.with(history.keySerde(), history.valueSerde()).withName(HISTORY));
 
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
-        Timeline.serde()).withCachingEnabled());
     estimates
-        .process(() -> new TimelineProcessor(TIMELINE_STORE, Duration.ofMillis(EMIT_INTERVAL_MS)),
-            Named.as(TIMELINE), TIMELINE_STORE)
+        .process(() -> new TimelineProcessor(TIMELINE_STORE, edgeRatios ? EarlierPoints.STORE : null,
+            Duration.ofMillis(EMIT_INTERVAL_MS)), Named.as(TIMELINE), TIMELINE_STORE, EarlierPoints.STORE)
         .to(curvature.name(), Produced.with(curvature.keySerde(), curvature.valueSerde()).withName("curvature")
             .withStreamPartitioner(CurvatureTopology::partitionOfJob));
 

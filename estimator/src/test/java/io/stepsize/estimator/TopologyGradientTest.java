@@ -234,28 +234,46 @@ class TopologyGradientTest {
     assertThat(dlq.isEmpty()).isTrue();
   }
 
-  /** The points kept for the edge ratio are the newest CurvatureRecords.CAPACITY, one record per step. */
+  /**
+   * The points kept for the edge ratio are the job's retained closed segments (written once each, as
+   * they close) and its open segment; the edge ratio of a long job's point reads the lr that the service's
+   * view of the job (assembled from stepsize.curvature) schedules.
+   */
   @Test
-  void earlierPointsKeepTheNewestCapacityPerJob() {
-    jobs.pipeInput("long", Probes.job("long", 10_000).toByteArray());
+  void earlierPointsAreTheRetainedSegmentsAndTheServicesViewGivesTheSameLr() {
+    JobSpec spec = Probes.job("long", 10_000);
+    jobs.pipeInput("long", spec.toByteArray());
     jobs.pipeInput("other", Probes.job("other", 100).toByteArray());
-    int steps = io.stepsize.wire.CurvatureRecords.CAPACITY + 4;
+    int segment = io.stepsize.wire.CurvatureRecords.SEGMENT;
+    int retained = io.stepsize.wire.CurvatureRecords.RETAINED_SEGMENTS;
+    int steps = segment * (retained + 2) + 5; // segments 0 and 1 have left the window
     for (int s = 0; s < steps; s++) {
-      send(Probes.diagonal("long", s, "w", 1 + s % 5, 10));
+      send(Probes.diagonal("long", s, "w", 1 + s % 5, 10 + s % 7));
+      if (s % 1000 == 0) {
+        latest("long"); // drain the curvature topic now and then
+      }
     }
-    send(Probes.diagonal("long", steps - 1, "w2", 2, 12)); // a second worker: replaces the step's point
     send(Probes.diagonal("other", 3, "w", 2, 4));
     org.apache.kafka.streams.state.KeyValueStore<String, byte[]> store = driver.getKeyValueStore(EarlierPoints.STORE);
-    List<Long> kept = new java.util.ArrayList<>();
-    try (var it = store.range("long\u0000", "long\u0001")) {
-      it.forEachRemaining(kv -> kept.add(EarlierPoints.decode(kv.key, kv.value).step()));
+    assertThat(store.get(EarlierPoints.key("long", 0))).isNull();
+    assertThat(store.get(EarlierPoints.key("long", 1))).isNull();
+    for (int i = 2; i < retained + 2; i++) {
+      String key = EarlierPoints.key("long", i);
+      var points = EarlierPoints.decode(key, store.get(key));
+      assertThat(points).hasSize(segment);
+      assertThat(points.get(0).step()).isEqualTo((long) i * segment);
+      assertThat(points.get(segment - 1).step()).isEqualTo((long) i * segment + segment - 1);
     }
-    assertThat(kept).hasSize(io.stepsize.wire.CurvatureRecords.CAPACITY);
-    assertThat(kept.get(0)).isEqualTo(4L);
-    assertThat(kept.get(kept.size() - 1)).isEqualTo(steps - 1L);
-    var last = EarlierPoints.decode(EarlierPoints.key("long", steps - 1), store.get(EarlierPoints.key("long", steps - 1)));
-    assertThat(last.probes()).isEqualTo(steps + 1L); // the phase's probes so far: the replaced point counts the second worker
-    assertThat(store.get(EarlierPoints.key("other", 3))).isNotNull();
+    assertThat(store.get(EarlierPoints.key("long", retained + 2))).as("the open segment is not here").isNull();
     assertThat(EarlierPoints.key("a", 42)).isEqualTo("a\u00000000000000000000042");
+
+    Curvature view = latest("long");
+    List<CurvaturePoint> points = view.getTimelineList();
+    assertThat(points).hasSize(io.stepsize.wire.CurvatureRecords.CAPACITY);
+    CurvaturePoint last = points.get(points.size() - 1);
+    assertThat(last.getStep()).isEqualTo(steps - 1L);
+    double eta = JobSpecs.toPlan(spec).evaluate(last.getStep(),
+        JobSpecs.timeline(view.toBuilder().removeTimeline(points.size() - 1).build())).lr();
+    assertThat(last.getEdgeRatio()).isCloseTo(eta * last.getLambdaMax() / SGD_THRESHOLD, within(1e-15));
   }
 }
