@@ -92,6 +92,17 @@ public final class EstimatorBench implements Callable<Integer> {
           + "still uses the node's (experiment for tuning, see BENCHMARKS.md)")
   Long commitIntervalMs;
 
+  @Option(names = "--gradient-statistics", arity = "1",
+      description = "on|off: run the throughput rounds against a second estimator instance of this JVM (topic "
+          + "prefix 'bench-own.') with the gradient statistics and edge ratios of DESIGN.md §1.7 computed (true) or "
+          + "not (false, CurvatureTopology.GRADIENT_STATISTICS_CONFIG), for an A/B of their cost "
+          + "(BENCHMARKS.md §9); unset: the node's own estimator")
+  Boolean gradientStatistics;
+
+  @Option(names = "--gradient-start", defaultValue = "false",
+      description = "send the throughput probes as START_GRADIENT (their alpha[0] becomes the gradient sharpness)")
+  boolean gradientStart;
+
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec commandSpec;
 
   static final String PT_IN = "bench.passthrough.in";
@@ -108,11 +119,12 @@ public final class EstimatorBench implements Callable<Integer> {
     try (BenchNode server = BenchNode.open(target, bootstrapServers)) {
       String bootstrap = server.bootstrap();
       Topics topics = Topics.unprefixed();
-      Topics throughputTopics = commitIntervalMs == null ? topics : new Topics("bench-own");
+      boolean ownInstance = commitIntervalMs != null || gradientStatistics != null;
+      Topics throughputTopics = ownInstance ? new Topics("bench-own") : topics;
       String prefix = "bench-est-" + System.currentTimeMillis() + "-";
       EstimatorApp own = null;
       Path ownDir = Workloads.tempDir("own");
-      if (commitIntervalMs == null) {
+      if (!ownInstance) {
         try (StepsizeClient client = StepsizeClient.connect(server.target(), Duration.ofSeconds(30))) {
           for (int j = 0; j < jobs; j++) {
             client.createJob(Workloads.conditionNumberJob(prefix + j, TOTAL_STEPS));
@@ -121,7 +133,12 @@ public final class EstimatorBench implements Callable<Integer> {
       } else {
         Properties config = CurvatureTopology.config(bootstrap, throughputTopics, ownDir,
             throughputTopics.applicationId());
-        config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(commitIntervalMs));
+        if (commitIntervalMs != null) {
+          config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(commitIntervalMs));
+        }
+        if (gradientStatistics != null) {
+          config.put(CurvatureTopology.GRADIENT_STATISTICS_CONFIG, gradientStatistics.toString());
+        }
         own = EstimatorApp.start(config, throughputTopics, 4, Duration.ofSeconds(120));
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerProps(bootstrap, 5), new StringSerializer(),
             new ByteArraySerializer())) {
@@ -216,6 +233,8 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
             .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
+            .put("gradient_statistics", gradientStatistics == null ? "node" : gradientStatistics.toString())
+            .put("gradient_start", gradientStart)
             .put("target_met", estRate >= 10_000 && p99 <= 1_000).print(System.out);
         passthrough.close(Duration.ofSeconds(10));
       } finally {
@@ -236,7 +255,12 @@ public final class EstimatorBench implements Callable<Integer> {
       int j = i % jobs;
       String jobId = prefix + j;
       long step = nextStep[j]++;
-      byte[] bytes = Workloads.probe(shapes[(int) (step % shapes.length)], jobId, step).toByteArray();
+      var probe = Workloads.probe(shapes[(int) (step % shapes.length)], jobId, step);
+      if (gradientStart) {
+        probe = probe.toBuilder().setLanczos(probe.getLanczos().toBuilder()
+            .setStart(io.stepsize.proto.v1.Start.START_GRADIENT)).build();
+      }
+      byte[] bytes = probe.toByteArray();
       out.add(new ProducerRecord<>("", jobId, bytes));
     }
     return out;

@@ -12,9 +12,14 @@ import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.proto.v1.Start;
+import io.stepsize.schedule.CurvatureTimeline;
+import io.stepsize.schedule.JobPlan;
 import io.stepsize.schedule.JobSchedule;
 import io.stepsize.schedule.PhiPolicy;
+import io.stepsize.schedule.StabilityMargin;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -60,6 +65,9 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
   private TimestampedKeyValueStore<String, JobSpec> jobs;
   private KeyValueStore<String, JobState> states;
   private ProbeParking parking;
+  private final boolean edgeRatios;
+  private EarlierPoints earlier;
+  private KeyValueStore<String, Timeline> timelines;
   private final Map<String, Job> parsed = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Job> eldest) {
@@ -67,14 +75,27 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     }
   };
 
-  /** A job as the estimator reads it; {@code invalid} holds the reason when its spec is broken. */
-  private record Job(JobSpec spec, JobSchedule schedule, PhiPolicy.ConditionNumber lowerEdge, double halfLife,
-      String invalid) {}
+  /**
+   * A job as the estimator reads it; {@code invalid} holds the reason when its spec is broken. The
+   * plan (revisions included) and the stability margin are parsed once per spec, for the edge ratio
+   * of every point.
+   */
+  private record Job(JobSpec spec, JobPlan plan, JobSchedule schedule, PhiPolicy.ConditionNumber lowerEdge,
+      double halfLife, StabilityMargin margin, String invalid) {}
 
   CurvatureProcessor(CurvatureMath math, Topics topics, ProbeParking.Settings parking) {
+    this(math, topics, parking, true);
+  }
+
+  /**
+   * @param edgeRatios whether points carry their edge ratio (DESIGN.md §1.7), which keeps the job's
+   *     earlier points in {@link EarlierPoints#STORE}; off only to measure what it costs
+   */
+  CurvatureProcessor(CurvatureMath math, Topics topics, ProbeParking.Settings parking, boolean edgeRatios) {
     this.math = math;
     this.topics = topics;
     this.parkingSettings = parking;
+    this.edgeRatios = edgeRatios;
   }
 
   @Override
@@ -83,6 +104,9 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     this.jobs = context.getStateStore(CurvatureTopology.JOB_STORE);
     this.states = context.getStateStore(CurvatureTopology.STATE_STORE);
     this.parking = new ProbeParking(context.getStateStore(CurvatureTopology.PARKED_STORE), parkingSettings);
+    // a fresh copy after every (re)initialization: the one before may hold an aborted transaction's points
+    this.earlier = edgeRatios ? new EarlierPoints(context.getStateStore(EarlierPoints.STORE)) : null;
+    this.timelines = edgeRatios ? context.getStateStore(CurvatureTopology.TIMELINE_STORE) : null;
     // a second at most: a waiting probe is dead-lettered within a second of its grace period
     long every = Math.min(1000, parkingSettings.grace().toMillis());
     context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::expire);
@@ -173,6 +197,10 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     if (lanczos == null) {
       return; // gradient statistics: accepted, not used for curvature
     }
+    Optional<String> operator = ProbeValidation.operatorViolation(probe.getLanczos(), job.spec);
+    if (operator.isPresent()) {
+      throw new InvalidProbeException(operator.get());
+    }
     JobState previous = states.get(jobId);
     if (previous != null) {
       Optional<String> late = ProbeValidation.outOfOrder(step, previous.step());
@@ -185,14 +213,30 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     if (state == previous) {
       return; // a duplicate of a probe already in this step's estimate: nothing changes
     }
+    if (previous != null && previous.operatorConflict(step, lanczos)) {
+      throw new InvalidProbeException(ProbeValidation.mixedOperator(step, previous.preconditioned(),
+          lanczos.preconditioned()).orElseThrow());
+    }
     CurvatureMath.Smoothed s = math.estimate(step, state.ewmaBefore(), state.probes(), job.lowerEdge,
         job.halfLife);
+    long appliesFrom = job.schedule.appliesFrom(step);
+    double edgeRatio = Double.NaN;
+    if (earlier != null) {
+      io.stepsize.schedule.CurvaturePoint own = new io.stepsize.schedule.CurvaturePoint(step, appliesFrom, phase,
+          s.lambdaMin(), s.lambdaLow(), s.lambdaMax(), s.kappa(), s.lambdaMaxBound(), s.probes(),
+          lanczos.preconditioned());
+      // the job's timeline as it stands: every estimate before this one is in it (TimelineProcessor
+      // runs within the forward of each), this step's own earlier point too, which before() leaves out
+      edgeRatio = edgeRatio(job, step, own, earlier.before(jobId, step, timelines.get(jobId)));
+    }
     states.put(jobId, state.withEwmaAfter(s.ewmaAfter()));
 
     CurvaturePoint point = CurvaturePoint.newBuilder().setStep(step).setPhase(phase)
         .setLambdaMin(s.lambdaMin()).setLambdaMax(s.lambdaMax()).setLambdaLow(s.lambdaLow()).setKappa(s.kappa())
-        .setLambdaMaxBound(s.lambdaMaxBound()).setProbes(s.probes())
-        .setAppliesFromStep(job.schedule.appliesFrom(step)).build();
+        .setLambdaMaxBound(s.lambdaMaxBound()).setProbes(s.probes()).setAppliesFromStep(appliesFrom)
+        .setGradientSharpness(s.gradientSharpness()).setLambdaHarmonic(s.lambdaHarmonic())
+        .setNegativeMass(s.negativeMass()).setEdgeRatio(edgeRatio)
+        .setOperator(CurvatureRecords.operator(lanczos.preconditioned())).build();
     Curvature estimate = CurvatureRecords.withLatest(Curvature.newBuilder().setJobId(jobId), point)
         .setProbes(state.jobProbes()).addTimeline(point).build();
     // where the probe came from is the estimator's own business, not the estimate's
@@ -200,6 +244,18 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     Record<Object, Object> out = new Record<>(jobId, estimate, record.timestamp(), record.headers());
     context.forward(out, CurvatureTopology.HISTORY);
     context.forward(out, CurvatureTopology.TIMELINE);
+  }
+
+  /**
+   * The edge ratio of a point (DESIGN.md §1.7): η(p)·λ_max/threshold, with η(p) the lr the job's plan
+   * (revisions included) schedules for the probe step p from the points before p, and λ_max the
+   * point's own. The points before p are the ones a trainer's answer for p can rest on before p's
+   * own probes are processed; with apply_delay_steps ≥ 1 (the default) p's own point never applies
+   * to p, so this η(p) is the lr the job is served for p.
+   */
+  private static double edgeRatio(Job job, long step, io.stepsize.schedule.CurvaturePoint own,
+      CurvatureTimeline before) {
+    return job.margin.edgeRatio(StabilityMargin.eta(job.plan.evaluate(step, before)), own);
   }
 
   /** A probe's dead letter, as it arrived on {@code stepsize.probes} ({@link ProbeRouter}'s headers). */
@@ -248,7 +304,8 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     double[] alpha = ProbeValidation.toArray(p.getAlphaList());
     double[] beta = ProbeValidation.toArray(p.getBetaList());
     math.check(alpha, beta);
-    return new CurvatureMath.Probe(alpha, beta);
+    return new CurvatureMath.Probe(alpha, beta, p.getStart() == Start.START_GRADIENT,
+        p.getOperator() == Operator.OPERATOR_PRECONDITIONED);
   }
 
   private Job job(String jobId, JobSpec spec) {
@@ -267,10 +324,11 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
     try {
       // the schedule in force: a revision may extend the job (probes past the old total are good) or
       // move its boundaries (the phase of a probe is the revised one)
-      return new Job(spec, JobSpecs.toPlan(spec).inForce(), JobSpecs.lowerEdgeSettings(spec),
-          JobSpecs.halfLifeProbes(spec), null);
+      JobPlan plan = JobSpecs.toPlan(spec);
+      return new Job(spec, plan, plan.inForce(), JobSpecs.lowerEdgeSettings(spec), JobSpecs.halfLifeProbes(spec),
+          JobSpecs.stabilityMargin(spec), null);
     } catch (IllegalArgumentException e) {
-      return new Job(spec, null, null, 0, e.getMessage());
+      return new Job(spec, null, null, null, 0, null, e.getMessage());
     }
   }
 }

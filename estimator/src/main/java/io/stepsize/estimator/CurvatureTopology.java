@@ -63,6 +63,12 @@ public final class CurvatureTopology {
   public static final String TIMELINE_STORE = "curvature-timeline";
   /** Probes waiting for their job ({@link ProbeParking}). */
   public static final String PARKED_STORE = "parked-probes";
+  /**
+   * {@code false} turns off the statistics of DESIGN.md §1.7 (gradient sharpness, λ_h, negative mass:
+   * NaN) and the edge ratio of each point (NaN, and no {@link EarlierPoints} kept), for measuring what
+   * they cost (docs/BENCHMARKS.md §9). Default true; the gradient_harmonic lower edge works either way.
+   */
+  public static final String GRADIENT_STATISTICS_CONFIG = "stepsize.estimator.gradient.statistics";
   /** The router's two ways: a probe on its job's partition already, and any other (the repartition). */
   static final String HOME = "home";
   static final String AWAY = "away";
@@ -84,6 +90,12 @@ public final class CurvatureTopology {
   }
 
   static Topology build(StreamsBuilder builder, Topics topics, CurvatureMath math, ProbeParking.Settings parking) {
+    return build(builder, topics, math, parking, true);
+  }
+
+  /** {@code edgeRatios}: see {@link #GRADIENT_STATISTICS_CONFIG}. */
+  static Topology build(StreamsBuilder builder, Topics topics, CurvatureMath math, ProbeParking.Settings parking,
+      boolean edgeRatios) {
     Topic<String, JobSpec> jobs = topics.jobs();
     Topic<String, ProbeReport> probes = topics.probes();
     Topic<String, ProbeReport> probesByJob = topics.probesByJob();
@@ -101,6 +113,13 @@ public final class CurvatureTopology {
         JobState.serde()).withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE), Serdes.Bytes(),
         Serdes.ByteArray()));
+    // not cached: a segment's points are written once, when it closes; many keys in the thread's record
+    // cache would make its evictions, which go round the stores, flush the job states and timelines long
+    // before their commit (docs/BENCHMARKS.md §9)
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EarlierPoints.STORE), keys,
+        Serdes.ByteArray()).withCachingDisabled());
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
+        Timeline.serde()).withCachingEnabled());
 
     KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
@@ -116,17 +135,15 @@ public final class CurvatureTopology {
 
     KStream<Object, Object> out = messages(home).merge(messages(byJob), Named.as("probes-merged"))
         .merge(messages(jobSpecs), Named.as("probes-and-jobs"))
-        .process(() -> new CurvatureProcessor(math, topics, parking), Named.as(ESTIMATE), JOB_STORE, STATE_STORE,
-            PARKED_STORE);
+        .process(() -> new CurvatureProcessor(math, topics, parking, edgeRatios), Named.as(ESTIMATE), JOB_STORE,
+            STATE_STORE, PARKED_STORE, EarlierPoints.STORE, TIMELINE_STORE);
     KStream<String, Curvature> estimates = cast(out);
 
     estimates.to(history.name(), Produced.with(history.keySerde(), history.valueSerde()).withName(HISTORY));
 
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
-        Timeline.serde()).withCachingEnabled());
     estimates
-        .process(() -> new TimelineProcessor(TIMELINE_STORE, Duration.ofMillis(EMIT_INTERVAL_MS)),
-            Named.as(TIMELINE), TIMELINE_STORE)
+        .process(() -> new TimelineProcessor(TIMELINE_STORE, edgeRatios ? EarlierPoints.STORE : null,
+            Duration.ofMillis(EMIT_INTERVAL_MS)), Named.as(TIMELINE), TIMELINE_STORE, EarlierPoints.STORE)
         .to(curvature.name(), Produced.with(curvature.keySerde(), curvature.valueSerde()).withName("curvature")
             .withStreamPartitioner(CurvatureTopology::partitionOfJob));
 
@@ -197,7 +214,8 @@ public final class CurvatureTopology {
    * {@link ProbeParking}).
    */
   public static Topology topology(Properties config, Topics topics) {
-    return build(new StreamsBuilder(new TopologyConfig(new StreamsConfig(config))), topics, new LanczosMath(),
-        ProbeParking.Settings.from(config));
+    boolean statistics = !"false".equals(config.getProperty(GRADIENT_STATISTICS_CONFIG, "true"));
+    return build(new StreamsBuilder(new TopologyConfig(new StreamsConfig(config))), topics, new LanczosMath(statistics),
+        ProbeParking.Settings.from(config), statistics);
   }
 }

@@ -1,7 +1,6 @@
 package io.stepsize.estimator;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
 
@@ -12,7 +11,10 @@ import org.apache.kafka.common.serialization.Serde;
  * <p>Keeping the state from before the step is what lets a late worker's probe for the same step
  * replace that step's estimate (recomputed from all its probes) rather than count the step twice.
  * Steps only move forward (older ones go to the dead-letter topic), so one state per job is the
- * state of its current (job, phase); a new phase starts the EWMA fresh.
+ * state of its current (job, phase, operator); a new phase starts the EWMA fresh, and so does a step
+ * whose probes ran on another operator than the step before (DESIGN.md §1.7: the Hessian and Adam's
+ * preconditioned operator have different spectra, and averaging across them would describe neither).
+ * The probes of one step share an operator ({@link #operatorConflict}).
  *
  * @param phase the phase of {@code step} (0 = warmup)
  * @param step the latest processed step
@@ -36,12 +38,12 @@ public record JobState(int phase, long step, long jobProbesBefore, byte[] ewmaBe
     if (previous == null) {
       return new JobState(phase, step, 0, new byte[0], new byte[0], List.of(probe));
     }
-    if (phase != previous.phase) {
+    if (phase != previous.phase || (step != previous.step && probe.preconditioned() != previous.preconditioned())) {
       return new JobState(phase, step, previous.jobProbes(), new byte[0], new byte[0], List.of(probe));
     }
     if (step == previous.step) {
       for (CurvatureMath.Probe seen : previous.probes) {
-        if (Arrays.equals(seen.alpha(), probe.alpha()) && Arrays.equals(seen.beta(), probe.beta())) {
+        if (seen.sameAs(probe)) {
           // the same tridiagonal again is a retried publish (a ReportProbes retried after its
           // replica died, a producer without idempotence): two workers' random starts never give
           // bit-identical (alpha, beta)
@@ -55,6 +57,19 @@ public record JobState(int phase, long step, long jobProbesBefore, byte[] ewmaBe
     }
     return new JobState(phase, step, previous.jobProbes(), previous.ewmaAfter, new byte[0],
         List.of(probe));
+  }
+
+  /** Whether the probes of {@link #step} ran on the preconditioned operator (all of them do). */
+  public boolean preconditioned() {
+    return !probes.isEmpty() && probes.get(0).preconditioned();
+  }
+
+  /**
+   * Whether {@code probe} at {@code step} would join this state's step with another operator than
+   * its probes': such a probe is refused (its step's estimate would mix two operators' spectra).
+   */
+  public boolean operatorConflict(long step, CurvatureMath.Probe probe) {
+    return step == this.step && !probes.isEmpty() && probe.preconditioned() != preconditioned();
   }
 
   public JobState withEwmaAfter(byte[] after) {

@@ -18,15 +18,20 @@ import org.apache.kafka.common.serialization.Serdes;
  * jobProbesBefore  long
  * ewmaBefore       int length, then that many bytes
  * ewmaAfter        int length, then that many bytes
- * probes           int count, then per probe: alpha, beta (each an int length, then that many doubles)
+ * probes           int count, then per probe: alpha, beta (each an int length, then that many doubles),
+ *                  flags byte (bit 0: gradient start, bit 1: preconditioned operator)
  * </pre>
  *
- * Big-endian. The EWMA states stay opaque bytes ({@link CurvatureMath} owns their layout). This is
- * the layout version 1 has always had, so existing state reads unchanged; bytes of any other
+ * Big-endian. The EWMA states stay opaque bytes ({@link CurvatureMath} owns their layout). Version 1
+ * had no flags byte (every probe a random-start Hessian probe) and still reads; bytes of any other
  * version are rejected ({@link StateBytes#open}).
  */
 final class JobStateCodec {
-  static final byte VERSION = 1;
+  static final byte VERSION = 2;
+  /** Before DESIGN.md §1.7: no flags byte. */
+  static final byte VERSION_1 = 1;
+  private static final byte GRADIENT_START = 1;
+  private static final byte PRECONDITIONED = 2;
   private static final String WHAT = "estimator job state";
   private static final int HEADER_BYTES = Byte.BYTES + Integer.BYTES + Long.BYTES + Long.BYTES;
 
@@ -35,7 +40,7 @@ final class JobStateCodec {
   static byte[] encode(JobState s) {
     int size = HEADER_BYTES + sizeOf(s.ewmaBefore()) + sizeOf(s.ewmaAfter()) + Integer.BYTES;
     for (CurvatureMath.Probe p : s.probes()) {
-      size += sizeOf(p.alpha()) + sizeOf(p.beta());
+      size += sizeOf(p.alpha()) + sizeOf(p.beta()) + Byte.BYTES;
     }
     ByteBuffer b = ByteBuffer.allocate(size);
     b.put(VERSION);
@@ -48,12 +53,14 @@ final class JobStateCodec {
     for (CurvatureMath.Probe p : s.probes()) {
       putDoubles(b, p.alpha());
       putDoubles(b, p.beta());
+      b.put((byte) ((p.gradientStart() ? GRADIENT_START : 0) | (p.preconditioned() ? PRECONDITIONED : 0)));
     }
     return b.array();
   }
 
   static JobState decode(byte[] bytes) {
-    ByteBuffer b = StateBytes.open(bytes, WHAT, VERSION);
+    ByteBuffer b = StateBytes.open(bytes, WHAT, VERSION_1, VERSION);
+    boolean flags = bytes[0] >= VERSION;
     try {
       int phase = b.getInt();
       long step = b.getLong();
@@ -66,7 +73,8 @@ final class JobStateCodec {
       for (int i = 0; i < count; i++) {
         double[] alpha = getDoubles(b, "alpha length");
         double[] beta = getDoubles(b, "beta length");
-        probes.add(new CurvatureMath.Probe(alpha, beta));
+        byte f = flags ? b.get() : 0;
+        probes.add(new CurvatureMath.Probe(alpha, beta, (f & GRADIENT_START) != 0, (f & PRECONDITIONED) != 0));
       }
       StateBytes.end(b, WHAT);
       return new JobState(phase, step, jobProbesBefore, ewmaBefore, ewmaAfter, List.copyOf(probes));

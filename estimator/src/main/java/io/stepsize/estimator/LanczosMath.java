@@ -4,10 +4,13 @@ import io.stepsize.estimator.math.CurvatureEstimate;
 import io.stepsize.estimator.math.CurvatureObservation;
 import io.stepsize.estimator.math.EwmaState;
 import io.stepsize.estimator.math.LogEwma;
+import io.stepsize.estimator.math.LowerEdge;
 import io.stepsize.estimator.math.LowerEdgeSettings;
+import io.stepsize.estimator.math.SpectralDensity;
 import io.stepsize.estimator.math.ProbeMerge;
 import io.stepsize.wire.ProbeValidation;
 import io.stepsize.estimator.math.RitzSpectrum;
+import io.stepsize.schedule.LowerEdgeRule;
 import io.stepsize.schedule.PhiPolicy;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +24,16 @@ import java.util.List;
  * nothing next to a Kafka round trip for the handful of workers a job has.
  */
 final class LanczosMath implements CurvatureMath {
+  private final boolean statistics;
+
+  LanczosMath() {
+    this(true);
+  }
+
+  /** {@code statistics}: false leaves λ_h, the negative mass and the gradient sharpness NaN (to measure their cost). */
+  LanczosMath(boolean statistics) {
+    this.statistics = statistics;
+  }
 
   @Override
   public void check(double[] alpha, double[] beta) {
@@ -34,13 +47,41 @@ final class LanczosMath implements CurvatureMath {
     for (Probe p : probes) {
       spectra.add(RitzSpectrum.of(p.alpha(), p.beta()));
     }
-    CurvatureObservation observation =
-        CurvatureObservation.of(step, ProbeMerge.merge(spectra), LowerEdgeSettings.from(lowerEdge));
+    LowerEdgeSettings settings = LowerEdgeSettings.from(lowerEdge);
+    SpectralDensity density = ProbeMerge.merge(spectra);
+    CurvatureObservation observation = statistics
+        ? CurvatureObservation.of(step, density, settings, gradientSharpness(probes))
+        : new CurvatureObservation(step, density.lambdaMin(), LowerEdge.lambdaLow(density, settings),
+            density.lambdaMax(), density.lambdaMaxBound(), density.probes());
     EwmaState before = ewmaBefore.length == 0 ? null : EwmaState.fromBytes(ewmaBefore);
     EwmaState after = LogEwma.update(before, observation, halfLifeProbes);
+    if (statistics && settings.rule() == LowerEdgeRule.GRADIENT_HARMONIC && Double.compare(after.lambdaLow(),
+        after.lambdaHarmonic()) != 0) {
+      // only after a revision switched the job to this rule mid-phase (λ_low's average still holds the
+      // old rule's values): from here on λ_low is λ_h's average, so the two stay one number
+      after = new EwmaState(after.step(), after.lambdaMin(), after.lambdaHarmonic(), after.lambdaMax(),
+          after.lambdaMaxBound(), after.probes(), after.observations(), after.lambdaHarmonic());
+    }
     // the apply delay is the topology's business; 0 here only to reuse the math's κ rule
     CurvatureEstimate e = CurvatureEstimate.of(after, 0);
     return new Smoothed(e.lambdaMin(), e.lambdaMax(), e.lambdaLow(), e.kappa(), e.lambdaMaxBound(), e.probes(),
-        after.toBytes());
+        after.toBytes(), after.lambdaHarmonic(), observation.negativeMass(), observation.gradientSharpness());
+  }
+
+  /**
+   * ĝᵀHĝ of the step: the mean alpha[0] of its gradient-start probes (the workers' mean, as their
+   * densities are averaged), NaN when every probe started at random. Random-start probes of the same
+   * step are left out of this mean: their alpha[0] is the curvature along a random direction.
+   */
+  static double gradientSharpness(List<Probe> probes) {
+    double sum = 0.0;
+    int n = 0;
+    for (Probe p : probes) {
+      if (p.gradientStart()) {
+        sum += p.alpha()[0];
+        n++;
+      }
+    }
+    return n == 0 ? Double.NaN : sum / n;
   }
 }

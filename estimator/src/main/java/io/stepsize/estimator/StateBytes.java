@@ -14,11 +14,20 @@ final class StateBytes {
 
   /** The buffer past the version byte, when that byte is {@code version}. */
   static ByteBuffer open(byte[] bytes, String what, byte version) {
+    return open(bytes, what, version, version);
+  }
+
+  /**
+   * The buffer past the version byte, when that byte is in [{@code oldest}, {@code current}]: a codec
+   * reads the layouts of older versions it still knows (bytes[0] says which), and writes the current.
+   */
+  static ByteBuffer open(byte[] bytes, String what, byte oldest, byte current) {
+    String expected = oldest == current ? Byte.toString(current) : oldest + " to " + current;
     if (bytes.length == 0) {
-      throw new SerializationException(what + ": empty (0 bytes), expected version " + version);
+      throw new SerializationException(what + ": empty (0 bytes), expected version " + expected);
     }
-    if (bytes[0] != version) {
-      throw new SerializationException(what + ": version " + bytes[0] + ", expected " + version + " (" + bytes.length
+    if (bytes[0] < oldest || bytes[0] > current) {
+      throw new SerializationException(what + ": version " + bytes[0] + ", expected " + expected + " (" + bytes.length
           + " bytes); state from another Stepsize version must be reset (kafka-streams-application-reset, or a "
           + "fresh data directory)");
     }

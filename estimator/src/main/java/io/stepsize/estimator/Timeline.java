@@ -2,6 +2,7 @@ package io.stepsize.estimator;
 
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.wire.CurvatureRecords;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,20 +32,34 @@ public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point
 
   /**
    * One estimate of the timeline: the fields of a {@link CurvaturePoint}, kept as plain values so
-   * that reading a job's state does not build a proto per point.
+   * that reading a job's state does not build a proto per point. The gradient statistics, the edge
+   * ratio and the operator are DESIGN.md §1.7's; a point read from state written before them has NaN
+   * statistics and the Hessian operator.
    */
   public record Point(long step, long appliesFromStep, long phase, long probes, double lambdaMin,
-      double lambdaMax, double lambdaLow, double kappa, double lambdaMaxBound) {
+      double lambdaMax, double lambdaLow, double kappa, double lambdaMaxBound, double gradientSharpness,
+      double lambdaHarmonic, double negativeMass, double edgeRatio, boolean preconditioned) {
+
+    /** A point of the layout before DESIGN.md §1.7: NaN statistics, the Hessian. */
+    public Point(long step, long appliesFromStep, long phase, long probes, double lambdaMin, double lambdaMax,
+        double lambdaLow, double kappa, double lambdaMaxBound) {
+      this(step, appliesFromStep, phase, probes, lambdaMin, lambdaMax, lambdaLow, kappa, lambdaMaxBound, Double.NaN,
+          Double.NaN, Double.NaN, Double.NaN, false);
+    }
 
     static Point of(CurvaturePoint p) {
       return new Point(p.getStep(), p.getAppliesFromStep(), p.getPhase(), p.getProbes(), p.getLambdaMin(),
-          p.getLambdaMax(), p.getLambdaLow(), p.getKappa(), p.getLambdaMaxBound());
+          p.getLambdaMax(), p.getLambdaLow(), p.getKappa(), p.getLambdaMaxBound(), p.getGradientSharpness(),
+          p.getLambdaHarmonic(), p.getNegativeMass(), p.getEdgeRatio(),
+          p.getOperator() == Operator.OPERATOR_PRECONDITIONED);
     }
 
     CurvaturePoint toProto() {
       return CurvaturePoint.newBuilder().setStep(step).setAppliesFromStep(appliesFromStep).setPhase(phase)
           .setProbes(probes).setLambdaMin(lambdaMin).setLambdaMax(lambdaMax).setLambdaLow(lambdaLow)
-          .setKappa(kappa).setLambdaMaxBound(lambdaMaxBound).build();
+          .setKappa(kappa).setLambdaMaxBound(lambdaMaxBound).setGradientSharpness(gradientSharpness)
+          .setLambdaHarmonic(lambdaHarmonic).setNegativeMass(negativeMass).setEdgeRatio(edgeRatio)
+          .setOperator(CurvatureRecords.operator(preconditioned)).build();
     }
   }
 

@@ -18,18 +18,24 @@ import org.apache.kafka.common.serialization.Serdes;
  * dirty        byte   0 or 1
  * openCount    int
  * openCount points, each: step, appliesFromStep, phase, probes (long),
- *                         lambdaMin, lambdaMax, lambdaLow, kappa, lambdaMaxBound (double)
+ *                         lambdaMin, lambdaMax, lambdaLow, kappa, lambdaMaxBound,
+ *                         gradientSharpness, lambdaHarmonic, negativeMass, edgeRatio (double),
+ *                         preconditioned (byte, 0 or 1)
  * </pre>
  *
  * Big-endian, fixed width: the estimator reads and writes a job's timeline for every estimate.
- * This is the layout version 2 has had since segments were introduced, so existing state reads
- * unchanged; bytes of any other version are rejected ({@link StateBytes#open}).
+ * Version 2 (since segments were introduced) is this layout without the last five fields of a
+ * point; it still reads, its points with NaN statistics and the Hessian operator. Bytes of any
+ * other version are rejected ({@link StateBytes#open}).
  */
 final class TimelineCodec {
-  static final byte VERSION = 2;
+  static final byte VERSION = 3;
+  /** Before DESIGN.md §1.7. */
+  static final byte VERSION_2 = 2;
   private static final String WHAT = "curvature timeline";
   private static final int HEADER_BYTES = Byte.BYTES + Long.BYTES + Long.BYTES + Byte.BYTES + Integer.BYTES;
-  private static final int POINT_BYTES = 4 * Long.BYTES + 5 * Double.BYTES;
+  private static final int POINT_BYTES_2 = 4 * Long.BYTES + 5 * Double.BYTES;
+  private static final int POINT_BYTES = POINT_BYTES_2 + 4 * Double.BYTES + Byte.BYTES;
 
   private TimelineCodec() {}
 
@@ -50,20 +56,26 @@ final class TimelineCodec {
       b.putDouble(p.lambdaLow());
       b.putDouble(p.kappa());
       b.putDouble(p.lambdaMaxBound());
+      b.putDouble(p.gradientSharpness());
+      b.putDouble(p.lambdaHarmonic());
+      b.putDouble(p.negativeMass());
+      b.putDouble(p.edgeRatio());
+      b.put(p.preconditioned() ? (byte) 1 : (byte) 0);
     }
     return b.array();
   }
 
   static Timeline decode(byte[] bytes) {
-    ByteBuffer b = StateBytes.open(bytes, WHAT, VERSION);
+    ByteBuffer b = StateBytes.open(bytes, WHAT, VERSION_2, VERSION);
+    boolean v3 = bytes[0] >= VERSION;
     try {
       long jobProbes = b.getLong();
       long openIndex = b.getLong();
       boolean dirty = b.get() != 0;
-      int openCount = StateBytes.count(b, WHAT, "openCount", POINT_BYTES);
+      int openCount = StateBytes.count(b, WHAT, "openCount", v3 ? POINT_BYTES : POINT_BYTES_2);
       List<Timeline.Point> openSegment = new ArrayList<>(openCount);
       for (int i = 0; i < openCount; i++) {
-        openSegment.add(point(b));
+        openSegment.add(point(b, v3));
       }
       StateBytes.end(b, WHAT);
       return new Timeline(jobProbes, openIndex, dirty, openSegment);
@@ -72,7 +84,7 @@ final class TimelineCodec {
     }
   }
 
-  private static Timeline.Point point(ByteBuffer b) {
+  private static Timeline.Point point(ByteBuffer b, boolean v3) {
     long step = b.getLong();
     long appliesFromStep = b.getLong();
     long phase = b.getLong();
@@ -82,8 +94,17 @@ final class TimelineCodec {
     double lambdaLow = b.getDouble();
     double kappa = b.getDouble();
     double lambdaMaxBound = b.getDouble();
+    if (!v3) {
+      return new Timeline.Point(step, appliesFromStep, phase, probes, lambdaMin, lambdaMax, lambdaLow, kappa,
+          lambdaMaxBound);
+    }
+    double gradientSharpness = b.getDouble();
+    double lambdaHarmonic = b.getDouble();
+    double negativeMass = b.getDouble();
+    double edgeRatio = b.getDouble();
+    boolean preconditioned = b.get() != 0;
     return new Timeline.Point(step, appliesFromStep, phase, probes, lambdaMin, lambdaMax, lambdaLow, kappa,
-        lambdaMaxBound);
+        lambdaMaxBound, gradientSharpness, lambdaHarmonic, negativeMass, edgeRatio, preconditioned);
   }
 
   static Serde<Timeline> serde() {

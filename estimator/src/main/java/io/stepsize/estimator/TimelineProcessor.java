@@ -26,7 +26,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class TimelineProcessor implements Processor<String, Curvature, String, Curvature> {
   private final String storeName;
+  private final String pointsStoreName;
   private final Duration emitInterval;
+  private KeyValueStore<String, byte[]> points;
   private ProcessorContext<String, Curvature> context;
   private KeyValueStore<String, Timeline> store;
   /** Jobs whose record is pending: their state as last written, and the newest estimate's timestamp. */
@@ -34,8 +36,10 @@ final class TimelineProcessor implements Processor<String, Curvature, String, Cu
 
   private record Pending(Timeline timeline, long timestamp) {}
 
-  TimelineProcessor(String storeName, Duration emitInterval) {
+  /** {@code pointsStoreName}: where closed segments' points are kept for the edge ratio ({@link EarlierPoints}); null: not kept. */
+  TimelineProcessor(String storeName, String pointsStoreName, Duration emitInterval) {
     this.storeName = storeName;
+    this.pointsStoreName = pointsStoreName;
     this.emitInterval = emitInterval;
   }
 
@@ -43,6 +47,7 @@ final class TimelineProcessor implements Processor<String, Curvature, String, Cu
   public void init(ProcessorContext<String, Curvature> context) {
     this.context = context;
     this.store = context.getStateStore(storeName);
+    this.points = pointsStoreName == null ? null : context.getStateStore(pointsStoreName);
     try (KeyValueIterator<String, Timeline> all = store.all()) {
       while (all.hasNext()) {
         KeyValue<String, Timeline> kv = all.next();
@@ -66,6 +71,9 @@ final class TimelineProcessor implements Processor<String, Curvature, String, Cu
         context.forward(estimate.withKey(CurvatureRecords.segmentKey(jobId, dropped)).withValue(null));
       }
       context.forward(estimate.withKey(CurvatureRecords.segmentKey(jobId, index)).withValue(added.closed()));
+      if (points != null) {
+        EarlierPoints.close(points, jobId, index, before.openSegment());
+      }
     }
     store.put(jobId, added.timeline());
     pending.put(jobId, new Pending(added.timeline(), estimate.timestamp()));

@@ -405,6 +405,9 @@ class EstimatorBrokerTest {
           .containsExactlyElementsOf(LongStream.range(0, steps).boxed().toList());
       assertThat(view).isEqualTo(expected);
       assertThat(view.getProbes()).isEqualTo(probes.size());
+      // the edge ratios compared above rest on the job's earlier points, which the restarts (the last on
+      // an empty state directory) had to read back from their store
+      assertThat(view.getTimelineList()).allSatisfy(p -> assertThat(p.getEdgeRatio()).isFinite().isPositive());
 
       // the append-only history: one estimate per probe, each exactly once, as committed
       List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(),

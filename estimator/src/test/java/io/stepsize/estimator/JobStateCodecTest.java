@@ -18,6 +18,20 @@ class JobStateCodecTest {
       + "00000002" + "4010000000000000" + "4004000000000000" + "00000001" + "3fd0000000000000"
       + "00000001" + "3ff0000000000000" + "00000000";
 
+  /**
+   * The same state in version 2 (DESIGN.md §1.7): a flags byte after each probe's beta, here the first
+   * probe a gradient start on the preconditioned operator (3), the second a random-start Hessian probe (0).
+   */
+  private static final String V2 = "02" + "00000002" + "0000000000000029" + "0000000000000005"
+      + "00000003" + "010203" + "00000001" + "ff"
+      + "00000002"
+      + "00000002" + "4010000000000000" + "4004000000000000" + "00000001" + "3fd0000000000000" + "03"
+      + "00000001" + "3ff0000000000000" + "00000000" + "00";
+
+  private static final JobState STATE_V2 = new JobState(2, 41, 5, new byte[] {1, 2, 3}, new byte[] {-1}, List.of(
+      new CurvatureMath.Probe(new double[] {4.0, 2.5}, new double[] {0.25}, true, true),
+      new CurvatureMath.Probe(new double[] {1.0}, new double[] {}, false, false)));
+
   private static final JobState STATE = new JobState(2, 41, 5, new byte[] {1, 2, 3}, new byte[] {-1}, List.of(
       new CurvatureMath.Probe(new double[] {4.0, 2.5}, new double[] {0.25}),
       new CurvatureMath.Probe(new double[] {1.0}, new double[] {})));
@@ -37,15 +51,17 @@ class JobStateCodecTest {
     for (int i = 0; i < expected.probes().size(); i++) {
       assertThat(actual.probes().get(i).alpha()).isEqualTo(expected.probes().get(i).alpha());
       assertThat(actual.probes().get(i).beta()).isEqualTo(expected.probes().get(i).beta());
+      assertThat(actual.probes().get(i).gradientStart()).isEqualTo(expected.probes().get(i).gradientStart());
+      assertThat(actual.probes().get(i).preconditioned()).isEqualTo(expected.probes().get(i).preconditioned());
     }
   }
 
   @Test
   void everyFieldRoundTrips() {
     JobState s = new JobState(Integer.MAX_VALUE, Long.MAX_VALUE, Long.MIN_VALUE, new byte[0], new byte[] {0, -128, 127},
-        List.of(new CurvatureMath.Probe(new double[] {Double.NaN, -0.0, 1e-310}, new double[] {7, 8})));
+        List.of(new CurvatureMath.Probe(new double[] {Double.NaN, -0.0, 1e-310}, new double[] {7, 8}, true, false)));
     byte[] bytes = JobStateCodec.encode(s);
-    assertThat(bytes).hasSize(1 + 4 + 8 + 8 + 4 + 0 + 4 + 3 + 4 + (4 + 3 * 8) + (4 + 2 * 8));
+    assertThat(bytes).hasSize(1 + 4 + 8 + 8 + 4 + 0 + 4 + 3 + 4 + (4 + 3 * 8) + (4 + 2 * 8) + 1);
     JobState back = JobStateCodec.decode(bytes);
     assertSame(back, s);
     assertThat(Double.doubleToRawLongBits(back.probes().get(0).alpha()[1])).isEqualTo(Long.MIN_VALUE); // -0.0 kept
@@ -55,19 +71,30 @@ class JobStateCodecTest {
 
   @Test
   void stateWrittenBeforeTheCodecReadsTheSame() {
+    // version 1 (before the flags): every probe reads as a random-start Hessian probe
     assertSame(JobStateCodec.decode(hex(BEFORE_CODEC)), STATE);
-    assertThat(JobStateCodec.encode(STATE)).isEqualTo(hex(BEFORE_CODEC));
+    assertThat(STATE.probes().get(0).gradientStart()).isFalse();
+    // written again, it takes the current layout, which reads the same
+    assertThat(JobStateCodec.encode(STATE)).isEqualTo(hex(V2.replace("3fd0000000000000" + "03",
+        "3fd0000000000000" + "00")));
+    assertSame(JobStateCodec.decode(JobStateCodec.encode(STATE)), STATE);
+  }
+
+  @Test
+  void version2CarriesEachProbesStartAndOperator() {
+    assertThat(JobStateCodec.encode(STATE_V2)).isEqualTo(hex(V2));
+    assertSame(JobStateCodec.decode(hex(V2)), STATE_V2);
   }
 
   @Test
   void aWrongVersionIsRejectedWithTheReset() {
-    byte[] v2 = hex(BEFORE_CODEC);
-    v2[0] = 2;
-    assertThatThrownBy(() -> JobStateCodec.decode(v2)).isInstanceOf(SerializationException.class)
-        .hasMessage("estimator job state: version 2, expected 1 (85 bytes); state from another Stepsize version "
+    byte[] v3 = hex(V2);
+    v3[0] = 3;
+    assertThatThrownBy(() -> JobStateCodec.decode(v3)).isInstanceOf(SerializationException.class)
+        .hasMessage("estimator job state: version 3, expected 1 to 2 (87 bytes); state from another Stepsize version "
             + "must be reset (kafka-streams-application-reset, or a fresh data directory)");
     assertThatThrownBy(() -> JobStateCodec.decode(new byte[0])).isInstanceOf(SerializationException.class)
-        .hasMessage("estimator job state: empty (0 bytes), expected version 1");
+        .hasMessage("estimator job state: empty (0 bytes), expected version 1 to 2");
   }
 
   @Test
@@ -98,8 +125,8 @@ class JobStateCodecTest {
   @Test
   void theSerdeUsesTheCodecAndPassesNull() {
     var serde = JobState.serde();
-    assertThat(serde.serializer().serialize("t", STATE)).isEqualTo(hex(BEFORE_CODEC));
-    assertSame(serde.deserializer().deserialize("t", hex(BEFORE_CODEC)), STATE);
+    assertThat(serde.serializer().serialize("t", STATE_V2)).isEqualTo(hex(V2));
+    assertSame(serde.deserializer().deserialize("t", hex(V2)), STATE_V2);
     assertThat(serde.serializer().serialize("t", null)).isNull();
     assertThat(serde.deserializer().deserialize("t", null)).isNull();
   }

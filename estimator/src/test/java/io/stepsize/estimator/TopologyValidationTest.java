@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.JobSpec;
+import io.stepsize.proto.v1.LanczosProbe;
+import io.stepsize.proto.v1.Operator;
+import io.stepsize.proto.v1.Optimizer;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.proto.v1.Start;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -91,6 +95,60 @@ class TopologyValidationTest {
   private static String header(TestRecord<String, byte[]> r, String name) {
     Header h = r.headers().lastHeader(name);
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  // --- DESIGN.md §1.7: where a probe started and which operator it ran on -------------------------
+
+  private static ProbeReport with(ProbeReport p, java.util.function.UnaryOperator<LanczosProbe.Builder> change) {
+    return p.toBuilder().setLanczos(change.apply(p.getLanczos().toBuilder())).build();
+  }
+
+  @Test
+  void gradientStartWithANonFiniteAlpha0FallsUnderTheFiniteNumbersRule() {
+    assertThat(rejectReason(with(Probes.lanczos("job", 1, "w", new double[] {Double.POSITIVE_INFINITY, 2},
+        new double[] {0.5, 0}), b -> b.setStart(Start.START_GRADIENT))))
+        .isEqualTo("lanczos.alpha[0] must be finite, got Infinity");
+  }
+
+  @Test
+  void unknownStartOrOperatorIsRefusedNamingTheField() {
+    assertThat(rejectReason(with(Probes.diagonal("job", 1, "w", 1, 2), b -> b.setStartValue(5))))
+        .isEqualTo("lanczos.start: must be one of START_UNSPECIFIED, START_RANDOM, START_GRADIENT (got 5)");
+    assertThat(rejectReason(with(Probes.diagonal("job", 1, "w", 1, 2), b -> b.setOperatorValue(-1))))
+        .isEqualTo("lanczos.operator: must be one of OPERATOR_UNSPECIFIED, OPERATOR_HESSIAN, "
+            + "OPERATOR_PRECONDITIONED (got -1)");
+  }
+
+  @Test
+  void preconditionedProbeOfAJobThatIsNotAdamW() {
+    jobs.pipeInput("sgd", Probes.job("sgd", 100).toBuilder().setOptimizer(Optimizer.OPTIMIZER_SGD).build()
+        .toByteArray());
+    assertThat(rejectReason(with(Probes.diagonal("sgd", 1, "w", 1, 2),
+        b -> b.setOperator(Operator.OPERATOR_PRECONDITIONED))))
+        .isEqualTo("lanczos.operator: OPERATOR_PRECONDITIONED needs an OPTIMIZER_ADAMW job (job 'sgd' is "
+            + "OPTIMIZER_SGD)");
+    // the default job names no optimizer (read as SGD)
+    assertThat(rejectReason(with(Probes.diagonal("job", 1, "w", 1, 2),
+        b -> b.setOperator(Operator.OPERATOR_PRECONDITIONED))))
+        .isEqualTo("lanczos.operator: OPERATOR_PRECONDITIONED needs an OPTIMIZER_ADAMW job (job 'job' is "
+            + "OPTIMIZER_UNSPECIFIED)");
+  }
+
+  /** The first operator of a step holds; a probe of the same step on the other is dead-lettered, and the step's estimate stays. */
+  @Test
+  void probesOfOneStepOnDifferentOperators() {
+    jobs.pipeInput("adam", Probes.job("adam", 100).toBuilder().setOptimizer(Optimizer.OPTIMIZER_ADAMW).build()
+        .toByteArray());
+    probes.pipeInput("adam", with(Probes.diagonal("adam", 5, "w0", 1, 2),
+        b -> b.setOperator(Operator.OPERATOR_PRECONDITIONED)).toByteArray());
+    assertThat(history.readValuesToList()).hasSize(1);
+    assertThat(rejectReason(Probes.diagonal("adam", 5, "w1", 1, 3)))
+        .isEqualTo("lanczos.operator: OPERATOR_HESSIAN differs from the OPERATOR_PRECONDITIONED of the earlier "
+            + "probes of step 5; the probes of one step must share an operator");
+    // a later step may change operator (its smoothing starts fresh: TopologyGradientTest)
+    probes.pipeInput("adam", Probes.diagonal("adam", 6, "w1", 1, 3).toByteArray());
+    assertThat(history.readValuesToList()).hasSize(1);
+    assertThat(dlq.isEmpty()).isTrue();
   }
 
   @Test

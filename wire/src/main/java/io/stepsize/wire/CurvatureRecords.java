@@ -2,6 +2,7 @@ package io.stepsize.wire;
 
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
+import io.stepsize.proto.v1.Operator;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -66,7 +67,18 @@ public final class CurvatureRecords {
   public static Curvature.Builder withLatest(Curvature.Builder c, CurvaturePoint last) {
     return c.setPhase(last.getPhase()).setStep(last.getStep()).setLambdaMin(last.getLambdaMin())
         .setLambdaMax(last.getLambdaMax()).setLambdaLow(last.getLambdaLow()).setKappa(last.getKappa())
-        .setLambdaMaxBound(last.getLambdaMaxBound()).setAppliesFromStep(last.getAppliesFromStep());
+        .setLambdaMaxBound(last.getLambdaMaxBound()).setAppliesFromStep(last.getAppliesFromStep())
+        .setGradientSharpness(last.getGradientSharpness()).setLambdaHarmonic(last.getLambdaHarmonic())
+        .setNegativeMass(last.getNegativeMass()).setEdgeRatio(last.getEdgeRatio()).setOperator(last.getOperator());
+  }
+
+  /**
+   * The operator field of a point: OPERATOR_PRECONDITIONED, or unset for the Hessian, which is what
+   * unset means, so that points written before the field and after it compare equal (as
+   * {@link JobSpecs#toProto(io.stepsize.schedule.CurvaturePoint)} writes them).
+   */
+  public static Operator operator(boolean preconditioned) {
+    return preconditioned ? Operator.OPERATOR_PRECONDITIONED : Operator.OPERATOR_UNSPECIFIED;
   }
 
   /**

@@ -1,8 +1,11 @@
 package io.stepsize.wire;
 
 import io.stepsize.proto.v1.GradientStats;
+import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.proto.v1.Start;
 import io.stepsize.schedule.Checks;
 import io.stepsize.schedule.InvalidFieldException;
 import java.util.List;
@@ -112,9 +115,61 @@ public final class ProbeValidation {
                 : Optional.empty();
     }
 
-    /** The first violated rule of a proto probe, or empty. */
+    /**
+     * The first violated rule of a proto probe, or empty: known {@code start} and {@code operator}
+     * values (a value this version does not know cannot be read as either of the known ones, since
+     * the statistics of DESIGN §1.7 and the smoothing depend on them), then the rules of T_m. A
+     * START_GRADIENT probe's alpha[0] = ĝᵀHĝ falls under the finite-numbers rule like every alpha.
+     */
     public static Optional<String> violation(LanczosProbe probe) {
+        if (probe.getStart() == Start.UNRECOGNIZED) {
+            return Optional.of(unknown("lanczos.start", Start.values(), probe.getStartValue()));
+        }
+        if (probe.getOperator() == Operator.UNRECOGNIZED) {
+            return Optional.of(unknown("lanczos.operator", Operator.values(), probe.getOperatorValue()));
+        }
         return violation(toArray(probe.getAlphaList()), toArray(probe.getBetaList()));
+    }
+
+    /**
+     * A Lanczos probe of Adam's preconditioned operator (DESIGN §1.7) for a job whose optimizer is not
+     * AdamW: no such operator exists for that job, and its spectrum would be read as the Hessian's.
+     * The reason names the field, the rule and the job's optimizer as its spec says it.
+     */
+    public static Optional<String> operatorViolation(LanczosProbe probe, JobSpec job) {
+        if (probe.getOperator() == Operator.OPERATOR_PRECONDITIONED
+                && job.getOptimizer() != io.stepsize.proto.v1.Optimizer.OPTIMIZER_ADAMW) {
+            return Optional.of("lanczos.operator: OPERATOR_PRECONDITIONED needs an OPTIMIZER_ADAMW job (job '"
+                    + job.getJobId() + "' is " + job.getOptimizer() + ")");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The probes of one step must share an operator (DESIGN §1.7): their densities are averaged, and
+     * the Hessian's and the preconditioned operator's spectra are not one spectrum. The estimator keeps
+     * the first operator a step's probes arrived with and dead-letters a later probe of another.
+     */
+    public static Optional<String> mixedOperator(long step, boolean stepPreconditioned, boolean preconditioned) {
+        return stepPreconditioned == preconditioned
+                ? Optional.empty()
+                : Optional.of("lanczos.operator: " + name(preconditioned) + " differs from the " + name(stepPreconditioned)
+                        + " of the earlier probes of step " + step + "; the probes of one step must share an operator");
+    }
+
+    /** The name of an operator as a reason shows it: the Hessian's is OPERATOR_HESSIAN, set or not. */
+    private static String name(boolean preconditioned) {
+        return (preconditioned ? Operator.OPERATOR_PRECONDITIONED : Operator.OPERATOR_HESSIAN).name();
+    }
+
+    private static String unknown(String field, Enum<?>[] values, int got) {
+        StringBuilder known = new StringBuilder();
+        for (Enum<?> v : values) {
+            if (!v.name().equals("UNRECOGNIZED")) {
+                known.append(known.length() == 0 ? "" : ", ").append(v.name());
+            }
+        }
+        return field + ": must be one of " + known + " (got " + got + ")";
     }
 
     /** Throws {@link InvalidProbeException} with the rule's message when the probe is invalid. */

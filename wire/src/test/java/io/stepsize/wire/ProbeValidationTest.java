@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.stepsize.proto.v1.GradientStats;
+import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
+import io.stepsize.proto.v1.Operator;
+import io.stepsize.proto.v1.Optimizer;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.proto.v1.Start;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -128,5 +132,37 @@ class ProbeValidationTest {
         assertThat(ProbeValidation.outOfOrder(21, 20)).isEmpty();
         assertThat(ProbeValidation.outOfOrder(19, 20))
                 .contains("step: out of order, older than the job's latest processed step 20 (got 19)");
+    }
+
+    /** DESIGN.md §1.7's fields: known values only; the preconditioned operator for AdamW jobs only; one operator per step. */
+    @Test
+    void startAndOperatorRules() {
+        LanczosProbe ok = LanczosProbe.newBuilder().addAlpha(1).addBeta(0).setStart(Start.START_GRADIENT).build();
+        assertThat(ProbeValidation.violation(ok)).isEmpty();
+        assertThat(ProbeValidation.violation(ok.toBuilder().setStartValue(3).build())).contains(
+                "lanczos.start: must be one of START_UNSPECIFIED, START_RANDOM, START_GRADIENT (got 3)");
+        assertThat(ProbeValidation.violation(ok.toBuilder().setOperatorValue(42).build())).contains(
+                "lanczos.operator: must be one of OPERATOR_UNSPECIFIED, OPERATOR_HESSIAN, OPERATOR_PRECONDITIONED (got 42)");
+        // a gradient start's alpha[0] is under the finite-numbers rule like every alpha
+        assertThat(ProbeValidation.violation(ok.toBuilder().setAlpha(0, Double.NaN).build()))
+                .contains("lanczos.alpha[0] must be finite, got NaN");
+
+        LanczosProbe pre = ok.toBuilder().setOperator(Operator.OPERATOR_PRECONDITIONED).build();
+        JobSpec sgd = JobSpec.newBuilder().setJobId("j").setOptimizer(Optimizer.OPTIMIZER_SGD).build();
+        JobSpec other = sgd.toBuilder().setOptimizer(Optimizer.OPTIMIZER_OTHER).build();
+        JobSpec adam = sgd.toBuilder().setOptimizer(Optimizer.OPTIMIZER_ADAMW).build();
+        assertThat(ProbeValidation.operatorViolation(pre, sgd)).contains(
+                "lanczos.operator: OPERATOR_PRECONDITIONED needs an OPTIMIZER_ADAMW job (job 'j' is OPTIMIZER_SGD)");
+        assertThat(ProbeValidation.operatorViolation(pre, other)).contains(
+                "lanczos.operator: OPERATOR_PRECONDITIONED needs an OPTIMIZER_ADAMW job (job 'j' is OPTIMIZER_OTHER)");
+        assertThat(ProbeValidation.operatorViolation(pre, adam)).isEmpty();
+        // Hessian probes suit every job, an AdamW one too (its edge ratio is then NaN, not an error)
+        assertThat(ProbeValidation.operatorViolation(ok, sgd)).isEmpty();
+        assertThat(ProbeValidation.operatorViolation(ok, adam)).isEmpty();
+
+        assertThat(ProbeValidation.mixedOperator(7, true, true)).isEmpty();
+        assertThat(ProbeValidation.mixedOperator(7, false, true)).contains("lanczos.operator: OPERATOR_PRECONDITIONED "
+                + "differs from the OPERATOR_HESSIAN of the earlier probes of step 7; the probes of one step must share "
+                + "an operator");
     }
 }

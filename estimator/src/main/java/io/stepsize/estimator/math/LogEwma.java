@@ -15,6 +15,13 @@ package io.stepsize.estimator.math;
  * observation restarts the average as a first one would. The three log quantities always move
  * together, which keeps λ_low ≤ λ_max ≤ bound in the state whenever each observation has it.
  *
+ * <p>λ_h (DESIGN §1.7) is averaged in log space by the same rule with its own test, 0 < λ_h ≤ λ_max
+ * on both sides, else taken as is. Under the {@code GRADIENT_HARMONIC} lower edge λ_low and λ_h are
+ * the same number in every observation, so the two tests and the two averages are the same
+ * computations: the state's λ_low equals its λ_h exactly, step after step. The gradient sharpness
+ * and the negative mass are not smoothed: they describe the step itself (the topology reports the
+ * observation's).
+ *
  * <p>Observations must arrive in step order; the caller (the topology) owns ordering.
  */
 public final class LogEwma {
@@ -49,14 +56,17 @@ public final class LogEwma {
             lambdaMax = observation.lambdaMax();
             bound = observation.lambdaMaxBound();
         }
+        double harmonic = state.hasHarmonic() && observation.hasHarmonic()
+                ? logMix(state.lambdaHarmonic(), observation.lambdaHarmonic(), a)
+                : observation.lambdaHarmonic();
         return new EwmaState(observation.step(), lambdaMin, lambdaLow, lambdaMax, bound,
-                state.probes() + observation.probes(), state.observations() + 1);
+                state.probes() + observation.probes(), state.observations() + 1, harmonic);
     }
 
     /** The state of a first observation: the observation itself. */
     public static EwmaState first(CurvatureObservation o) {
         return new EwmaState(o.step(), o.lambdaMin(), o.lambdaLow(), o.lambdaMax(), o.lambdaMaxBound(),
-                o.probes(), 1);
+                o.probes(), 1, o.lambdaHarmonic());
     }
 
     private static double logMix(double old, double now, double a) {

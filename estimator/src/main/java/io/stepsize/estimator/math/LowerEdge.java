@@ -90,7 +90,12 @@ public final class LowerEdge {
         return d.lambdaMax(); // rounding left cumulative a hair below target
     }
 
-    static double gradientHarmonic(SpectralDensity d, LowerEdgeSettings s) {
+    /**
+     * The {@code GRADIENT_HARMONIC} rule: λ_h over θ_i > τ, the {@code FLOOR} rule when no weight
+     * lies there. A point's {@code lambda_harmonic} is this value whatever the job's rule, so that
+     * under this rule λ_low and λ_h are one number.
+     */
+    public static double gradientHarmonic(SpectralDensity d, LowerEdgeSettings s) {
         double h = harmonic(d, tau(d, s));
         return Double.isNaN(h) ? floor(d, s) : h;
     }

@@ -88,6 +88,18 @@ public final class SpectralDensity {
         return lambdaMaxBound;
     }
 
+    /**
+     * Σ w_i over θ_i < 0 (DESIGN §1.7): from a gradient start, the share of the gradient's energy in
+     * negative curvature; from a random start, the share of the spectrum below zero.
+     */
+    public double negativeMass() {
+        double s = 0.0;
+        for (int i = 0; i < theta.length && theta[i] < 0.0; i++) { // ascending: the negative nodes come first
+            s += weight[i];
+        }
+        return s;
+    }
+
     public double totalWeight() {
         double s = 0.0;
         for (double w : weight) {

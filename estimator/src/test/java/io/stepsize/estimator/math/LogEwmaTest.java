@@ -2,6 +2,7 @@ package io.stepsize.estimator.math;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.data.Offset.offset;
 
 import org.junit.jupiter.api.Test;
@@ -84,18 +85,32 @@ class LogEwmaTest {
 
     @Test
     void stateRoundTripsThroughBytes() {
-        EwmaState s = new EwmaState(123_456_789_012L, -0.0, Math.PI, 1e300, Double.MIN_VALUE, 7, 3);
+        EwmaState s = new EwmaState(123_456_789_012L, -0.0, Math.PI, 1e300, Double.MIN_VALUE, 7, 3, 2.5);
         byte[] bytes = s.toBytes();
-        assertThat(bytes).hasSize(57);
+        assertThat(bytes).hasSize(65);
         assertThat(EwmaState.fromBytes(bytes)).isEqualTo(s);
-        EwmaState noKappa = new EwmaState(0, -2, -1e-6, -1, -0.5, 1, 1);
+        EwmaState noKappa = new EwmaState(0, -2, -1e-6, -1, -0.5, 1, 1, -1e-6);
         assertThat(EwmaState.fromBytes(noKappa.toBytes())).isEqualTo(noKappa);
         assertThatThrownBy(() -> EwmaState.fromBytes(new byte[3]))
-                .hasMessage("EwmaState bytes must be 57 bytes of version 1, got 3 bytes of version 0");
+                .hasMessage("EwmaState bytes must be 65 bytes of version 2 (or 57 of version 1), got 3 bytes of version 0");
         byte[] future = s.toBytes();
-        future[0] = 2;
+        future[0] = 3;
         assertThatThrownBy(() -> EwmaState.fromBytes(future))
-                .hasMessage("EwmaState bytes must be 57 bytes of version 1, got 57 bytes of version 2");
+                .hasMessage("EwmaState bytes must be 65 bytes of version 2 (or 57 of version 1), got 65 bytes of version 3");
+    }
+
+    /** Version 1 (before λ_h): its bytes, as that code wrote them, read with λ_h NaN. */
+    @Test
+    void version1BytesReadWithoutHarmonic() {
+        byte[] v1 = java.util.HexFormat.of().parseHex("01" + "0000000000000028" + "0000000000000007"
+                + "0000000000000003" + "bff0000000000000" + "3ff8000000000000" + "4020800000000000"
+                + "4023800000000000");
+        assertThat(EwmaState.fromBytes(v1)).isEqualTo(new EwmaState(40, -1.0, 1.5, 8.25, 9.75, 7, 3, Double.NaN));
+        // the next observation restarts λ_h's average (taken as is) and mixes the rest as before
+        EwmaState next = LogEwma.update(EwmaState.fromBytes(v1),
+                new CurvatureObservation(41, -1.0, 1.5, 8.25, 9.75, 1, 2.0, 0.1, 3.0), 3);
+        assertThat(next.lambdaHarmonic()).isEqualTo(2.0);
+        assertThat(next.lambdaLow()).isEqualTo(1.5, within(1e-15));
     }
 
     @Test

@@ -41,7 +41,15 @@ class ProbeMergeTest {
         LowerEdgeSettings sp = new LowerEdgeSettings(LowerEdgeRule.SMALLEST_POSITIVE, 1e-6, 0.05, 0.2);
         assertThat(LowerEdge.lambdaLow(m, sp)).isEqualTo(2.5);
         CurvatureObservation o = CurvatureObservation.of(40, m, sp);
-        assertThat(o).isEqualTo(new CurvatureObservation(40, m.lambdaMin(), 2.5, m.lambdaMax(), m.lambdaMaxBound(), 2));
+        // λ_h of the averaged density: 1 / (0.25/1 + 0.5/2.5 + 0.25/3) = 1.875; no node below 0
+        assertThat(o.lambdaHarmonic()).isCloseTo(1.875, offset(1e-15));
+        assertThat(o).isEqualTo(new CurvatureObservation(40, m.lambdaMin(), 2.5, m.lambdaMax(), m.lambdaMaxBound(), 2,
+                o.lambdaHarmonic(), 0.0, Double.NaN));
+        // under gradient_harmonic the lower edge is that same number
+        CurvatureObservation h = CurvatureObservation.of(40, m, sp.withRule(LowerEdgeRule.GRADIENT_HARMONIC), 4.0);
+        assertThat(h.lambdaLow()).isEqualTo(o.lambdaHarmonic());
+        assertThat(h.lambdaHarmonic()).isEqualTo(o.lambdaHarmonic());
+        assertThat(h.gradientSharpness()).isEqualTo(4.0);
     }
 
     @Test

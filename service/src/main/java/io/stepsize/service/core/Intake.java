@@ -229,7 +229,8 @@ public final class Intake {
 
   /**
    * Refuses probe {@code i} of {@code job} (null: no such job) unless the estimator would use it:
-   * the rules of {@link ProbeValidation} and of the job (its step range, this service's m) are
+   * the rules of {@link ProbeValidation} and of the job (its step range, the operator its optimizer
+   * allows, this service's m) are
    * INVALID_ARGUMENT; a Lanczos probe older than the newest step this replica's view shows processed
    * is FAILED_PRECONDITION, by the rule the estimator dead-letters it with.
    */
@@ -248,6 +249,10 @@ public final class Intake {
       throw ApiException.invalid(at + e.getMessage());
     }
     if (p.hasLanczos()) {
+      Optional<String> operator = ProbeValidation.operatorViolation(p.getLanczos(), job.spec());
+      if (operator.isPresent()) {
+        throw ApiException.invalid(at + operator.get());
+      }
       if (p.getLanczos().getAlphaCount() > maxProbeSteps) {
         throw ApiException.invalid(at + "lanczos: m must be <= " + maxProbeSteps + " on this service (got m = "
             + p.getLanczos().getAlphaCount() + ")");

@@ -28,12 +28,14 @@ import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
+import io.stepsize.proto.v1.Operator;
 import io.stepsize.proto.v1.ParamGroup;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.proto.v1.ReportProbesRequest;
 import io.stepsize.proto.v1.ScheduleUpdate;
 import io.stepsize.proto.v1.Source;
+import io.stepsize.proto.v1.Start;
 import io.stepsize.proto.v1.StepsizeGrpc;
 import io.stepsize.proto.v1.StepsizeGrpc.StepsizeBlockingStub;
 import io.stepsize.proto.v1.WatchScheduleRequest;
@@ -421,6 +423,39 @@ class InProcessApiTest {
     expect(() -> report(alice), Status.Code.INVALID_ARGUMENT, "probes: must not be empty");
     assertThat(producer.history()).isEmpty();
     assertThat(reported).isEmpty();
+  }
+
+  /** DESIGN.md §1.7's probe fields: unknown values, the operator a job's optimizer allows, alpha[0] of a gradient start. */
+  @Test
+  void probesOfTheGradientFieldsFollowTheirRules() {
+    start();
+    views.putJob(fixed("codes"), "alice");
+    views.putJob(fixed("sgd").toBuilder().setOptimizer(io.stepsize.proto.v1.Optimizer.OPTIMIZER_SGD).build(), "alice");
+    views.putJob(fixed("adam").toBuilder().setOptimizer(io.stepsize.proto.v1.Optimizer.OPTIMIZER_ADAMW).build(),
+        "alice");
+    ProbeReport good = probe("codes", 3);
+    ProbeReport gradientNaN = good.toBuilder().setLanczos(good.getLanczos().toBuilder().setStart(Start.START_GRADIENT)
+        .setAlpha(0, Double.NaN)).build();
+    expect(() -> report(alice, good, gradientNaN), Status.Code.INVALID_ARGUMENT,
+        "probes[1].lanczos.alpha[0] must be finite, got NaN");
+    expect(() -> report(alice, good.toBuilder().setLanczos(good.getLanczos().toBuilder().setStartValue(7)).build()),
+        Status.Code.INVALID_ARGUMENT,
+        "probes[0].lanczos.start: must be one of START_UNSPECIFIED, START_RANDOM, START_GRADIENT (got 7)");
+    expect(() -> report(alice, good.toBuilder().setLanczos(good.getLanczos().toBuilder().setOperatorValue(3)).build()),
+        Status.Code.INVALID_ARGUMENT, "probes[0].lanczos.operator: must be one of OPERATOR_UNSPECIFIED, "
+            + "OPERATOR_HESSIAN, OPERATOR_PRECONDITIONED (got 3)");
+    LanczosProbe preconditioned = good.getLanczos().toBuilder().setOperator(Operator.OPERATOR_PRECONDITIONED).build();
+    expect(() -> report(alice, good, probe("sgd", 3).toBuilder().setLanczos(preconditioned).build()),
+        Status.Code.INVALID_ARGUMENT, "probes[1].lanczos.operator: OPERATOR_PRECONDITIONED needs an OPTIMIZER_ADAMW "
+            + "job (job 'sgd' is OPTIMIZER_SGD)");
+    expect(() -> report(alice, good.toBuilder().setLanczos(preconditioned).build()), Status.Code.INVALID_ARGUMENT,
+        "probes[0].lanczos.operator: OPERATOR_PRECONDITIONED needs an OPTIMIZER_ADAMW job (job 'codes' is "
+            + "OPTIMIZER_UNSPECIFIED)");
+    assertThat(producer.history()).isEmpty();
+    ProbeReport adam = probe("adam", 3).toBuilder().setLanczos(preconditioned.toBuilder().setStart(Start.START_GRADIENT))
+        .build();
+    assertThat(report(alice, adam, probe("sgd", 3))).isEqualTo(2);
+    assertThat(producer.history()).hasSize(2);
   }
 
   @Test

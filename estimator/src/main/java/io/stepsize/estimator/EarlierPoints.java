@@ -1,0 +1,190 @@
+package io.stepsize.estimator;
+
+import io.stepsize.schedule.CurvaturePoint;
+import io.stepsize.schedule.CurvatureTimeline;
+import io.stepsize.wire.CurvatureRecords;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * The estimates a job had before a probe step, as the schedule reads them: what the edge ratio of a
+ * point needs, since the scheduled lr at step p depends on the estimates that apply at or before p
+ * (live, latched and continuous φ, revisions: DESIGN.md §1.3–1.6).
+ *
+ * <p>The points are the job's timeline as the service sees it ({@link CurvatureRecords}): the open
+ * segment, which the job's {@link Timeline} state holds already, and the retained closed segments,
+ * which {@link TimelineProcessor} writes here, once each, when it closes them (store {@link #STORE},
+ * key {@code job_id \0 index}, the index in 19 digits so that a job's keys sort by index and no other
+ * job's fall between them: job ids never contain \0), and deletes as they leave the retained window.
+ * So keeping them costs one write of ~4.5 KiB per {@link CurvatureRecords#SEGMENT} estimates, not a
+ * write per estimate: a first version with one record per point cost ~30 µs of CPU and ~280 bytes
+ * per probe (docs/BENCHMARKS.md §9).
+ *
+ * <p>Fast: the closed points of a job are cached in memory (least recently used jobs out past
+ * {@link #CACHED_POINTS} points in all), read again from the store when the job's durable timeline
+ * says another segment closed; a copy ahead of it (written by a transaction aborted since) is read
+ * again whole. One instance per processor, dropped when it is (re)initialized.
+ */
+final class EarlierPoints {
+  static final String STORE = "curvature-points";
+  /** Closed points kept in memory over all jobs of a task: tens of MB at most. */
+  static final int CACHED_POINTS = 200_000;
+  private static final byte VERSION = 1;
+  private static final int POINT_BYTES = 3 * Long.BYTES + Integer.BYTES + 5 * Double.BYTES + Byte.BYTES;
+  private static final char SEPARATOR = '\u0000';
+
+  private final KeyValueStore<String, byte[]> store;
+  private final LinkedHashMap<String, Closed> cache = new LinkedHashMap<>(16, 0.75f, true);
+  private long cachedPoints;
+
+  /**
+   * A job's retained closed segments, oldest first (the last is segment openIndex − 1), as of the
+   * timeline whose open segment has index {@code openIndex}; {@code points} in all.
+   */
+  private record Closed(long openIndex, List<List<CurvaturePoint>> segments, long points) {}
+
+  EarlierPoints(KeyValueStore<String, byte[]> store) {
+    this.store = store;
+  }
+
+  /**
+   * The job's points at steps before {@code step}, the newest {@link CurvatureRecords#CAPACITY}: its
+   * retained closed segments and the points of {@code timeline}'s open segment (null: the job has none yet).
+   */
+  CurvatureTimeline before(String jobId, long step, Timeline timeline) {
+    if (timeline == null || (timeline.openIndex() == 0 && timeline.openCount() == 0)) {
+      return CurvatureTimeline.EMPTY;
+    }
+    List<List<CurvaturePoint>> closed = closed(jobId, timeline.openIndex());
+    List<CurvaturePoint> all = new ArrayList<>(closed.size() * CurvatureRecords.SEGMENT + timeline.openCount());
+    for (List<CurvaturePoint> segment : closed) {
+      all.addAll(segment);
+    }
+    for (Timeline.Point p : timeline.openSegment()) {
+      if (p.step() < step) {
+        all.add(point(p));
+      }
+    }
+    // the newest CAPACITY, as the service's view of the job had them when it answered for this step
+    int n = all.size();
+    return CurvatureTimeline.of(n > CurvatureRecords.CAPACITY ? all.subList(n - CurvatureRecords.CAPACITY, n) : all);
+  }
+
+  /** Writes closed segment {@code index} of a job (its points, oldest first), dropping the one that leaves the window. */
+  static void close(KeyValueStore<String, byte[]> store, String jobId, long index, List<Timeline.Point> points) {
+    ByteBuffer b = ByteBuffer.allocate(1 + Integer.BYTES + points.size() * POINT_BYTES).put(VERSION)
+        .putInt(points.size());
+    for (Timeline.Point p : points) {
+      b.putLong(p.step()).putLong(p.appliesFromStep()).putInt((int) p.phase()).putLong(p.probes())
+          .putDouble(p.lambdaMin()).putDouble(p.lambdaLow()).putDouble(p.lambdaMax()).putDouble(p.kappa())
+          .putDouble(p.lambdaMaxBound()).put(p.preconditioned() ? (byte) 1 : (byte) 0);
+    }
+    store.put(key(jobId, index), b.array());
+    long dropped = index - CurvatureRecords.RETAINED_SEGMENTS;
+    if (dropped >= 0) {
+      store.delete(key(jobId, dropped));
+    }
+  }
+
+  /** The job's retained closed segments, oldest first, for the timeline whose open segment is {@code openIndex}. */
+  private List<List<CurvaturePoint>> closed(String jobId, long openIndex) {
+    Closed c = cache.get(jobId);
+    if (c != null && c.openIndex == openIndex) {
+      return c.segments;
+    }
+    long from = Math.max(0, openIndex - CurvatureRecords.RETAINED_SEGMENTS);
+    ArrayDeque<List<CurvaturePoint>> segments = new ArrayDeque<>();
+    long next = from;
+    if (c != null && c.openIndex < openIndex) {
+      // segments closed since the copy: keep what is still in the window, read the rest
+      long index = c.openIndex - c.segments.size();
+      for (List<CurvaturePoint> s : c.segments) {
+        if (index >= from) {
+          segments.add(s);
+        }
+        index++;
+      }
+      next = Math.max(from, c.openIndex);
+    }
+    for (long i = next; i < openIndex; i++) {
+      segments.add(read(jobId, i));
+    }
+    if (c != null) {
+      cachedPoints -= c.points;
+    }
+    long points = 0;
+    for (List<CurvaturePoint> s : segments) {
+      points += s.size();
+    }
+    List<List<CurvaturePoint>> kept = List.copyOf(segments);
+    cache.put(jobId, new Closed(openIndex, kept, points));
+    cachedPoints += points;
+    evict(jobId);
+    return kept;
+  }
+
+  private List<CurvaturePoint> read(String jobId, long index) {
+    String key = key(jobId, index);
+    byte[] bytes = store.get(key);
+    return bytes == null ? List.of() : decode(key, bytes); // none: closed before points were kept (an older version)
+  }
+
+  private void evict(String keep) {
+    Iterator<Map.Entry<String, Closed>> it = cache.entrySet().iterator();
+    while (cachedPoints > CACHED_POINTS && it.hasNext()) {
+      Map.Entry<String, Closed> e = it.next();
+      if (!e.getKey().equals(keep)) {
+        cachedPoints -= e.getValue().points;
+        it.remove();
+      }
+    }
+  }
+
+  static String key(String jobId, long index) {
+    String digits = Long.toString(index);
+    StringBuilder k = new StringBuilder(jobId.length() + 20).append(jobId).append(SEPARATOR);
+    for (int i = digits.length(); i < 19; i++) {
+      k.append('0');
+    }
+    return k.append(digits).toString();
+  }
+
+  static CurvaturePoint point(Timeline.Point p) {
+    return new CurvaturePoint(p.step(), p.appliesFromStep(), (int) p.phase(), p.lambdaMin(), p.lambdaLow(),
+        p.lambdaMax(), p.kappa(), p.lambdaMaxBound(), p.probes(), p.preconditioned());
+  }
+
+  static List<CurvaturePoint> decode(String key, byte[] bytes) {
+    String what = "curvature points " + key.replace(SEPARATOR, '/');
+    ByteBuffer b = StateBytes.open(bytes, what, VERSION);
+    try {
+      int n = StateBytes.count(b, what, "count", POINT_BYTES);
+      List<CurvaturePoint> points = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        long step = b.getLong();
+        long appliesFrom = b.getLong();
+        int phase = b.getInt();
+        long probes = b.getLong();
+        double lambdaMin = b.getDouble();
+        double lambdaLow = b.getDouble();
+        double lambdaMax = b.getDouble();
+        double kappa = b.getDouble();
+        double bound = b.getDouble();
+        boolean preconditioned = b.get() != 0;
+        points.add(new CurvaturePoint(step, appliesFrom, phase, lambdaMin, lambdaLow, lambdaMax, kappa, bound, probes,
+            preconditioned));
+      }
+      StateBytes.end(b, what);
+      return points;
+    } catch (BufferUnderflowException e) {
+      throw StateBytes.truncated(bytes, what, e);
+    }
+  }
+}
