@@ -305,10 +305,10 @@ def plot(args, results):
             if rx:
                 ax.plot(rx, ry, "x", color="k", ms=6)
         ax.axhline(1.0, color="k", ls="--", lw=1)
-        ax.set_title(f"β = {b:g} (threshold 2+2β = {threshold(b):g}); × = long-Lanczos reference")
+        ax.set_title(f"β = {b:g}: threshold 2+2β = {threshold(b):g}; × long-Lanczos reference", fontsize=10)
         ax.set_xlabel("step")
         ax.set_ylabel("edge ratio η·λ_max/(2+2β)")
-        ax.set_ylim(0, 1.6)
+        ax.set_ylim(0.5, 1.2)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(os.path.join(args.img_dir, "eos-edge-ratio.png"), dpi=110)
