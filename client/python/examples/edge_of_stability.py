@@ -24,7 +24,8 @@ Lanczos run from a random start (``--reference-m`` steps) checks the probe's lam
 ``--local-only`` skips the service (local ratio only).
 
 Outputs, in ``--out-dir``: probes.csv (one row per probe), steps.csv (one row per step),
-summary.csv (the band of each run over its second half and from its first crossing of 1); in ``--img-dir``: eos-edge-ratio.png
+summary.csv (the band of each run over its second half and from its first crossing of 1); in
+``--img-dir``: eos-edge-ratio.png
 (edge ratio against step, a line at 1), eos-sharpness.png (lambda_max against 2(1 + beta)/eta) and
 eos-loss.png (the training loss).
 
@@ -62,7 +63,8 @@ PROBE_FIELDS = ["run", "beta", "eta", "step", "loss", "ritz_max", "gradient_shar
                 "reference_lambda_max", "reference_edge_ratio", "service_lambda_max", "service_edge_ratio",
                 "service_lambda_max_bound", "probe_seconds"]
 STEP_FIELDS = ["run", "beta", "eta", "step", "loss", "accuracy", "served_lr", "served_edge_ratio"]
-SUMMARY_FIELDS = ["run", "beta", "eta", "threshold", "window", "from_step", "quantity", "points", "p10", "median", "p90",
+SUMMARY_FIELDS = ["run", "beta", "eta", "threshold", "window", "from_step", "quantity", "points", "p10", "median",
+                  "p90",
                   "share_above_1"]
 
 
@@ -359,7 +361,8 @@ def parser():
                         "service's answers (with --half-life, compares smoothings on the same probes); "
                         "with --local-only, only summarize and plot them again")
     p.add_argument("--runs", type=parse_runs, default=parse_runs("0:0.04,0:0.0333,0.9:0.076,0.9:0.0633"),
-                   help="beta:eta per run, comma-separated (default 0:0.04,0:0.0333,0.9:0.076,0.9:0.0633: the thresholds 2(1+beta)/eta are 50 and 60 with and without momentum)")
+                   help="beta:eta per run, comma-separated (default 0:0.04,0:0.0333,0.9:0.076,0.9:0.0633: "
+                        "the thresholds 2(1+beta)/eta are 50 and 60 with and without momentum)")
     p.add_argument("--steps", type=int, default=1600)
     p.add_argument("--probe-every", type=int, default=20)
     p.add_argument("--probe-m", type=int, default=20)
@@ -434,7 +437,8 @@ def main(argv=None):
     write_csv(os.path.join(args.out_dir, "summary.csv"), SUMMARY_FIELDS, summary)
     for row in summary:
         log.info("%-16s %-14s from %4d %-22s n=%4d  p10 %.3f  median %.3f  p90 %.3f  above 1: %.0f%%", row["run"],
-                 row["window"], row["from_step"], row["quantity"], row["points"], row["p10"], row["median"], row["p90"], 100 * row["share_above_1"])
+                 row["window"], row["from_step"], row["quantity"], row["points"], row["p10"], row["median"], row["p90"],
+                 100 * row["share_above_1"])
     plot(args, results)
 
 
