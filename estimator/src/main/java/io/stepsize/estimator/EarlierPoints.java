@@ -41,14 +41,24 @@ final class EarlierPoints {
   private static final char SEPARATOR = '\u0000';
 
   private final KeyValueStore<String, byte[]> store;
-  private final LinkedHashMap<String, Closed> cache = new LinkedHashMap<>(16, 0.75f, true);
+  private final LinkedHashMap<String, Known> cache = new LinkedHashMap<>(16, 0.75f, true);
   private long cachedPoints;
 
   /**
-   * A job's retained closed segments, oldest first (the last is segment openIndex − 1), as of the
-   * timeline whose open segment has index {@code openIndex}; {@code points} in all.
+   * What is cached of a job: its retained closed segments, oldest first (the last is segment
+   * openIndex − 1), as of the timeline whose open segment has index {@code openIndex}, {@code points}
+   * in all; and the last timeline {@link #before} answered, which ends before the job's point number
+   * {@code beforeEnd} (numbered from the job's first: segment i holds i·SEGMENT onwards).
    */
-  private record Closed(long openIndex, List<List<CurvaturePoint>> segments, long points) {}
+  private static final class Known {
+    long openIndex;
+    List<List<CurvaturePoint>> segments;
+    long points;
+    /** Whether every segment is full or absent, so that point g is at g % SEGMENT of segment g / SEGMENT. */
+    boolean regular;
+    CurvatureTimeline before;
+    long beforeEnd;
+  }
 
   EarlierPoints(KeyValueStore<String, byte[]> store) {
     this.store = store;
@@ -57,17 +67,92 @@ final class EarlierPoints {
   /**
    * The job's points at steps before {@code step}, the newest {@link CurvatureRecords#CAPACITY}: its
    * retained closed segments and the points of {@code timeline}'s open segment (null: the job has none yet).
+   *
+   * <p>Fast: the job's last answer is extended by the points after it, O(1) amortized per point
+   * ({@link CurvatureTimeline#with(List, int)}), when it is the same sequence of points up to its
+   * end; else the points are gathered and sorted again. It is: within one instance a job's points
+   * change only by the estimates of this task, and an estimate changes at most the newest point and
+   * only for its own step, while every point before {@code step} is final (earlier steps are
+   * refused as out of order). The newest point of the last answer is checked against the state all
+   * the same, and the count of points in the new answer against the window's.
    */
   CurvatureTimeline before(String jobId, long step, Timeline timeline) {
     if (timeline == null || (timeline.openIndex() == 0 && timeline.openCount() == 0)) {
       return CurvatureTimeline.EMPTY;
     }
-    List<List<CurvaturePoint>> closed = closed(jobId, timeline.openIndex());
-    List<CurvaturePoint> all = new ArrayList<>(closed.size() * CurvatureRecords.SEGMENT + timeline.openCount());
+    Known known = known(jobId, timeline.openIndex());
+    List<Timeline.Point> open = timeline.openSegment();
+    int k = 0;
+    while (k < open.size() && open.get(k).step() < step) {
+      k++;
+    }
+    boolean prefix = true; // the open points before step are its first k: steps rise
+    for (int i = k; i < open.size(); i++) {
+      prefix &= open.get(i).step() >= step;
+    }
+    long end = timeline.openIndex() * CurvatureRecords.SEGMENT + k;
+    CurvatureTimeline t = prefix ? extended(known, open, k, end) : null;
+    if (t == null) {
+      t = gathered(known.segments, open, step);
+    }
+    known.before = t;
+    known.beforeEnd = end;
+    return t;
+  }
+
+  /** The job's last answer with the points up to {@code end} appended, or null when that is not provably it. */
+  private static CurvatureTimeline extended(Known known, List<Timeline.Point> open, int k, long end) {
+    CurvatureTimeline last = known.before;
+    if (last == null || !known.regular || end < known.beforeEnd || end - known.beforeEnd > CurvatureRecords.CAPACITY) {
+      return null;
+    }
+    if (!last.isEmpty() && !last.latest().equals(pointAt(known, open, known.beforeEnd - 1))) {
+      return null;
+    }
+    int added = (int) (end - known.beforeEnd);
+    // the window's count, and the one the appended timeline will have: they differ when points left the
+    // window that the last answer did not hold (an absent segment), and then the tails differ too
+    if (Math.min(CurvatureRecords.CAPACITY, known.points + k) != Math.min(CurvatureRecords.CAPACITY,
+        (long) last.size() + added)) {
+      return null;
+    }
+    if (added == 0) {
+      return last;
+    }
+    List<CurvaturePoint> newer = new ArrayList<>(added);
+    for (long g = known.beforeEnd; g < end; g++) {
+      CurvaturePoint p = pointAt(known, open, g);
+      if (p == null) {
+        return null;
+      }
+      newer.add(p);
+    }
+    return last.with(newer, CurvatureRecords.CAPACITY);
+  }
+
+  /** The job's point number g as the cache and the open segment hold it, or null when they do not. */
+  private static CurvaturePoint pointAt(Known known, List<Timeline.Point> open, long g) {
+    long openStart = known.openIndex * CurvatureRecords.SEGMENT;
+    if (g >= openStart) {
+      return g - openStart < open.size() ? point(open.get((int) (g - openStart))) : null;
+    }
+    long first = known.openIndex - known.segments.size();
+    long index = g / CurvatureRecords.SEGMENT;
+    if (g < 0 || index < first) {
+      return null;
+    }
+    List<CurvaturePoint> segment = known.segments.get((int) (index - first));
+    int at = (int) (g % CurvatureRecords.SEGMENT);
+    return at < segment.size() ? segment.get(at) : null;
+  }
+
+  /** The points before step gathered and sorted: the retained closed segments and the open points. */
+  private static CurvatureTimeline gathered(List<List<CurvaturePoint>> closed, List<Timeline.Point> open, long step) {
+    List<CurvaturePoint> all = new ArrayList<>(closed.size() * CurvatureRecords.SEGMENT + open.size());
     for (List<CurvaturePoint> segment : closed) {
       all.addAll(segment);
     }
-    for (Timeline.Point p : timeline.openSegment()) {
+    for (Timeline.Point p : open) {
       if (p.step() < step) {
         all.add(point(p));
       }
@@ -93,11 +178,11 @@ final class EarlierPoints {
     }
   }
 
-  /** The job's retained closed segments, oldest first, for the timeline whose open segment is {@code openIndex}. */
-  private List<List<CurvaturePoint>> closed(String jobId, long openIndex) {
-    Closed c = cache.get(jobId);
+  /** What is cached of the job, its retained closed segments those of the timeline whose open segment is {@code openIndex}. */
+  private Known known(String jobId, long openIndex) {
+    Known c = cache.get(jobId);
     if (c != null && c.openIndex == openIndex) {
-      return c.segments;
+      return c;
     }
     long from = Math.max(0, openIndex - CurvatureRecords.RETAINED_SEGMENTS);
     ArrayDeque<List<CurvaturePoint>> segments = new ArrayDeque<>();
@@ -116,18 +201,28 @@ final class EarlierPoints {
     for (long i = next; i < openIndex; i++) {
       segments.add(read(jobId, i));
     }
-    if (c != null) {
+    if (c == null) {
+      c = new Known();
+      cache.put(jobId, c);
+    } else {
       cachedPoints -= c.points;
+      if (c.openIndex > openIndex) {
+        c.before = null; // the state went back: nothing of the last answer is known to hold
+      }
     }
     long points = 0;
+    boolean regular = true;
     for (List<CurvaturePoint> s : segments) {
       points += s.size();
+      regular &= s.isEmpty() || s.size() == CurvatureRecords.SEGMENT;
     }
-    List<List<CurvaturePoint>> kept = List.copyOf(segments);
-    cache.put(jobId, new Closed(openIndex, kept, points));
+    c.openIndex = openIndex;
+    c.segments = List.copyOf(segments);
+    c.points = points;
+    c.regular = regular;
     cachedPoints += points;
     evict(jobId);
-    return kept;
+    return c;
   }
 
   private List<CurvaturePoint> read(String jobId, long index) {
@@ -137,9 +232,9 @@ final class EarlierPoints {
   }
 
   private void evict(String keep) {
-    Iterator<Map.Entry<String, Closed>> it = cache.entrySet().iterator();
+    Iterator<Map.Entry<String, Known>> it = cache.entrySet().iterator();
     while (cachedPoints > CACHED_POINTS && it.hasNext()) {
-      Map.Entry<String, Closed> e = it.next();
+      Map.Entry<String, Known> e = it.next();
       if (!e.getKey().equals(keep)) {
         cachedPoints -= e.getValue().points;
         it.remove();

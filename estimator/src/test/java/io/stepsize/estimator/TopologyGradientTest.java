@@ -276,4 +276,47 @@ class TopologyGradientTest {
         JobSpecs.timeline(view.toBuilder().removeTimeline(points.size() - 1).build())).lr();
     assertThat(last.getEdgeRatio()).isCloseTo(eta * last.getLambdaMax() / SGD_THRESHOLD, within(1e-15));
   }
+  /**
+   * Every point's edge ratio reads the lr scheduled from a timeline built afresh of the job's final
+   * earlier points, the newest CAPACITY: the earlier points are extended per probe, not gathered
+   * again, and this must not show. A continuous job with revisions (every point can move the lr),
+   * one or two workers per step, past the window's slide.
+   */
+  @Test
+  void extendedEarlierPointsGiveTheEdgeRatioOfAFreshTimeline() {
+    JobSpec spec = Probes.job("cont", 10_000, 3_000, 10_000).toBuilder().setPhiPolicy(PhiPolicy.newBuilder()
+        .setConditionNumber(PhiPolicy.ConditionNumber.newBuilder().setMode(io.stepsize.proto.v1.PhiMode.PHI_MODE_CONTINUOUS)))
+        .addRevisions(io.stepsize.proto.v1.Revision.newBuilder().setNumber(1).setFromStep(1_500).setLrMax(0.05))
+        .addRevisions(io.stepsize.proto.v1.Revision.newBuilder().setNumber(2).setFromStep(3_500).setSetLr(0.02))
+        .build();
+    jobs.pipeInput("cont", spec.toByteArray());
+    int capacity = io.stepsize.wire.CurvatureRecords.CAPACITY;
+    int steps = capacity + 3 * io.stepsize.wire.CurvatureRecords.SEGMENT + 7;
+    java.util.Random random = new java.util.Random(5);
+    for (int s = 0; s < steps; s++) {
+      send(Probes.diagonal("cont", s, "w0", 1 + random.nextInt(5), 10 + random.nextInt(20)));
+      if (random.nextInt(4) == 0) {
+        send(Probes.diagonal("cont", s, "w1", 1 + random.nextInt(5), 10 + random.nextInt(20)));
+      }
+    }
+    var plan = JobSpecs.toPlan(spec);
+    var margin = JobSpecs.stabilityMargin(spec);
+    java.util.ArrayList<CurvaturePoint> finals = new java.util.ArrayList<>(); // the newest point of each step before
+    CurvaturePoint newest = null;
+    int checked = 0;
+    for (Curvature c : history()) {
+      CurvaturePoint p = c.getTimeline(0);
+      if (newest != null && newest.getStep() < p.getStep()) {
+        finals.add(newest);
+      }
+      newest = p;
+      List<CurvaturePoint> before = finals.subList(Math.max(0, finals.size() - capacity), finals.size());
+      double eta = io.stepsize.schedule.StabilityMargin.eta(plan.evaluate(p.getStep(),
+          JobSpecs.timeline(Curvature.newBuilder().addAllTimeline(before).build())));
+      assertThat(p.getEdgeRatio()).as("step %d", p.getStep()).isEqualTo(margin.edgeRatio(eta, JobSpecs.point(p)));
+      checked++;
+    }
+    assertThat(checked).isGreaterThan(steps);
+    assertThat(dlq.isEmpty()).isTrue();
+  }
 }
