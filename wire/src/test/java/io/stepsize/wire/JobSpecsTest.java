@@ -50,8 +50,11 @@ class JobSpecsTest {
         "phi_policy.fixed.phi: must be finite and > 0 (got -1.0)");
     rejected(spec().setPhiPolicy(PhiPolicy.newBuilder().setFallbackPhi(Double.POSITIVE_INFINITY)),
         "phi_policy.fallback_phi: must be finite and > 0 (got Infinity)");
-    rejected(spec().setPhiPolicy(PhiPolicy.newBuilder().setHalfLifeProbes(0)),
-        "phi_policy.half_life_probes: must be finite and > 0 (got 0.0)");
+    rejected(spec().setPhiPolicy(PhiPolicy.newBuilder().setHalfLifeProbes(-1)),
+        "phi_policy.half_life_probes: must be finite and >= 0 (got -1.0)");
+    // 0 is no smoothing (the estimator's LogEwma gives the newest estimate weight 1), not an error
+    assertThat(JobSpecs.smoothing(spec().setPhiPolicy(PhiPolicy.newBuilder().setHalfLifeProbes(0)).build())
+        .halfLifeProbes()).isEqualTo(0.0);
     // job-level fields keep their own names
     rejected(spec().setApplyDelaySteps(-1), "apply_delay_steps: must be >= 0 (got -1)");
     rejected(spec().setPhaseOffset(2).addPhaseBoundaries(100), "phase_offset: must be 0 or 1 (got 2)");
