@@ -547,16 +547,17 @@ class EstimatorBrokerTest {
     try (Admin admin = Admin.create(p)) {
       topics.createIfMissing(admin, 3);
       Map<String, Integer> partitions = admin.describeTopics(Stream.of(topics.jobs().name(), topics.probes().name(),
-              topics.curvature().name(), topics.curvatureHistory().name(), topics.probesDlq().name()).toList()).allTopicNames().get()
+              topics.curvature().name(), topics.curvatureHistory().name(), topics.probesDlq().name(),
+              topics.gradientStats().name()).toList()).allTopicNames().get()
           .entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().partitions().size()));
       assertThat(partitions.values()).containsOnly(3);
-      assertThat(partitions).hasSize(5);
+      assertThat(partitions).hasSize(6);
 
       Map<ConfigResource, Config> configs = admin.describeConfigs(partitions.keySet().stream()
           .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList()).all().get();
       java.util.function.BiFunction<String, String, String> value =
           (topic, key) -> configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)).get(key).value();
-      for (String compacted : List.of(topics.jobs().name(), topics.curvature().name())) {
+      for (String compacted : List.of(topics.jobs().name(), topics.curvature().name(), topics.gradientStats().name())) {
         assertThat(value.apply(compacted, TopicConfig.CLEANUP_POLICY_CONFIG)).as(compacted).isEqualTo("compact");
       }
       long day = Duration.ofDays(1).toMillis();

@@ -2,6 +2,7 @@ package io.stepsize.service.view;
 
 import io.stepsize.wire.JobSpecs;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobPlan;
@@ -18,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This replica's in-memory copies of the two compacted topics, so a learning rate is a map lookup
+ * This replica's in-memory copies of the compacted topics (jobs, curvature, gradient statistics), so a learning rate is a map lookup
  * plus the formula. Readers never block writers: entries are immutable and replaced whole.
  */
 public final class LocalViews {
@@ -58,6 +59,7 @@ public final class LocalViews {
   private final java.util.Set<String> provisional = ConcurrentHashMap.newKeySet();
   private volatile boolean caughtUp;
   private final Map<String, CurvatureEntry> curvature = new ConcurrentHashMap<>();
+  private final Map<String, GradientStatsTimeline> gradientStats = new ConcurrentHashMap<>();
   private final Map<String, CopyOnWriteArrayList<Consumer<Change>>> watchers = new ConcurrentHashMap<>();
   /** How many recently updated jobs {@link #recentlyUpdated} can name (monitoring keeps fewer). */
   static final int RECENT = 1024;
@@ -85,6 +87,21 @@ public final class LocalViews {
   public CurvatureTimeline timeline(String jobId) {
     CurvatureEntry e = curvature.get(jobId);
     return e == null ? CurvatureTimeline.EMPTY : e.timeline();
+  }
+
+  /** The job's gradient statistics as last read from {@code stepsize.gradient-stats}, or null. */
+  public GradientStatsTimeline gradientStats(String jobId) {
+    return gradientStats.get(jobId);
+  }
+
+  /** Applies a record of {@code stepsize.gradient-stats}: the job's whole timeline replaces the one here. */
+  public void putGradientStats(GradientStatsTimeline t) {
+    gradientStats.put(t.getJobId(), t);
+  }
+
+  /** A tombstone on {@code stepsize.gradient-stats}: the job's statistics are gone. */
+  public void removeGradientStats(String jobId) {
+    gradientStats.remove(jobId);
   }
 
   /** What {@link #putJob} did with a record. */

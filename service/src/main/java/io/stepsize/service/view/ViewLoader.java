@@ -5,6 +5,7 @@ import io.stepsize.wire.RecordHeaders;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stepsize.wire.Topics;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.wire.CurvatureAssembly;
 import io.stepsize.wire.CurvatureRecords;
@@ -35,8 +36,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Tails {@code stepsize.jobs} and {@code stepsize.curvature} from their beginning into the
- * {@link LocalViews}. No consumer group: every replica reads every partition, so any replica can
+ * Tails {@code stepsize.jobs}, {@code stepsize.curvature} and {@code stepsize.gradient-stats} from
+ * their beginning into the {@link LocalViews}. No consumer group: every replica reads every partition, so any replica can
  * answer for any job. {@link #awaitCaughtUp} tells when the views reached the ends the topics had
  * at start, which is when health may say SERVING.
  */
@@ -101,8 +102,9 @@ public final class ViewLoader implements AutoCloseable {
 
   /**
    * Called with the topic and kind of every record skipped as bad: {@code no_key}, {@code unparsable},
-   * {@code key_mismatch}, {@code invalid_spec}, {@code foreign_owner} (jobs), {@code bad_key}
-   * (curvature), {@code undeserializable} or {@code error} (any topic).
+   * {@code key_mismatch} (jobs, curvature, gradient statistics), {@code invalid_spec},
+   * {@code foreign_owner} (jobs), {@code bad_key} (curvature), {@code undeserializable} or
+   * {@code error} (any topic).
    */
   public ViewLoader onBadRecord(BiConsumer<String, String> hook) {
     this.onBadRecord = hook;
@@ -154,7 +156,8 @@ public final class ViewLoader implements AutoCloseable {
   }
 
   private void load() throws InterruptedException {
-    List<TopicPartition> partitions = partitionsOf(List.of(topics.jobs().name(), topics.curvature().name()));
+    List<TopicPartition> partitions = partitionsOf(List.of(topics.jobs().name(), topics.curvature().name(),
+        topics.gradientStats().name()));
     // the dead-letter topic is tailed from its end, only to warn about each new bad record
     List<TopicPartition> dlq = partitionsOf(List.of(topics.probesDlq().name()));
     Map<TopicPartition, Long> target = new HashMap<>(consumer.endOffsets(partitions));
@@ -246,6 +249,8 @@ public final class ViewLoader implements AutoCloseable {
       bad(r.topic(), "no_key", where);
     } else if (r.topic().equals(topics.jobs().name())) {
       applyJob(r, where);
+    } else if (r.topic().equals(topics.gradientStats().name())) {
+      applyGradientStats(r, where);
     } else {
       applyCurvature(r, where);
     }
@@ -322,6 +327,27 @@ public final class ViewLoader implements AutoCloseable {
         onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
       }
     }
+  }
+
+  /** A job's gradient-statistics timeline, whole in one record keyed by its job_id (a tombstone removes it). */
+  private void applyGradientStats(ConsumerRecord<String, byte[]> r, String where) {
+    if (r.value() == null) {
+      views.removeGradientStats(r.key());
+      return;
+    }
+    GradientStatsTimeline value;
+    try {
+      value = GradientStatsTimeline.parseFrom(r.value());
+    } catch (InvalidProtocolBufferException e) {
+      bad(r.topic(), "unparsable", where + ": " + e.getMessage());
+      return;
+    }
+    if (!value.getJobId().equals(r.key())) {
+      bad(r.topic(), "key_mismatch", where + ": key '" + printable(r.key()) + "' but job_id '"
+          + printable(value.getJobId()) + "'");
+      return;
+    }
+    views.putGradientStats(value);
   }
 
   /** Counts a skipped record; the first of each topic and kind is logged with its details. */

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.stepsize.client.StepsizeClient;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
+import io.stepsize.proto.v1.GradientStatsPoint;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.Source;
@@ -38,14 +40,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * DESIGN.md §4: a bad record on a topic the service reads is skipped and counted, never fatal. A
- * foreign producer writes bad records straight to a real broker's stepsize.jobs and
- * stepsize.curvature, then good ones; the node answers the good ones, counts the bad ones by kind,
- * and after a restart on the same data reaches SERVING and answers the same. The estimator does
- * not run: nothing but this test writes curvature.
+ * foreign producer writes bad records straight to a real broker's stepsize.jobs,
+ * stepsize.curvature and stepsize.gradient-stats, then good ones; the node answers the good ones,
+ * counts the bad ones by kind, and after a restart on the same data reaches SERVING and answers
+ * the same. The estimator does not run: nothing but this test writes curvature and statistics.
  */
 class BadRecordsTest {
   private static final String JOBS = "stepsize.jobs";
   private static final String CURVATURE = "stepsize.curvature";
+  private static final String STATS = "stepsize.gradient-stats";
   private static final byte[] GARBAGE = {(byte) 0xff, (byte) 0xff}; // a varint that never ends
   @TempDir Path dir;
 
@@ -63,6 +66,14 @@ class BadRecordsTest {
         .setLambdaLow(0.5).setLambdaMax(8).setKappa(16).setLambdaMaxBound(8).setProbes(1).addTimeline(point).build();
   }
 
+  /** Gradient statistics of two steps, as the estimator writes them. */
+  private static GradientStatsTimeline stats(String id) {
+    return GradientStatsTimeline.newBuilder().setJobId(id).setReports(3)
+        .addPoints(GradientStatsPoint.newBuilder().setStep(1).setLoss(2).setGradNorm(0.5).setWorkers(2))
+        .addPoints(GradientStatsPoint.newBuilder().setStep(2).setLoss(1).setGradNorm(0.25).setWorkers(1)
+            .addMicrobatchGradNorms(0.5)).build();
+  }
+
   private static ProducerRecord<String, byte[]> record(String topic, String key, byte[] value, String tenant) {
     ProducerRecord<String, byte[]> r = new ProducerRecord<>(topic, key, value);
     if (tenant != null) {
@@ -72,16 +83,19 @@ class BadRecordsTest {
   }
 
   /** Every bad kind written below, with how many records of it. */
-  private static final Map<String, Double> EXPECTED = Map.of(
-      "{kind=\"bad_key\",topic=\"stepsize.curvature\"}", 3.0,
-      "{kind=\"unparsable\",topic=\"stepsize.curvature\"}", 1.0,
-      "{kind=\"key_mismatch\",topic=\"stepsize.curvature\"}", 1.0,
-      "{kind=\"no_key\",topic=\"stepsize.curvature\"}", 1.0,
-      "{kind=\"unparsable\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"key_mismatch\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"invalid_spec\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"no_key\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"foreign_owner\",topic=\"stepsize.jobs\"}", 1.0);
+  private static final Map<String, Double> EXPECTED = Map.ofEntries(
+      Map.entry("{kind=\"bad_key\",topic=\"stepsize.curvature\"}", 3.0),
+      Map.entry("{kind=\"unparsable\",topic=\"stepsize.curvature\"}", 1.0),
+      Map.entry("{kind=\"key_mismatch\",topic=\"stepsize.curvature\"}", 1.0),
+      Map.entry("{kind=\"no_key\",topic=\"stepsize.curvature\"}", 1.0),
+      Map.entry("{kind=\"unparsable\",topic=\"stepsize.gradient-stats\"}", 1.0),
+      Map.entry("{kind=\"key_mismatch\",topic=\"stepsize.gradient-stats\"}", 1.0),
+      Map.entry("{kind=\"no_key\",topic=\"stepsize.gradient-stats\"}", 1.0),
+      Map.entry("{kind=\"unparsable\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"key_mismatch\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"invalid_spec\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"no_key\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"foreign_owner\",topic=\"stepsize.jobs\"}", 1.0));
 
   @Test
   void badRecordsAreSkippedAndCountedAndTheNodeServesTheGoodOnesAcrossARestart() throws Exception {
@@ -112,9 +126,14 @@ class BadRecordsTest {
         // a job's first record decides its owner: a later one under another tenant changes nothing
         foreign.send(record(JOBS, "owned", spec("owned", 0.1).toByteArray(), "alice")).get();
         foreign.send(record(JOBS, "owned", spec("owned", 0.9).toByteArray(), "bob")).get();
+        // gradient statistics: garbage, a timeline under another job's key, an empty key
+        foreign.send(record(STATS, "good", GARBAGE, null)).get();
+        foreign.send(record(STATS, "good", stats("other").toByteArray(), null)).get();
+        foreign.send(record(STATS, "", stats("good").toByteArray(), null)).get();
         // then the good records
         foreign.send(record(JOBS, "good", spec("good", 0.1).toByteArray(), null)).get();
         foreign.send(record(CURVATURE, "good", estimate("good").toByteArray(), null)).get();
+        foreign.send(record(STATS, "good", stats("good").toByteArray(), null)).get();
       }
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(client.curvature("good"))
           .isEqualTo(estimate("good")));
@@ -164,6 +183,7 @@ class BadRecordsTest {
     assertThat(client.learningRate("good", 50).getSource()).isEqualTo(Source.SOURCE_CURVATURE);
     assertThat(client.learningRate("good", 50).getPhi()).isEqualTo(16.0); // 0.5 · 2κ
     assertThat(client.getJob("owned").getSpec()).isEqualTo(spec("owned", 0.1));
+    assertThat(client.gradientStats("good")).isEqualTo(stats("good"));
   }
 
   private static void assertCounted(StepsizeNode node) throws Exception {
