@@ -41,11 +41,13 @@ import org.junit.jupiter.api.io.TempDir;
  * foreign producer writes bad records straight to a real broker's stepsize.jobs and
  * stepsize.curvature, then good ones; the node answers the good ones, counts the bad ones by kind,
  * and after a restart on the same data reaches SERVING and answers the same. The estimator does
- * not run: nothing but this test writes curvature.
+ * not run: nothing but this test writes curvature, and the dead-letter topic, as an estimator in
+ * another process would.
  */
 class BadRecordsTest {
   private static final String JOBS = "stepsize.jobs";
   private static final String CURVATURE = "stepsize.curvature";
+  private static final String DLQ = "stepsize.probes.dlq";
   private static final byte[] GARBAGE = {(byte) 0xff, (byte) 0xff}; // a varint that never ends
   @TempDir Path dir;
 
@@ -115,11 +117,14 @@ class BadRecordsTest {
         // then the good records
         foreign.send(record(JOBS, "good", spec("good", 0.1).toByteArray(), null)).get();
         foreign.send(record(CURVATURE, "good", estimate("good").toByteArray(), null)).get();
+        // what a remote estimator dead-letters is counted too: the replica reads the topic, whoever writes it
+        foreign.send(record(DLQ, "good", GARBAGE, null)).get();
       }
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(client.curvature("good"))
           .isEqualTo(estimate("good")));
       assertAnswers(client);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertCounted(node));
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(deadLettered(node)).isEqualTo(1.0));
       // the node wrote alice's record again after bob's, so compaction, which keeps a key's
       // latest record, keeps hers
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ownedRecords(node))
@@ -130,6 +135,9 @@ class BadRecordsTest {
       assertThat(node.awaitServing(Duration.ofSeconds(60))).isTrue();
       assertAnswers(client);
       assertCounted(node);
+      // the dead-letter topic is read from its end: a restarted replica counts from 0 (Prometheus'
+      // increase() takes a counter reset for a restart, not for a drop)
+      assertThat(deadLettered(node)).isEqualTo(0.0);
       // the owner's record is already the latest: nothing written again
       Thread.sleep(500);
       assertThat(ownedRecords(node)).containsExactly("alice:0.1", "bob:0.9", "alice:0.1");
@@ -166,10 +174,21 @@ class BadRecordsTest {
     assertThat(client.getJob("owned").getSpec()).isEqualTo(spec("owned", 0.1));
   }
 
-  private static void assertCounted(StepsizeNode node) throws Exception {
-    String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+  private static String scrape(StepsizeNode node) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + node.metricsPort() + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  private static double deadLettered(StepsizeNode node) throws Exception {
+    String series = "stepsize_probes_dead_lettered_total ";
+    return scrape(node).lines().filter(l -> l.startsWith(series)).findFirst()
+        .map(l -> Double.parseDouble(l.substring(series.length()).trim()))
+        .orElseThrow(() -> new AssertionError("no series " + series));
+  }
+
+  private static void assertCounted(StepsizeNode node) throws Exception {
+    String body = scrape(node);
     Map<String, Double> counted = new java.util.TreeMap<>();
     body.lines().filter(l -> l.startsWith("stepsize_bad_records_total{")).forEach(l -> {
       int space = l.lastIndexOf(' ');
