@@ -41,8 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * foreign producer writes bad records straight to a real broker's stepsize.jobs and
  * stepsize.curvature, then good ones; the node answers the good ones, counts the bad ones by kind,
  * and after a restart on the same data reaches SERVING and answers the same. The estimator does
- * not run: nothing but this test writes curvature, and the dead-letter topic, as an estimator in
- * another process would.
+ * not run: nothing but this test writes curvature.
  */
 class BadRecordsTest {
   private static final String JOBS = "stepsize.jobs";
