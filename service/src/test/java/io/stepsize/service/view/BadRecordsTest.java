@@ -46,7 +46,6 @@ import org.junit.jupiter.api.io.TempDir;
 class BadRecordsTest {
   private static final String JOBS = "stepsize.jobs";
   private static final String CURVATURE = "stepsize.curvature";
-  private static final String DLQ = "stepsize.probes.dlq";
   private static final byte[] GARBAGE = {(byte) 0xff, (byte) 0xff}; // a varint that never ends
   @TempDir Path dir;
 
@@ -113,11 +112,11 @@ class BadRecordsTest {
         // a job's first record decides its owner: a later one under another tenant changes nothing
         foreign.send(record(JOBS, "owned", spec("owned", 0.1).toByteArray(), "alice")).get();
         foreign.send(record(JOBS, "owned", spec("owned", 0.9).toByteArray(), "bob")).get();
+        // what a remote estimator dead-letters is counted too: the replica reads the topic, whoever writes it
+        foreign.send(record(io.stepsize.wire.Topics.PROBES_DLQ, "good", GARBAGE, null)).get();
         // then the good records
         foreign.send(record(JOBS, "good", spec("good", 0.1).toByteArray(), null)).get();
         foreign.send(record(CURVATURE, "good", estimate("good").toByteArray(), null)).get();
-        // what a remote estimator dead-letters is counted too: the replica reads the topic, whoever writes it
-        foreign.send(record(DLQ, "good", GARBAGE, null)).get();
       }
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(client.curvature("good"))
           .isEqualTo(estimate("good")));
