@@ -96,7 +96,7 @@ public final class StepsizeMetrics implements AutoCloseable {
         .register(registry);
     viewLag = Gauge.builder()
         .name("stepsize_views_lag_records")
-        .help("records this replica's local views are behind the end of the jobs and curvature topics")
+        .help("records this replica's local views are behind the end of each topic they read (jobs, curvature, ...)")
         .labelNames("topic")
         .register(registry);
   }

@@ -111,8 +111,8 @@ public final class ViewLoader implements AutoCloseable {
   }
 
   /**
-   * Called after every poll with each of the jobs and curvature topics and the records this loader
-   * is behind its end (summed over its partitions; the end as the consumer's latest fetch saw it,
+   * Called after every poll with each topic the views read from its beginning (not the dead-letter
+   * topic) and the records this loader is behind its end (summed over its partitions; the end as the consumer's latest fetch saw it,
    * the last stable offset since the loader reads committed records only).
    */
   public ViewLoader onLag(java.util.function.ObjLongConsumer<String> hook) {
