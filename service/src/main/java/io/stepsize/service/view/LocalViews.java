@@ -48,11 +48,17 @@ public final class LocalViews {
    */
   public record Change(CurvatureEntry curvature, int revision) {}
 
-  /** A job's latest kappa and the phi it brings, for monitoring. */
-  public record JobCurvature(String jobId, double kappa, double phi) {}
+  /**
+   * A job's latest kappa, the phi it brings, the edge ratio at its latest point (NaN when the
+   * estimator could not tell) and the time of the probe behind it (epoch ms; -1 unknown), for monitoring.
+   */
+  public record JobCurvature(String jobId, double kappa, double phi, double edgeRatio, long probeTimeMillis) {}
 
-  /** The latest curvature record of a job and its timeline, parsed once per update. */
-  public record CurvatureEntry(Curvature curvature, CurvatureTimeline timeline) {}
+  /**
+   * The latest curvature record of a job and its timeline, parsed once per update, with the
+   * record's timestamp: the produce time of the probe that caused it (Streams keeps it), -1 unknown.
+   */
+  public record CurvatureEntry(Curvature curvature, CurvatureTimeline timeline, long probeTimeMillis) {}
 
   private final Map<String, JobEntry> jobs = new ConcurrentHashMap<>();
   // ids whose entry is a CreateJob's own write not yet read back (changed only inside jobs.compute of the id)
@@ -264,18 +270,27 @@ public final class LocalViews {
       if (job == null || c == null) {
         continue;
       }
-      out.add(new JobCurvature(ids.get(i), c.curvature().getKappa(), inForce(job, c).phi()));
+      out.add(new JobCurvature(ids.get(i), c.curvature().getKappa(), inForce(job, c).phi(),
+          c.curvature().getEdgeRatio(), c.probeTimeMillis()));
     }
     return out;
   }
 
-  /** Applies a curvature record and tells the job's watchers when the estimate changed. */
+  /** {@link #putCurvature(Curvature, long)} with the probe's time unknown. */
   public void putCurvature(Curvature c) {
+    putCurvature(c, -1);
+  }
+
+  /**
+   * Applies a curvature record whose probe was produced at {@code probeTimeMillis} (epoch ms, -1
+   * unknown) and tells the job's watchers when the estimate changed.
+   */
+  public void putCurvature(Curvature c, long probeTimeMillis) {
     CurvatureEntry previous = curvature.get(c.getJobId());
     if (previous != null && previous.curvature().equals(c)) {
       return;
     }
-    CurvatureEntry entry = new CurvatureEntry(c, JobSpecs.timeline(c));
+    CurvatureEntry entry = new CurvatureEntry(c, JobSpecs.timeline(c), probeTimeMillis);
     curvature.put(c.getJobId(), entry);
     synchronized (updateOrder) {
       updateOrder.remove(c.getJobId());

@@ -54,6 +54,7 @@ public final class ViewLoader implements AutoCloseable {
   private volatile Runnable onDeadLetter = () -> {};
   private volatile java.util.function.DoubleConsumer onEstimate = seconds -> {};
   private volatile BiConsumer<String, String> onBadRecord = (topic, kind) -> {};
+  private volatile java.util.function.ObjLongConsumer<String> onLag = (topic, records) -> {};
   private volatile java.util.function.Consumer<LocalViews.JobEntry> republish = job -> {};
   /**
    * Jobs whose latest record is a skipped one (another tenant's, or bad) (only the loader thread
@@ -108,6 +109,16 @@ public final class ViewLoader implements AutoCloseable {
    */
   public ViewLoader onBadRecord(BiConsumer<String, String> hook) {
     this.onBadRecord = hook;
+    return this;
+  }
+
+  /**
+   * Called after every poll with each topic the views read from its beginning (not the dead-letter
+   * topic) and the records this loader is behind its end (summed over its partitions; the end as the consumer's latest fetch saw it,
+   * the last stable offset since the loader reads committed records only).
+   */
+  public ViewLoader onLag(java.util.function.ObjLongConsumer<String> hook) {
+    this.onLag = hook;
     return this;
   }
 
@@ -175,6 +186,7 @@ public final class ViewLoader implements AutoCloseable {
           bad(r.topic(), "error", r.topic() + "-" + r.partition() + "@" + r.offset() + ": " + e);
         }
       }
+      reportLag(partitions);
       if (caughtUp.getCount() > 0) {
         target.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
         if (target.isEmpty()) {
@@ -193,6 +205,20 @@ public final class ViewLoader implements AutoCloseable {
         shadowed.clear();
       }
     }
+  }
+
+  /**
+   * Tells {@link #onLag} how far behind each topic's end this loader is. {@code currentLag} reads the
+   * consumer's cached positions and ends (at most it sends a request for an end it does not know
+   * yet, without waiting), so it is cheap enough for every poll; a partition whose end is not known
+   * yet counts 0.
+   */
+  private void reportLag(List<TopicPartition> partitions) {
+    Map<String, Long> lag = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      lag.merge(tp.topic(), consumer.currentLag(tp).orElse(0), Long::sum);
+    }
+    lag.forEach(onLag::accept);
   }
 
   /** The partitions of the topics, asking again until the cluster answers (or the loader closes). */
@@ -321,8 +347,8 @@ public final class ViewLoader implements AutoCloseable {
     Curvature whole = curvature.apply(r.key(), value);
     // null: a segment (no new estimate), or a job record's tombstone (the last estimate stays)
     if (whole != null) {
-      views.putCurvature(whole);
       // Streams keeps the probe's timestamp on the estimate it causes
+      views.putCurvature(whole, r.timestamp());
       if (caughtUp.getCount() == 0) {
         onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
       }
