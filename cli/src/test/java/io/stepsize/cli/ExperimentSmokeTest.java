@@ -194,7 +194,7 @@ class ExperimentSmokeTest {
       }
       String md = Files.readString(out.resolve(ResultsWriter.SUMMARY_MD));
       assertThat(md).contains("## digits, sgd", "## digits, adamw", "## Win / tie / loss by test accuracy",
-          "## Curvature the probes measured", "| uba-kappa:1:1:live |");
+          "## Curvature the probes measured", "| uba-kappa:1:1:continuous:edge=gradient_harmonic:guard=1 |");
     }
   }
 
