@@ -70,21 +70,31 @@ def make_model(kind="mlp", hidden=64):
 
 
 def job_spec(args):
-    return pb.JobSpec(
+    mode = getattr(args, "phi_mode", "live")
+    phi = getattr(args, "fixed_phi", None)
+    policy = (pb.PhiPolicy(fixed=pb.PhiPolicy.Fixed(phi=phi)) if phi is not None else pb.PhiPolicy(
+        condition_number=pb.PhiPolicy.ConditionNumber(
+            scale=args.phi_scale, exponent=args.phi_exponent, phi_min=args.phi_min, phi_max=args.phi_max,
+            lower_edge=args.lower_edge, floor_ratio=args.floor_ratio,
+            mode=pb.PhiMode.Value("PHI_MODE_" + mode.upper())),
+        fallback_phi=args.fallback_phi))
+    spec = pb.JobSpec(
         job_id=args.job_id, total_steps=args.steps, warmup_steps=args.warmup_steps,
         lr_max=args.lr_max, lr_min=args.lr_min,
         optimizer=pb.OPTIMIZER_ADAMW if args.optimizer == "adamw" else pb.OPTIMIZER_SGD,
-        apply_delay_steps=args.apply_delay_steps,
-        phi_policy=pb.PhiPolicy(
-            condition_number=pb.PhiPolicy.ConditionNumber(
-                scale=args.phi_scale, exponent=args.phi_exponent, phi_min=args.phi_min, phi_max=args.phi_max,
-                lower_edge=args.lower_edge, floor_ratio=args.floor_ratio),
-            fallback_phi=args.fallback_phi))
+        apply_delay_steps=args.apply_delay_steps, phi_policy=policy,
+        # the edge-of-stability threshold reads the momentum the optimizer really uses (AdamW: beta1 = 0.9)
+        momentum=args.momentum if args.optimizer == "sgd" else 0.9)
+    guard = getattr(args, "max_edge_ratio", None)
+    if guard is not None:
+        spec.guard.max_edge_ratio = guard
+    return spec
 
 
-def run(args, on_step=None, on_end=None):
+def run(args, on_step=None, on_end=None, rates=None):
     """Trains; returns the rows written to the CSV. on_step(step, scheduler) runs after each step;
-    on_end(model) once training is over (to evaluate it)."""
+    on_end(model) once training is over (to evaluate it). rates(step) -> LrValue replaces the service (no job,
+    no probes): for baselines the proto cannot express, with the same init, batches and loop as a served run."""
     torch.manual_seed(args.seed)
     x, y = load_fashion_mnist(train=True, limit=args.limit)
     model = make_model(args.model)
@@ -95,16 +105,20 @@ def run(args, on_step=None, on_end=None):
     loss_fn = nn.CrossEntropyLoss()
     probe_batch = (x[:args.probe_batch], y[:args.probe_batch])
 
-    client = StepsizeClient(args.target, deadline=args.deadline)
-    scheduler = StepsizeScheduler(optimizer, client, job_spec(args), window=args.window,
-                                  retry_after=args.retry_after, deadline=args.deadline)
-    publisher = ProbePublisher(client, kafka_bootstrap_servers=args.kafka, worker_id="worker-0")
+    if rates is not None:
+        client = publisher = None
+        scheduler = _LocalRates(optimizer, rates, args.steps)
+    else:
+        client = StepsizeClient(args.target, deadline=args.deadline)
+        scheduler = StepsizeScheduler(optimizer, client, job_spec(args), window=args.window,
+                                      retry_after=args.retry_after, deadline=args.deadline)
+        publisher = ProbePublisher(client, kafka_bootstrap_servers=args.kafka, worker_id="worker-0")
     generator = torch.Generator().manual_seed(args.seed)
     rows = []
     started = time.monotonic()
     try:
         for step in range(args.steps):
-            if args.probe_every > 0 and step % args.probe_every == 0:
+            if publisher is not None and args.probe_every > 0 and step % args.probe_every == 0:
                 # Adam has no second moments before its first step: that probe is of the Hessian
                 operator = args.probe_operator if step > 0 else "hessian"
                 probe = lanczos_probe(model, loss_fn, probe_batch, m=args.probe_m, seed=args.seed * 100_003 + step,
@@ -121,7 +135,7 @@ def run(args, on_step=None, on_end=None):
             optimizer.step()
             scheduler.step()
             rows.append({"step": step, "lr": value.lr, "phi": value.phi, "kappa": value.kappa,
-                         "loss": loss.item(), "source": value.source.name})
+                         "loss": loss.item(), "source": value.source.name, "guarded": value.guarded})
             if on_step is not None:
                 on_step(step, scheduler)
             if args.verbose and (step % 50 == 0 or step == args.steps - 1):
@@ -129,19 +143,43 @@ def run(args, on_step=None, on_end=None):
                          value.phi, value.kappa, value.source.name)
     finally:
         scheduler.close()
-        publisher.close()
-        client.close()
+        if publisher is not None:
+            publisher.close()
+            client.close()
     if on_end is not None:
         on_end(model)
     if args.out:
         with open(args.out, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=["step", "lr", "phi", "kappa", "loss", "source"])
+            writer = csv.DictWriter(f, fieldnames=["step", "lr", "phi", "kappa", "loss", "source"],
+                                    extrasaction="ignore")
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
-    log.info("%d steps in %.1f s; remote answers %d, local %d", len(rows), time.monotonic() - started,
-             scheduler.remote.remote_answers, scheduler.remote.local_answers)
+    if rates is None:
+        log.info("%d steps in %.1f s; remote answers %d, local %d", len(rows), time.monotonic() - started,
+                 scheduler.remote.remote_answers, scheduler.remote.local_answers)
     return rows
+
+
+class _LocalRates:
+    """The scheduler's interface over a local rate function: last_value is the rate of the coming step."""
+
+    def __init__(self, optimizer, rates, total):
+        self.optimizer, self.rates, self.total, self.step_index = optimizer, rates, total, 0
+        self._set()
+
+    def _set(self):
+        self.last_value = self.rates(self.step_index)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.last_value.lr
+
+    def step(self):
+        self.step_index += 1
+        if self.step_index < self.total:
+            self._set()
+
+    def close(self):
+        pass
 
 
 def parser():
@@ -174,7 +212,11 @@ def parser():
     p.add_argument("--phi-min", type=float, default=0.1)
     p.add_argument("--phi-max", type=float, default=1000.0)
     p.add_argument("--lower-edge", type=lambda s: pb.LowerEdge.Value("LOWER_EDGE_" + s.upper()),
-                   default=pb.LOWER_EDGE_SMALLEST_POSITIVE, help="smallest_positive, quantile or floor")
+                   default=pb.LOWER_EDGE_SMALLEST_POSITIVE,
+                   help="smallest_positive, quantile, floor or gradient_harmonic")
+    p.add_argument("--phi-mode", default="live", choices=["live", "latched", "continuous"])
+    p.add_argument("--fixed-phi", type=float, default=None, help="a fixed phi policy instead of condition_number")
+    p.add_argument("--max-edge-ratio", type=float, default=None, help="the guard's r* (default: no guard)")
     p.add_argument("--floor-ratio", type=float, default=1e-6)
     p.add_argument("--fallback-phi", type=float, default=5.0)
     p.add_argument("--window", type=int, default=1000)

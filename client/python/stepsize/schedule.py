@@ -776,3 +776,82 @@ def _value(job, step, phase, phi, top, bottom, chebyshev_range, replan):
         else:
             group_lrs = tuple(g.lr_min + (g.lr_max - g.lr_min) * factor for g in groups)
     return lr, group_lrs, factor
+
+
+# ---- Baselines (io.stepsize.schedule.Baseline and LrEvaluator.evaluate(job, baseline, step)) ----------------------
+# The schedules UBA is compared with, as normalized factors g(t) in [0, 1] of the post-warmup step t over the
+# post-warmup budget T' (the Java enum's javadoc cites each author's definition). The proto has no baseline policy,
+# so a trainer that compares with them evaluates them here, with the same budget, warmup and peak as its UBA jobs.
+
+BASELINES = ("constant", "step", "cosine", "linear", "rex", "onecycle", "cyclic", "wsd", "exponential")
+EXPONENTIAL_FINAL = 0.01
+
+
+def baseline_factor(name: str, step: int, total_steps: int) -> float:
+    """g(t) of Baseline.factor for post-warmup step t in [0, T'), T' >= 1."""
+    if name not in BASELINES:
+        raise _invalid("baseline", "must be one of " + ", ".join(BASELINES), f"got {name}")
+    if total_steps < 1:
+        raise _invalid("total_steps", "must be >= 1", f"got {total_steps}")
+    if step < 0 or step >= total_steps:
+        raise _invalid("step", f"must be in [0, total_steps = {total_steps})", f"got {step}")
+    t, n = float(step), float(total_steps)
+    z = t / n
+    if name == "constant":
+        return 1.0
+    if name == "step":
+        return 1.0 if 2 * step < total_steps else 0.1 if 4 * step < 3 * total_steps else 0.01
+    if name == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * z))
+    if name == "linear":
+        return 1 - z
+    if name == "rex":
+        return (1 - z) / (0.5 + 0.5 * (1 - z))
+    if name == "onecycle":
+        return _one_cycle(t, n)
+    if name == "cyclic":
+        stepsize = n / 4
+        cycle = math.floor(1 + t / (2 * stepsize))
+        x = abs(t / stepsize - 2 * cycle + 1)
+        return max(0.0, 1 - x)
+    if name == "wsd":
+        decay = (total_steps + 4) // 5
+        start = total_steps - decay
+        return 1.0 if step < start else 1 - math.sqrt((step - start) / decay)
+    # exponential: gamma^t = 0.01^(t/(T'-1)); a one-step budget has nothing to decay
+    return 1.0 if total_steps == 1 else math.pow(EXPONENTIAL_FINAL, t / (n - 1))
+
+
+def _one_cycle(t: float, n: float) -> float:
+    """PyTorch OneCycleLR.get_lr() (defaults, cosine annealing) for step t of n, divided by max_lr."""
+    initial = 1.0 / 25
+    last = initial / 1e4
+    ends = (0.3 * n - 1, n - 1)
+    froms, tos = (initial, 1.0), (1.0, last)
+    start = 0.0
+    for i in range(2):
+        if t <= ends[i] or i == 1:
+            span = ends[i] - start
+            pct = 1.0 if span == 0 else (t - start) / span
+            return tos[i] + (froms[i] - tos[i]) / 2 * (math.cos(math.pi * pct) + 1)
+        start = ends[i]
+    raise AssertionError("unreachable")
+
+
+def evaluate_baseline(job: JobSchedule, name: str, step: int) -> LrValue:
+    """LrEvaluator.evaluate(job, baseline, step): the job's warmup, then lr_min + (lr_max - lr_min)·g(s - W) over
+    T - W steps (every group likewise). Source FIXED, phi 0, no curvature; the job's phi policy is not read."""
+    budget = job.budget
+    phase = budget.phase_of(step)
+    w = budget.warmup_steps
+    if phase == 0:
+        factor = (step + 1) / w
+        lr = job.lr_max * factor
+        group_lrs = tuple(g.lr_max * factor for g in job.groups)
+        source = Source.WARMUP
+    else:
+        factor = baseline_factor(name, step - w, budget.total_steps - w)
+        lr = job.lr_min + (job.lr_max - job.lr_min) * factor
+        group_lrs = tuple(g.lr_min + (g.lr_max - g.lr_min) * factor for g in job.groups)
+        source = Source.FIXED
+    return LrValue(step, lr, group_lrs, factor, 0.0, phase, 0.0, 0.0, 0.0, -1, source, "", 0, math.nan, False)

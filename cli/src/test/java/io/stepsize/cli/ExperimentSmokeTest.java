@@ -47,7 +47,8 @@ class ExperimentSmokeTest {
   static final int MAX_STEPS = 24;
   static final int[] BUDGETS = {25, 50, 100};
   static final String[] OPTIMIZERS = {"sgd", "adamw"};
-  static final String[] ARMS = {"cosine", "phi:paper", "kappa:1:1:live", "kappa:0.5:0.5:latched"};
+  static final String[] ARMS = {"cosine", "phi:paper", "kappa:1:1:continuous:edge=gradient_harmonic:guard=1",
+      "kappa:0.5:0.5:latched"};
   static final int SEEDS = 3;
   static final int PROBES = 1;
 
@@ -193,7 +194,7 @@ class ExperimentSmokeTest {
       }
       String md = Files.readString(out.resolve(ResultsWriter.SUMMARY_MD));
       assertThat(md).contains("## digits, sgd", "## digits, adamw", "## Win / tie / loss by test accuracy",
-          "## Curvature the probes measured", "| uba-kappa:1:1:live |");
+          "## Curvature the probes measured", "| uba-kappa:1:1:continuous:edge=gradient_harmonic:guard=1 |");
     }
   }
 

@@ -65,9 +65,14 @@ final class RunExecutor {
   }
 
   JobSpec jobSpec(Run.Spec spec) {
-    return JobSpec.newBuilder().setJobId(spec.jobId()).setTotalSteps(spec.totalSteps())
+    JobSpec.Builder b = JobSpec.newBuilder().setJobId(spec.jobId()).setTotalSteps(spec.totalSteps())
         .setWarmupSteps(spec.warmupSteps()).setLrMax(spec.workload().lrMax(spec.optimizer())).setLrMin(0)
-        .setOptimizer(spec.optimizer().proto()).setPhiPolicy(spec.arm().policy(spec.optimizer())).build();
+        .setOptimizer(spec.optimizer().proto()).setPhiPolicy(spec.arm().policy(spec.optimizer()));
+    if (spec.arm().guarded()) {
+      // momentum is left unset: its default 0.9 is this grid's SGD momentum and AdamW beta1 (OptimizerKind)
+      b.setGuard(spec.arm().edgeGuard());
+    }
+    return b.build();
   }
 
   Run.Result run(Run.Spec spec) throws InterruptedException {
@@ -82,10 +87,10 @@ final class RunExecutor {
     if (service) {
       client.createJob(jobSpec(spec));
     }
-    // random starts: the experiments of docs/EXPERIMENTS.md were measured so, and stay reproducible until
-    // their arms for the gradient-weighted lower edge (issue 14 item 5) choose otherwise
+    // the arm says where probes start: random for the arms of the first grid (reproducible as measured),
+    // the gradient for the issue-14 arms (Arm's javadoc)
     Trace trace = new Trace(spec, service ? probeSteps(total, spec.warmupSteps(), probesPerRun) : new long[0],
-        new CurvatureProbe(model, w.probeBatch(), lanczosSteps, io.stepsize.proto.v1.Start.START_RANDOM));
+        new CurvatureProbe(model, w.probeBatch(), lanczosSteps, spec.arm().start()));
     TrainingLoop.RateSource rates = service ? trace::served : s -> LrEvaluator.evaluate(local, spec.arm().baseline(), s).lr();
     TrainingLoop loop = new TrainingLoop(new TrainingLoop.Config(total, w.batchSize(), spec.seed(), true),
         w.train().size());

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.stepsize.client.lanczos.LanczosResult;
+import io.stepsize.proto.v1.LowerEdge;
 import io.stepsize.proto.v1.PhiMode;
+import io.stepsize.proto.v1.Start;
 import io.stepsize.lab.demo.Dataset;
 import io.stepsize.lab.train.Update;
 import java.io.DataOutputStream;
@@ -113,6 +115,63 @@ class ExperimentPartsTest {
     assertThatThrownBy(() -> Arm.parse("kappa:1")).hasMessageContaining("kappa:SCALE:EXPONENT");
     assertThatThrownBy(() -> Arm.parse("phi:-1")).hasMessageContaining("phi must be finite and > 0");
     assertThatThrownBy(() -> Arm.parse("sawtooth")).hasMessageContaining("must be one of");
+  }
+
+  @Test
+  void issue14ArmOptionsParseToModeEdgeGuardAndGradientStarts() {
+    Arm gh = Arm.parse("kappa:1:1:continuous:edge=gradient_harmonic:guard=1.5");
+    var policy = gh.policy(OptimizerKind.SGD).getConditionNumber();
+    assertThat(policy.getMode()).isEqualTo(PhiMode.PHI_MODE_CONTINUOUS);
+    assertThat(policy.getLowerEdge()).isEqualTo(LowerEdge.LOWER_EDGE_GRADIENT_HARMONIC);
+    assertThat(gh.edgeGuard().getMaxEdgeRatio()).isEqualTo(1.5);
+    assertThat(gh.start()).isEqualTo(Start.START_GRADIENT);
+    // the label names every option in a fixed order and parses back to the same arm (the smoke test relies on it)
+    assertThat(gh.label()).isEqualTo("uba-kappa:1:1:continuous:edge=gradient_harmonic:guard=1.5");
+    assertThat(Arm.parse(gh.label().substring("uba-".length()))).isEqualTo(gh);
+    // options may follow the bare kappa and need no mode; guard also works on a fixed phi
+    Arm bare = Arm.parse("kappa:guard=1");
+    assertThat(bare.label()).isEqualTo("uba-kappa:0.1:1:live:guard=1");
+    assertThat(bare.policy(OptimizerKind.SGD).getConditionNumber().getLowerEdge())
+        .isEqualTo(LowerEdge.LOWER_EDGE_UNSPECIFIED);
+    assertThat(Arm.parse("phi:0.5:guard=1").edgeGuard().getMaxEdgeRatio()).isEqualTo(1.0);
+    // the first grid's arms keep their random starts and no guard (reproducible as measured)...
+    Arm old = Arm.parse("kappa:0.1:1:live");
+    assertThat(old.start()).isEqualTo(Start.START_RANDOM);
+    assertThat(old.edgeGuard()).isNull();
+    assertThat(Arm.parse("kappa:0.1:1:continuous").start()).isEqualTo(Start.START_GRADIENT);
+    // ...and start= overrides either default, named in the label only where it differs
+    assertThat(Arm.parse("kappa:0.1:1:live:start=gradient").label()).isEqualTo("uba-kappa:0.1:1:live:start=gradient");
+    assertThat(Arm.parse("kappa:0.1:1:live:edge=gradient_harmonic:start=random").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("kappa:0.1:1:live:start=random").label()).isEqualTo("uba-kappa:0.1:1:live");
+  }
+
+  @Test
+  void badArmsAreRefusedWithTheirRule() {
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:sometimes")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("arm 'kappa:1:1:sometimes': mode must be live, latched or continuous");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:edge=lowest"))
+        .hasMessage("arm 'kappa:1:1:live:edge=lowest': edge must be smallest_positive, quantile, floor or "
+            + "gradient_harmonic");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:guard=0"))
+        .hasMessage("arm 'kappa:1:1:live:guard=0': guard must be finite and > 0");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:guard=x"))
+        .hasMessage("arm 'kappa:1:1:live:guard=x': 'x' is not a number");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:guard=1:guard=2"))
+        .hasMessage("arm 'kappa:1:1:live:guard=1:guard=2': option guard given twice");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:colour=red"))
+        .hasMessage("arm 'kappa:1:1:live:colour=red': unknown option colour (edge, guard or start)");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:edge=floor:gradient"))
+        .hasMessage("arm 'kappa:1:1:live:edge=floor:gradient': option 'gradient' must be NAME=VALUE "
+            + "(edge, guard or start)");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:gradient"))
+        .hasMessage("arm 'kappa:1:1:live:gradient': expected kappa or "
+            + "kappa:SCALE:EXPONENT[:live|latched|continuous][:OPTION=VALUE...]");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:start=middle"))
+        .hasMessage("arm 'kappa:1:1:live:start=middle': start must be gradient or random");
+    assertThatThrownBy(() -> Arm.parse("phi:5:edge=floor"))
+        .hasMessage("arm 'phi:5:edge=floor': edge applies to kappa arms only");
+    assertThatThrownBy(() -> Arm.parse("kappa:1:1:live:guard="))
+        .hasMessage("arm 'kappa:1:1:live:guard=': option 'guard=' must be NAME=VALUE (edge, guard or start)");
   }
 
   @Test
