@@ -126,15 +126,18 @@ class WebApiTest {
   void badParametersAre400NamingTheParameter() throws Exception {
     String rates = "/api/v1/jobs/web-a/rates?";
     assertError(get(rates + "from_step=0", WebNode.ALICE), 400, "INVALID_ARGUMENT", "count: required");
-    assertError(get(rates + "count=abc", WebNode.ALICE), 400, "INVALID_ARGUMENT", "count: must be an integer (got 'abc')");
-    assertError(get(rates + "count=-1", WebNode.ALICE), 400, "INVALID_ARGUMENT", "count: must be in [1, 100000] (got -1)");
+    assertError(get(rates + "count=abc", WebNode.ALICE), 400, "INVALID_ARGUMENT",
+        "count: must be an integer (got 'abc')");
+    assertError(get(rates + "count=-1", WebNode.ALICE), 400, "INVALID_ARGUMENT",
+        "count: must be in [1, 100000] (got -1)");
     assertError(get(rates + "count=100001", WebNode.ALICE), 400, "INVALID_ARGUMENT",
         "count: must be in [1, 100000] (got 100001)");
     assertError(get(rates + "count=10&from_step=-5", WebNode.ALICE), 400, "INVALID_ARGUMENT",
         "from_step: must be >= 0 (got -5)");
     assertError(get(rates + "count=10&from_step=1.5", WebNode.ALICE), 400, "INVALID_ARGUMENT",
         "from_step: must be an integer (got '1.5')");
-    assertError(get(rates + "count=10&stride=0", WebNode.ALICE), 400, "INVALID_ARGUMENT", "stride: must be >= 1 (got 0)");
+    assertError(get(rates + "count=10&stride=0", WebNode.ALICE), 400, "INVALID_ARGUMENT",
+        "stride: must be >= 1 (got 0)");
     assertError(get(rates + "count=10&from_step=1000", WebNode.ALICE), 400, "OUT_OF_RANGE",
         "from_step: must be < total_steps = 1000 (got 1000)");
     assertError(get("/api/v1/jobs?page_size=5000", WebNode.ALICE), 400, "INVALID_ARGUMENT",
