@@ -193,6 +193,9 @@ function revisionMarkers(revisions) {
         ctx.fillStyle = '#b15928';
         ctx.setLineDash([2, 3]);
         ctx.font = (11 * devicePixelRatio) + 'px sans-serif';
+        // uPlot leaves the context right-aligned from its axes
+        ctx.textAlign = 'left';
+        ctx.textBaseline = 'top';
         for (const rev of revisions) {
           const x = u.valToPos(num(rev.fromStep), 'x', true);
           if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
@@ -200,7 +203,7 @@ function revisionMarkers(revisions) {
           ctx.moveTo(x, u.bbox.top);
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
-          ctx.fillText('rev ' + num(rev.number) + ': ' + (rev.reason || ''), x + 4, u.bbox.top + 12 * devicePixelRatio);
+          ctx.fillText('rev ' + num(rev.number) + ': ' + (rev.reason || ''), x + 4, u.bbox.top + 2 * devicePixelRatio);
         }
         ctx.restore();
       }],
