@@ -39,14 +39,15 @@ add --allow-principal "$service" --operation Describe --operation Read --operati
 add --allow-principal "$service" --operation Write --topic "${p}stepsize.jobs"
 add --allow-principal "$service" --operation Write --topic "${p}stepsize.probes"
 
-# stepsize estimator: reads probes and jobs, writes curvature, history and dead letters; owns its
-# internal topics, group and transactional ids (all named after the application id)
+# stepsize estimator: reads probes and jobs, writes curvature, history, gradient stats and dead
+# letters; owns its internal topics, group and transactional ids (all named after the application id)
 add --allow-principal "$estimator" --operation Describe --operation Create \
   --topic "${p}stepsize." --resource-pattern-type prefixed
 add --allow-principal "$estimator" --operation Read --topic "${p}stepsize.probes"
 add --allow-principal "$estimator" --operation Read --topic "${p}stepsize.jobs"
 add --allow-principal "$estimator" --operation Read --operation Write --topic "${p}stepsize.curvature"
 add --allow-principal "$estimator" --operation Write --topic "${p}stepsize.curvature.history"
+add --allow-principal "$estimator" --operation Write --topic "${p}stepsize.gradient-stats"
 add --allow-principal "$estimator" --operation Write --topic "${p}stepsize.probes.dlq"
 add --allow-principal "$estimator" --operation All --topic "$app" --resource-pattern-type prefixed
 add --allow-principal "$estimator" --operation Read --operation Describe --group "$app" --resource-pattern-type prefixed

@@ -74,6 +74,10 @@ class StepsizeClient:
     def curvature(self, job_id: str, timeout=None) -> pb.Curvature:
         return self.stub.GetCurvature(pb.GetCurvatureRequest(job_id=job_id), timeout=self._timeout(timeout))
 
+    def gradient_stats(self, job_id: str, timeout=None) -> pb.GradientStatsTimeline:
+        """The job's gradient statistics, one point per step, oldest first; empty before the first report."""
+        return self.stub.GetGradientStats(pb.GetGradientStatsRequest(job_id=job_id), timeout=self._timeout(timeout))
+
     def watch(self, job_id: str):
         """The WatchSchedule stream: an iterator of ScheduleUpdate and a call (``cancel()`` ends it)."""
         return self.stub.WatchSchedule(pb.WatchScheduleRequest(job_id=job_id))

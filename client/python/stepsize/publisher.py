@@ -86,9 +86,11 @@ class ProbePublisher:
         return self.publish([lanczos_report(job_id, step, self._worker(worker_id), result)])
 
     def publish_gradient(self, job_id: str, step: int, loss: float, grad_norm: float,
-                         worker_id: Optional[str] = None) -> int:
+                         worker_id: Optional[str] = None, microbatch_grad_norms: Iterable[float] = ()) -> int:
+        """The gradient statistics of ``step``; the service keeps them per job (StepsizeClient.gradient_stats)."""
         probe = pb.ProbeReport(job_id=job_id, step=step, worker_id=self._worker(worker_id),
-                               gradient=pb.GradientStats(loss=loss, grad_norm=grad_norm))
+                               gradient=pb.GradientStats(loss=loss, grad_norm=grad_norm,
+                                                         microbatch_grad_norms=list(microbatch_grad_norms)))
         return self.publish([probe])
 
     def publish(self, probes: Iterable[pb.ProbeReport]) -> int:

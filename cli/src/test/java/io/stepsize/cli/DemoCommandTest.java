@@ -181,7 +181,28 @@ class DemoCommandTest {
       assertThat(Double.parseDouble(r[3])).as(r[0]).isBetween(0.5, 1.0); // far above chance (0.1) after 180 steps
     }
 
-    for (String png : List.of("lr.png", "phi.png", "kappa.png", "loss.png")) {
+    // curvature.csv: one row per estimate, one probe per probe step; the probes start at the minibatch gradient, so a one-probe
+    // estimate's gradient_sharpness is that probe's alpha[0]; the edge ratio is the served lr at the probe
+    // step times lambda_max over SGD's threshold 2 + 2*momentum (DESIGN 1.7)
+    List<String[]> curvature = csv(outDir.resolve("curvature.csv"), "step,probes,start,alpha0,lambda_max,lambda_low,"
+        + "lambda_harmonic,gradient_sharpness,negative_mass,edge_ratio");
+    assertThat(curvature).hasSize(T2 / PROBE_EVERY);
+    for (int i = 0; i < curvature.size(); i++) {
+      String[] c = curvature.get(i);
+      int s = Integer.parseInt(c[0]);
+      assertThat(s).isEqualTo(i * PROBE_EVERY);
+      assertThat(Integer.parseInt(c[1])).as("probes combined so far at %d", s).isEqualTo(i + 1);
+      assertThat(c[2]).as("start at %d", s).isEqualTo("gradient");
+      double lambdaMax = Double.parseDouble(c[4]);
+      double lambdaH = Double.parseDouble(c[6]);
+      assertThat(Double.parseDouble(c[7])).as("gradient_sharpness at %d", s).isEqualTo(Double.parseDouble(c[3]));
+      assertThat(lambdaH).as("lambda_h at %d", s).isPositive().isLessThanOrEqualTo(lambdaMax * (1 + 1e-12));
+      assertThat(Double.parseDouble(c[8])).as("negative_mass at %d", s).isBetween(0.0, 1.0);
+      double edge = lr[s] * lambdaMax / (2 + 2 * 0.9);
+      assertThat(Double.parseDouble(c[9])).as("edge_ratio at %d", s).isCloseTo(edge, within(1e-12 * edge));
+    }
+
+    for (String png : List.of("lr.png", "phi.png", "kappa.png", "loss.png", "curvature.png", "edge.png")) {
       Path file = outDir.resolve(png);
       byte[] bytes = Files.readAllBytes(file);
       assertThat(bytes.length).as(png).isGreaterThan(1000);

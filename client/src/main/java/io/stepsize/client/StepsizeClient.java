@@ -143,6 +143,11 @@ public final class StepsizeClient implements AutoCloseable {
     return stub().getCurvature(GetCurvatureRequest.newBuilder().setJobId(jobId).build());
   }
 
+  /** The job's gradient statistics, one point per step (DESIGN.md §2.1); empty before the first report. */
+  public io.stepsize.proto.v1.GradientStatsTimeline gradientStats(String jobId) {
+    return stub().getGradientStats(io.stepsize.proto.v1.GetGradientStatsRequest.newBuilder().setJobId(jobId).build());
+  }
+
   /** Follows a job's schedule changes; no deadline, because the stream is meant to last. */
   public void watch(String jobId, StreamObserver<ScheduleUpdate> observer) {
     async.watchSchedule(WatchScheduleRequest.newBuilder().setJobId(jobId).build(), observer);

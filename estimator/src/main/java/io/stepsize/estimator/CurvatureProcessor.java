@@ -50,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * here and written to {@link CurvatureTopology#DEAD_LETTERS} as the record arrived on its source
  * topic (key, bytes, headers, partition, offset) with the reason: a probe that waited has no
  * Streams record to hand to the exception handler, and one rule for all keeps the dead letters
- * alike. Gradient-statistics probes are validated (known job, step in range) and then dropped:
- * they feed monitoring elsewhere and play no part in φ.
+ * alike. Gradient-statistics probes are validated (known job, step in range, waiting for their job
+ * as a Lanczos probe does) and go to {@link CurvatureTopology#GRADIENT}: they feed monitoring
+ * ({@link GradientStatsProcessor}) and play no part in φ.
  */
 final class CurvatureProcessor implements Processor<String, Message, Object, Object> {
   private static final Logger log = LoggerFactory.getLogger(CurvatureProcessor.class);
@@ -195,7 +196,11 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
       throw new InvalidProbeException(e.getMessage());
     }
     if (lanczos == null) {
-      return; // gradient statistics: accepted, not used for curvature
+      // gradient statistics: kept per job by their own branch, no part of the estimate
+      ProbeRouter.stripSource(record.headers());
+      context.forward(new Record<Object, Object>(jobId, probe, record.timestamp(), record.headers()),
+          CurvatureTopology.GRADIENT);
+      return;
     }
     Optional<String> operator = ProbeValidation.operatorViolation(probe.getLanczos(), job.spec);
     if (operator.isPresent()) {

@@ -7,6 +7,7 @@ import io.stepsize.wire.Topics;
 
 import com.google.protobuf.Message;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
 import io.stepsize.wire.CurvatureRecords;
@@ -40,6 +41,7 @@ import org.apache.kafka.streams.state.Stores;
  *        "curvature-state", "parked-probes"): jobs stored, probes validate, phase, merge, EWMA
  *        ├──► stepsize.curvature.history          every estimate
  *        ├──► timeline per job ("curvature-timeline") ──► stepsize.curvature (job records + segments)
+ *        ├──► gradient statistics per job ("gradient-stats") ──► stepsize.gradient-stats (one record per job)
  *        └──► stepsize.probes.dlq                  rejected probes and job records, reason in headers
  *   undecodable records, probes with no value or no job_id ──► stepsize.probes.dlq (Streams' KIP-1034 handlers)
  * </pre>
@@ -63,6 +65,8 @@ public final class CurvatureTopology {
   public static final String TIMELINE_STORE = "curvature-timeline";
   /** Probes waiting for their job ({@link ProbeParking}). */
   public static final String PARKED_STORE = "parked-probes";
+  /** Each job's gradient statistics ({@link GradientStatsProcessor}). */
+  public static final String GRADIENT_STORE = "gradient-stats";
   /**
    * {@code false} turns off the statistics of DESIGN.md §1.7 (gradient sharpness, λ_h, negative mass:
    * NaN) and the edge ratio of each point (NaN, and no {@link EarlierPoints} kept), for measuring what
@@ -76,6 +80,8 @@ public final class CurvatureTopology {
   static final String ESTIMATE = "estimate";
   static final String HISTORY = "history";
   static final String TIMELINE = "timeline";
+  /** Where the estimate step sends gradient-statistics reports, once checked against their job. */
+  static final String GRADIENT = "gradient";
   static final String DEAD_LETTERS = "dead-letters";
   /** Short, because an estimate should reach the service within a second (DESIGN.md §6). */
   public static final long COMMIT_INTERVAL_MS = 100;
@@ -102,6 +108,7 @@ public final class CurvatureTopology {
     Topic<String, Curvature> history = topics.curvatureHistory();
     Topic<String, Curvature> curvature = topics.curvature();
     Topic<byte[], byte[]> dlq = topics.probesDlq();
+    Topic<String, GradientStatsTimeline> gradientStats = topics.gradientStats();
     Serde<String> keys = jobs.keySerde();
 
     // timestamped, cached: the layout the KTable that held the specs before wrote to the same changelog
@@ -120,6 +127,9 @@ public final class CurvatureTopology {
         Serdes.ByteArray()).withCachingDisabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
         Timeline.serde()).withCachingEnabled());
+    // cached: a job's timeline is rewritten by every report, only the last write before a commit matters
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(GRADIENT_STORE), keys,
+        GradientStatsProcessor.serde()).withCachingEnabled());
 
     KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
@@ -147,6 +157,14 @@ public final class CurvatureTopology {
         .to(curvature.name(), Produced.with(curvature.keySerde(), curvature.valueSerde()).withName("curvature")
             .withStreamPartitioner(CurvatureTopology::partitionOfJob));
 
+    // gradient statistics: their own branch off the estimate step, which forwards them here by name
+    KStream<String, ProbeReport> gradients = cast(out);
+    gradients
+        .process(() -> new GradientStatsProcessor(GRADIENT_STORE, Duration.ofMillis(EMIT_INTERVAL_MS)),
+            Named.as(GRADIENT), GRADIENT_STORE)
+        .to(gradientStats.name(), Produced.with(gradientStats.keySerde(), gradientStats.valueSerde())
+            .withName("gradient-stats-out").withStreamPartitioner(CurvatureTopology::partitionOfStats));
+
     Topology topology = builder.build();
     topology.addSink(DEAD_LETTERS, dlq.name(), dlq.keySerde().serializer(), dlq.valueSerde().serializer(), ESTIMATE);
     return topology;
@@ -171,6 +189,12 @@ public final class CurvatureTopology {
   /** Every record of a job, timeline segments included, on its job's partition. */
   static Optional<Set<Integer>> partitionOfJob(String topic, String key, Curvature value, int partitions) {
     return Optional.of(Set.of(JobPartitioner.partitionOf(CurvatureRecords.jobIdOf(key), partitions)));
+  }
+
+  /** A job's gradient statistics on its job's partition, as its curvature. */
+  static Optional<Set<Integer>> partitionOfStats(String topic, String jobId, GradientStatsTimeline value,
+      int partitions) {
+    return Optional.of(Set.of(JobPartitioner.partitionOf(jobId, partitions)));
   }
 
   /**

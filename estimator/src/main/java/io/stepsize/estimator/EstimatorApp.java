@@ -7,8 +7,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -118,6 +121,15 @@ public final class EstimatorApp implements AutoCloseable {
         throw new IllegalStateException("interrupted while waiting for the estimator to start", e);
       }
     }
+  }
+
+  /**
+   * The input partitions of the tasks this instance runs as active ones: how a group of instances split
+   * the jobs (a job's probes are processed on the partition JobPartitioner gives its id).
+   */
+  public Set<TopicPartition> activePartitions() {
+    return streams.metadataForLocalThreads().stream().flatMap(t -> t.activeTasks().stream())
+        .flatMap(t -> t.topicPartitions().stream()).collect(Collectors.toUnmodifiableSet());
   }
 
   public KafkaStreams.State state() {

@@ -316,7 +316,7 @@ public final class HangingTransactions {
   /** The output topics, the internal topics and the group's offsets partition. */
   private List<TopicPartition> partitions() {
     Set<String> names = new HashSet<>(List.of(topics.curvature().name(), topics.curvatureHistory().name(),
-        topics.probesDlq().name()));
+        topics.probesDlq().name(), topics.gradientStats().name()));
     for (String name : get(admin.listTopics(new ListTopicsOptions().listInternal(true)).names())) {
       if (name.startsWith(applicationId + "-")) {
         names.add(name);

@@ -66,6 +66,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EstimatorBrokerTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
+  /** Partitions of the topics the tests' estimators create. */
+  private static final int PARTITIONS = 2;
   @TempDir static Path dir;
   private static EmbeddedKafka kafka;
   private static KafkaProducer<String, byte[]> producer;
@@ -94,7 +96,7 @@ class EstimatorBrokerTest {
   }
 
   private static EstimatorApp startApp(Topics topics, String stateName, Properties settings) {
-    return EstimatorApp.start(kafka.bootstrapServers(), topics, dir.resolve(stateName), settings, 2,
+    return EstimatorApp.start(kafka.bootstrapServers(), topics, dir.resolve(stateName), settings, PARTITIONS,
         Duration.ofSeconds(60));
   }
 
@@ -431,12 +433,18 @@ class EstimatorBrokerTest {
 
   /** The same job and probes through a TopologyTestDriver: the estimate of an uninterrupted run. */
   private static Curvature uninterrupted(JobSpec spec, List<ProbeReport> probes) throws Exception {
+    return uninterrupted(List.of(spec), probes).get(spec.getJobId());
+  }
+
+  /** The jobs and probes through one TopologyTestDriver: one instance's estimates, nothing stopped. */
+  private static Map<String, Curvature> uninterrupted(List<JobSpec> specs, List<ProbeReport> probes) throws Exception {
     Topics topics = Topics.unprefixed();
     Path state = Files.createTempDirectory(dir, "driver");
     Properties config = CurvatureTopology.config("unused:9092", topics, state, "reference");
     try (TopologyTestDriver driver = new TopologyTestDriver(CurvatureTopology.topology(config, topics), config)) {
-      driver.createInputTopic(topics.jobs().name(), new StringSerializer(), new ByteArraySerializer())
-          .pipeInput(spec.getJobId(), spec.toByteArray());
+      TestInputTopic<String, byte[]> jobs =
+          driver.createInputTopic(topics.jobs().name(), new StringSerializer(), new ByteArraySerializer());
+      specs.forEach(spec -> jobs.pipeInput(spec.getJobId(), spec.toByteArray()));
       TestInputTopic<String, byte[]> in =
           driver.createInputTopic(topics.probes().name(), new StringSerializer(), new ByteArraySerializer());
       probes.forEach(p -> in.pipeInput(p.getJobId(), p.toByteArray()));
@@ -446,8 +454,89 @@ class EstimatorBrokerTest {
           .readRecordsToList()) {
         view.apply(r.key(), r.value() == null ? null : Curvature.parseFrom(r.value()));
       }
-      return view.current(spec.getJobId());
+      return view.all();
     }
+  }
+
+  /**
+   * Two estimator instances of one application on one cluster split the partitions between them, and
+   * together give every job the estimates one instance gives, point for point (issue 16's scale-out).
+   */
+  @Test
+  void twoInstancesSplitThePartitionsAndEstimateAsOneDoes() throws Exception {
+    Topics topics = new Topics("scaleout");
+    int jobs = 24;
+    int steps = 12;
+    List<JobSpec> specs = IntStream.range(0, jobs)
+        .mapToObj(j -> Probes.withHalfLife(Probes.job("job-" + j, 1_000, 500, 1_000), 2)).toList();
+    List<ProbeReport> probes = new ArrayList<>();
+    for (long s = 0; s < steps; s++) {
+      for (int j = 0; j < jobs; j++) {
+        probes.add(Probes.diagonal("job-" + j, s, "w1", 1 + (s + j) % 7, 10 + 0.5 * s + j, -0.1 * (s % 3)));
+      }
+    }
+    EstimatorApp first = null;
+    EstimatorApp second = null;
+    try {
+      first = startApp(topics, "state-scaleout-1");
+      second = startApp(topics, "state-scaleout-2");
+      String probesTopic = topics.probes().name();
+      EstimatorApp a = first;
+      EstimatorApp b = second;
+      // the second instance's join rebalances the group: wait until both run and the probes' partitions are split
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      Set<Integer> ofFirst;
+      Set<Integer> ofSecond;
+      while (true) {
+        ofFirst = partitionsOf(a, probesTopic);
+        ofSecond = partitionsOf(b, probesTopic);
+        if (a.state() == KafkaStreams.State.RUNNING && b.state() == KafkaStreams.State.RUNNING
+            && ofFirst.size() + ofSecond.size() == PARTITIONS) {
+          break;
+        }
+        assertThat(System.nanoTime()).as("partitions split within %s: %s and %s", WAIT, ofFirst, ofSecond)
+            .isLessThan(deadline);
+        Thread.sleep(100);
+      }
+      assertThat(ofFirst).as("each instance runs some partitions").isNotEmpty().doesNotContainAnyElementsOf(ofSecond);
+      assertThat(ofSecond).isNotEmpty();
+      Set<Integer> homes = specs.stream().map(j -> JobPartitioner.partitionOf(j.getJobId(), PARTITIONS))
+          .collect(Collectors.toSet());
+      assertThat(homes).as("the jobs live on both instances").containsAnyElementsOf(ofFirst)
+          .containsAnyElementsOf(ofSecond);
+
+      specs.forEach(spec -> send(topics.jobs().name(), spec.getJobId(), spec.toByteArray()));
+      probes.forEach(p -> sendProbe(topics, p));
+      List<ConsumerRecord<String, byte[]>> curvature = readUntil(topics.curvature().name(), records -> {
+        Map<String, Curvature> view = lastPerKey(records);
+        return specs.stream().allMatch(s -> view.containsKey(s.getJobId())
+            && view.get(s.getJobId()).getStep() == steps - 1);
+      });
+      Map<String, Curvature> expected = uninterrupted(specs, probes);
+      Map<String, Curvature> view = lastPerKey(curvature);
+      for (JobSpec spec : specs) {
+        assertThat(view.get(spec.getJobId())).as(spec.getJobId()).isEqualTo(expected.get(spec.getJobId()));
+        assertThat(view.get(spec.getJobId()).getTimelineCount()).isEqualTo(steps);
+      }
+      List<ConsumerRecord<String, byte[]>> history = readUntil(topics.curvatureHistory().name(),
+          r -> r.size() >= probes.size());
+      assertThat(history).as("one estimate per probe, none twice").hasSize(probes.size());
+      assertThat(readUntil(topics.probesDlq().name(), r -> true)).as("nothing rejected").isEmpty();
+      System.out.printf("scale-out: instance 1 ran probe partitions %s, instance 2 %s; %d jobs, %d estimates%n",
+          ofFirst, ofSecond, jobs, history.size());
+    } finally {
+      if (second != null) {
+        second.close();
+      }
+      if (first != null) {
+        first.close();
+      }
+    }
+  }
+
+  private static Set<Integer> partitionsOf(EstimatorApp app, String topic) {
+    return app.activePartitions().stream().filter(tp -> tp.topic().equals(topic)).map(TopicPartition::partition)
+        .collect(Collectors.toSet());
   }
 
   @Test
@@ -458,16 +547,17 @@ class EstimatorBrokerTest {
     try (Admin admin = Admin.create(p)) {
       topics.createIfMissing(admin, 3);
       Map<String, Integer> partitions = admin.describeTopics(Stream.of(topics.jobs().name(), topics.probes().name(),
-              topics.curvature().name(), topics.curvatureHistory().name(), topics.probesDlq().name()).toList()).allTopicNames().get()
+              topics.curvature().name(), topics.curvatureHistory().name(), topics.probesDlq().name(),
+              topics.gradientStats().name()).toList()).allTopicNames().get()
           .entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().partitions().size()));
       assertThat(partitions.values()).containsOnly(3);
-      assertThat(partitions).hasSize(5);
+      assertThat(partitions).hasSize(6);
 
       Map<ConfigResource, Config> configs = admin.describeConfigs(partitions.keySet().stream()
           .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList()).all().get();
       java.util.function.BiFunction<String, String, String> value =
           (topic, key) -> configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)).get(key).value();
-      for (String compacted : List.of(topics.jobs().name(), topics.curvature().name())) {
+      for (String compacted : List.of(topics.jobs().name(), topics.curvature().name(), topics.gradientStats().name())) {
         assertThat(value.apply(compacted, TopicConfig.CLEANUP_POLICY_CONFIG)).as(compacted).isEqualTo("compact");
       }
       long day = Duration.ofDays(1).toMillis();

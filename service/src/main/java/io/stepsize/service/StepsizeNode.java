@@ -196,6 +196,7 @@ public final class StepsizeNode implements AutoCloseable {
         .onDeadLetter(metrics::deadLettered)
         .onEstimate(metrics::estimateLag)
         .onBadRecord(metrics::badRecord)
+        .onLag(metrics::viewLag)
         .republishOwner(job -> producer.send(Intake.jobRecord(topics, job.spec(), job.owner()), (md, e) -> {
           if (e != null) {
             log.warn("job {}: could not write its owner's record again ({})", job.spec().getJobId(), e.toString());

@@ -34,6 +34,25 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import io.stepsize.proto.v1.GradientStats;
+import io.stepsize.proto.v1.GradientStatsPoint;
+import io.stepsize.proto.v1.GradientStatsTimeline;
+import io.stepsize.wire.RecordHeaders;
+import io.stepsize.wire.Topics;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -290,5 +309,65 @@ class ServiceEndToEndTest {
       @Override
       public void onCompleted() {}
     };
+  }
+
+  /**
+   * Issue 15 item 3: gradient statistics from ReportProbes and from a plain Kafka producer (keyed
+   * otherwise, as a foreign trainer may) land in one timeline, combined per step by the rule of
+   * DESIGN.md §2.1, and come back over GetGradientStats; a malformed report sent to Kafka is a dead
+   * letter with its reason and leaves no trace. Expected values worked out by hand.
+   */
+  @Test
+  void gradientStatsFromGrpcAndKafkaComeBackFromGetGradientStats() throws Exception {
+    client.createJob(job("grads").build());
+    assertThat(client.gradientStats("grads")).isEqualTo(GradientStatsTimeline.newBuilder().setJobId("grads").build());
+    assertThat(client.reportProbes(List.of(gradient(3, "a", 1.5, 0.25, 0.5, 1), gradient(4, "a", 1, 0.5))))
+        .isEqualTo(2);
+    // in the timeline before worker b's report is sent: the microbatch norms' order is then certain
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(client.gradientStats("grads").getReports())
+        .isEqualTo(2));
+    ProbeReport bad = gradient(5, "b", Double.NaN, 1);
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, node.broker().bootstrapServers());
+    try (KafkaProducer<String, byte[]> trainer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
+      trainer.send(new ProducerRecord<>(Topics.PROBES, "worker-b", gradient(3, "b", 2.5, 0.75, 2).toByteArray())).get();
+      trainer.send(new ProducerRecord<>(Topics.PROBES, "grads", bad.toByteArray())).get();
+    }
+    GradientStatsTimeline expected = GradientStatsTimeline.newBuilder().setJobId("grads").setReports(3)
+        .addPoints(GradientStatsPoint.newBuilder().setStep(3).setLoss(2).setGradNorm(0.5).setWorkers(2)
+            .addAllMicrobatchGradNorms(List.of(0.5, 1.0, 2.0)))
+        .addPoints(GradientStatsPoint.newBuilder().setStep(4).setLoss(1).setGradNorm(0.5).setWorkers(1)).build();
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(client.gradientStats("grads").getReports())
+        .isEqualTo(3));
+    assertThat(client.gradientStats("grads")).isEqualTo(expected);
+
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, node.broker().bootstrapServers());
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    try (KafkaConsumer<String, byte[]> dlq = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = dlq.partitionsFor(Topics.PROBES_DLQ).stream()
+          .map(i -> new TopicPartition(Topics.PROBES_DLQ, i.partition())).toList();
+      dlq.assign(parts);
+      dlq.seekToBeginning(parts);
+      List<String> reasons = new ArrayList<>();
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        for (ConsumerRecord<String, byte[]> r : dlq.poll(Duration.ofMillis(200))) {
+          if (java.util.Arrays.equals(r.value(), bad.toByteArray())) {
+            reasons.add(new String(r.headers().lastHeader(RecordHeaders.DLQ_REASON).value(), StandardCharsets.UTF_8));
+          }
+        }
+        return !reasons.isEmpty();
+      });
+      assertThat(reasons).containsExactly("gradient.loss: must be finite (got NaN)");
+    }
+    assertThat(client.gradientStats("grads")).isEqualTo(expected);
+  }
+
+  private static ProbeReport gradient(long step, String worker, double loss, double norm, double... microbatch) {
+    GradientStats.Builder g = GradientStats.newBuilder().setLoss(loss).setGradNorm(norm);
+    for (double m : microbatch) {
+      g.addMicrobatchGradNorms(m);
+    }
+    return ProbeReport.newBuilder().setJobId("grads").setStep(step).setWorkerId(worker).setGradient(g).build();
   }
 }

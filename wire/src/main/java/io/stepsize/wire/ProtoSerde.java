@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
 import org.apache.kafka.common.errors.SerializationException;
@@ -46,5 +47,9 @@ public final class ProtoSerde {
 
   public static Serde<Curvature> curvature() {
     return of(Curvature.parser(), "stepsize.v1.Curvature");
+  }
+
+  public static Serde<GradientStatsTimeline> gradientStatsTimeline() {
+    return of(GradientStatsTimeline.parser(), "stepsize.v1.GradientStatsTimeline");
   }
 }

@@ -1,6 +1,7 @@
 package io.stepsize.wire;
 
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.ProbeReport;
 import java.time.Duration;
@@ -35,6 +36,7 @@ public record Topics(String prefix) {
   public static final String CURVATURE = "stepsize.curvature";
   public static final String CURVATURE_HISTORY = "stepsize.curvature.history";
   public static final String PROBES_DLQ = "stepsize.probes.dlq";
+  public static final String GRADIENT_STATS = "stepsize.gradient-stats";
   /**
    * The estimator's repartition of the probes by their payload's job_id (DESIGN.md §4): the name
    * Kafka Streams is given, from which it makes the internal topic {@link #probesByJob()}.
@@ -90,6 +92,14 @@ public record Topics(String prefix) {
     return new Topic<>(name(CURVATURE_HISTORY), Serdes.String(), ProtoSerde.curvature());
   }
 
+  /**
+   * The gradient statistics of each job, compacted, keyed by job_id: one record per job holding its
+   * whole bounded timeline ({@link GradientStatsTimelines}).
+   */
+  public Topic<String, GradientStatsTimeline> gradientStats() {
+    return new Topic<>(name(GRADIENT_STATS), Serdes.String(), ProtoSerde.gradientStatsTimeline());
+  }
+
   /** Rejected records as they arrived, the reason in {@link RecordHeaders}. */
   public Topic<byte[], byte[]> probesDlq() {
     return new Topic<>(name(PROBES_DLQ), Serdes.ByteArray(), Serdes.ByteArray());
@@ -109,7 +119,7 @@ public record Topics(String prefix) {
     return name("stepsize-estimator");
   }
 
-  /** The five topics with their configurations, {@code partitions} each, replication by broker default. */
+  /** The six topics with their configurations, {@code partitions} each, replication by broker default. */
   public List<NewTopic> newTopics(int partitions) {
     if (partitions < 1) {
       throw new IllegalArgumentException("partitions: must be >= 1 (got " + partitions + ")");
@@ -122,6 +132,8 @@ public record Topics(String prefix) {
     // curvature: latest estimate + timeline per job, rewritten often, so small segments
     topics.add(topic(curvature().name(), partitions, compacted(Duration.ofMinutes(10))));
     topics.add(topic(curvatureHistory().name(), partitions, retained(Duration.ofDays(7))));
+    // gradient statistics: the latest timeline per job, rewritten as often as curvature's job records
+    topics.add(topic(gradientStats().name(), partitions, compacted(Duration.ofMinutes(10))));
     // dead letters wait a month for a person to look at them
     topics.add(topic(probesDlq().name(), partitions, retained(Duration.ofDays(30))));
     return topics;

@@ -1,6 +1,7 @@
 package io.stepsize.service.core;
 
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
@@ -20,8 +21,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a caller may read about its jobs, answered from this replica's local views alone (no Kafka
- * on this path, so a broker outage does not stop it): the job, learning rates, the curvature and
- * the stream of schedule updates. Refusals are {@link ApiException}s.
+ * on this path, so a broker outage does not stop it): the job, learning rates, the curvature, the
+ * gradient statistics and the stream of schedule updates. Refusals are {@link ApiException}s.
  */
 public final class Queries {
   private static final Logger log = LoggerFactory.getLogger(Queries.class);
@@ -134,6 +135,16 @@ public final class Queries {
     JobEntry job = jobs.admit(caller, jobId);
     CurvatureEntry c = views.curvature(jobId);
     return c == null ? Curvature.newBuilder().setJobId(job.spec().getJobId()).build() : c.curvature();
+  }
+
+  /**
+   * The job's gradient statistics (DESIGN.md §2.1), one point per step, oldest first; no points and
+   * reports = 0 before the first report.
+   */
+  public GradientStatsTimeline gradientStats(Caller caller, String jobId) {
+    JobEntry job = jobs.admit(caller, jobId);
+    GradientStatsTimeline t = views.gradientStats(jobId);
+    return t == null ? GradientStatsTimeline.newBuilder().setJobId(job.spec().getJobId()).build() : t;
   }
 
   /**

@@ -5,6 +5,8 @@ import io.grpc.stub.StreamObserver;
 import io.stepsize.proto.v1.CreateJobRequest;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.GetCurvatureRequest;
+import io.stepsize.proto.v1.GetGradientStatsRequest;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.GetJobRequest;
 import io.stepsize.proto.v1.GetLearningRateRequest;
 import io.stepsize.proto.v1.GetLearningRatesRequest;
@@ -100,6 +102,11 @@ public final class StepsizeGrpcService extends StepsizeGrpc.StepsizeImplBase {
   @Override
   public void getCurvature(GetCurvatureRequest request, StreamObserver<Curvature> out) {
     unary(out, () -> queries.curvature(caller(), request.getJobId()));
+  }
+
+  @Override
+  public void getGradientStats(GetGradientStatsRequest request, StreamObserver<GradientStatsTimeline> out) {
+    unary(out, () -> queries.gradientStats(caller(), request.getJobId()));
   }
 
   @Override

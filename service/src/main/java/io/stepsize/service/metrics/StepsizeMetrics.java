@@ -1,6 +1,7 @@
 package io.stepsize.service.metrics;
 
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -13,7 +14,8 @@ import java.io.UncheckedIOException;
 /**
  * The metrics of one replica in their own registry (not the JVM-global default, so two nodes in
  * one test JVM do not collide). Per-job series are limited to the {@code maxJobSeries} jobs whose
- * estimate changed last: a cluster with a million jobs still exports a bounded number of series.
+ * estimate changed last: a cluster with a million jobs still exports a bounded number of series
+ * (four per-job gauges: at most 4 × {@code maxJobSeries} per-job series per replica).
  */
 public final class StepsizeMetrics implements AutoCloseable {
   public static final int DEFAULT_MAX_JOB_SERIES = 50;
@@ -24,6 +26,7 @@ public final class StepsizeMetrics implements AutoCloseable {
   private final Counter deadLetters;
   private final Counter badRecords;
   private final Histogram freshnessSeconds;
+  private final Gauge viewLag;
   private HTTPServer http;
 
   public StepsizeMetrics(LocalViews views, int maxJobSeries) {
@@ -40,7 +43,8 @@ public final class StepsizeMetrics implements AutoCloseable {
         .register(registry);
     deadLetters = Counter.builder()
         .name("stepsize_probes_dead_lettered")
-        .help("probes the estimator sent to the dead-letter topic, as seen by this replica")
+        .help("records the estimator sent to the dead-letter topic (rejected probes and job records)"
+            + " since this replica started, as its view read them")
         .register(registry);
     badRecords = Counter.builder()
         .name("stepsize_bad_records")
@@ -70,6 +74,31 @@ public final class StepsizeMetrics implements AutoCloseable {
         .labelNames("job_id")
         .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> cb.call(j.phi(), j.jobId())))
         .register(registry);
+    GaugeWithCallback.builder()
+        .name("stepsize_job_edge_ratio")
+        .help("edge ratio eta*lambda_max/threshold at each job's latest curvature point, NaN when unknown"
+            + " (the most recently updated jobs only)")
+        .labelNames("job_id")
+        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> cb.call(j.edgeRatio(), j.jobId())))
+        .register(registry);
+    GaugeWithCallback.builder()
+        // a timestamp, not an age: "no probe for M minutes" is time() - x > M*60 in PromQL, and the
+        // value does not change between probes
+        .name("stepsize_job_last_probe_timestamp_seconds")
+        .help("produce time (Unix seconds) of the probe behind each job's latest estimate"
+            + " (the most recently updated jobs only)")
+        .labelNames("job_id")
+        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> {
+          if (j.probeTimeMillis() >= 0) {
+            cb.call(j.probeTimeMillis() / 1000.0, j.jobId());
+          }
+        }))
+        .register(registry);
+    viewLag = Gauge.builder()
+        .name("stepsize_views_lag_records")
+        .help("records this replica's local views are behind the end of each topic they read (jobs, curvature, ...)")
+        .labelNames("topic")
+        .register(registry);
   }
 
   public PrometheusRegistry registry() {
@@ -91,6 +120,11 @@ public final class StepsizeMetrics implements AutoCloseable {
   /** A record of {@code topic} the local views skipped, of {@code kind} (see ViewLoader#onBadRecord). */
   public void badRecord(String topic, String kind) {
     badRecords.labelValues(topic, kind).inc();
+  }
+
+  /** The local views are {@code records} behind the end of {@code topic} (see ViewLoader#onLag). */
+  public void viewLag(String topic, long records) {
+    viewLag.labelValues(topic).set(records);
   }
 
   public void estimateLag(double seconds) {

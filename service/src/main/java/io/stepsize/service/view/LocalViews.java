@@ -2,6 +2,7 @@ package io.stepsize.service.view;
 
 import io.stepsize.wire.JobSpecs;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.schedule.CurvatureTimeline;
 import io.stepsize.schedule.JobPlan;
@@ -18,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This replica's in-memory copies of the two compacted topics, so a learning rate is a map lookup
+ * This replica's in-memory copies of the compacted topics (jobs, curvature, gradient statistics), so a learning rate is a map lookup
  * plus the formula. Readers never block writers: entries are immutable and replaced whole.
  */
 public final class LocalViews {
@@ -47,17 +48,24 @@ public final class LocalViews {
    */
   public record Change(CurvatureEntry curvature, int revision) {}
 
-  /** A job's latest kappa and the phi it brings, for monitoring. */
-  public record JobCurvature(String jobId, double kappa, double phi) {}
+  /**
+   * A job's latest kappa, the phi it brings, the edge ratio at its latest point (NaN when the
+   * estimator could not tell) and the time of the probe behind it (epoch ms; -1 unknown), for monitoring.
+   */
+  public record JobCurvature(String jobId, double kappa, double phi, double edgeRatio, long probeTimeMillis) {}
 
-  /** The latest curvature record of a job and its timeline, parsed once per update. */
-  public record CurvatureEntry(Curvature curvature, CurvatureTimeline timeline) {}
+  /**
+   * The latest curvature record of a job and its timeline, parsed once per update, with the
+   * record's timestamp: the produce time of the probe that caused it (Streams keeps it), -1 unknown.
+   */
+  public record CurvatureEntry(Curvature curvature, CurvatureTimeline timeline, long probeTimeMillis) {}
 
   private final Map<String, JobEntry> jobs = new ConcurrentHashMap<>();
   // ids whose entry is a CreateJob's own write not yet read back (changed only inside jobs.compute of the id)
   private final java.util.Set<String> provisional = ConcurrentHashMap.newKeySet();
   private volatile boolean caughtUp;
   private final Map<String, CurvatureEntry> curvature = new ConcurrentHashMap<>();
+  private final Map<String, GradientStatsTimeline> gradientStats = new ConcurrentHashMap<>();
   private final Map<String, CopyOnWriteArrayList<Consumer<Change>>> watchers = new ConcurrentHashMap<>();
   /** How many recently updated jobs {@link #recentlyUpdated} can name (monitoring keeps fewer). */
   static final int RECENT = 1024;
@@ -85,6 +93,21 @@ public final class LocalViews {
   public CurvatureTimeline timeline(String jobId) {
     CurvatureEntry e = curvature.get(jobId);
     return e == null ? CurvatureTimeline.EMPTY : e.timeline();
+  }
+
+  /** The job's gradient statistics as last read from {@code stepsize.gradient-stats}, or null. */
+  public GradientStatsTimeline gradientStats(String jobId) {
+    return gradientStats.get(jobId);
+  }
+
+  /** Applies a record of {@code stepsize.gradient-stats}: the job's whole timeline replaces the one here. */
+  public void putGradientStats(GradientStatsTimeline t) {
+    gradientStats.put(t.getJobId(), t);
+  }
+
+  /** A tombstone on {@code stepsize.gradient-stats}: the job's statistics are gone. */
+  public void removeGradientStats(String jobId) {
+    gradientStats.remove(jobId);
   }
 
   /** What {@link #putJob} did with a record. */
@@ -247,18 +270,27 @@ public final class LocalViews {
       if (job == null || c == null) {
         continue;
       }
-      out.add(new JobCurvature(ids.get(i), c.curvature().getKappa(), inForce(job, c).phi()));
+      out.add(new JobCurvature(ids.get(i), c.curvature().getKappa(), inForce(job, c).phi(),
+          c.curvature().getEdgeRatio(), c.probeTimeMillis()));
     }
     return out;
   }
 
-  /** Applies a curvature record and tells the job's watchers when the estimate changed. */
+  /** {@link #putCurvature(Curvature, long)} with the probe's time unknown. */
   public void putCurvature(Curvature c) {
+    putCurvature(c, -1);
+  }
+
+  /**
+   * Applies a curvature record whose probe was produced at {@code probeTimeMillis} (epoch ms, -1
+   * unknown) and tells the job's watchers when the estimate changed.
+   */
+  public void putCurvature(Curvature c, long probeTimeMillis) {
     CurvatureEntry previous = curvature.get(c.getJobId());
     if (previous != null && previous.curvature().equals(c)) {
       return;
     }
-    CurvatureEntry entry = new CurvatureEntry(c, JobSpecs.timeline(c));
+    CurvatureEntry entry = new CurvatureEntry(c, JobSpecs.timeline(c), probeTimeMillis);
     curvature.put(c.getJobId(), entry);
     synchronized (updateOrder) {
       updateOrder.remove(c.getJobId());

@@ -5,6 +5,7 @@ import io.stepsize.wire.RecordHeaders;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stepsize.wire.Topics;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.wire.CurvatureAssembly;
 import io.stepsize.wire.CurvatureRecords;
@@ -35,8 +36,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Tails {@code stepsize.jobs} and {@code stepsize.curvature} from their beginning into the
- * {@link LocalViews}. No consumer group: every replica reads every partition, so any replica can
+ * Tails {@code stepsize.jobs}, {@code stepsize.curvature} and {@code stepsize.gradient-stats} from
+ * their beginning into the {@link LocalViews}. No consumer group: every replica reads every partition, so any replica can
  * answer for any job. {@link #awaitCaughtUp} tells when the views reached the ends the topics had
  * at start, which is when health may say SERVING.
  */
@@ -53,6 +54,7 @@ public final class ViewLoader implements AutoCloseable {
   private volatile Runnable onDeadLetter = () -> {};
   private volatile java.util.function.DoubleConsumer onEstimate = seconds -> {};
   private volatile BiConsumer<String, String> onBadRecord = (topic, kind) -> {};
+  private volatile java.util.function.ObjLongConsumer<String> onLag = (topic, records) -> {};
   private volatile java.util.function.Consumer<LocalViews.JobEntry> republish = job -> {};
   /**
    * Jobs whose latest record is a skipped one (another tenant's, or bad) (only the loader thread
@@ -101,11 +103,22 @@ public final class ViewLoader implements AutoCloseable {
 
   /**
    * Called with the topic and kind of every record skipped as bad: {@code no_key}, {@code unparsable},
-   * {@code key_mismatch}, {@code invalid_spec}, {@code foreign_owner} (jobs), {@code bad_key}
-   * (curvature), {@code undeserializable} or {@code error} (any topic).
+   * {@code key_mismatch} (jobs, curvature, gradient statistics), {@code invalid_spec},
+   * {@code foreign_owner} (jobs), {@code bad_key} (curvature), {@code undeserializable} or
+   * {@code error} (any topic).
    */
   public ViewLoader onBadRecord(BiConsumer<String, String> hook) {
     this.onBadRecord = hook;
+    return this;
+  }
+
+  /**
+   * Called after every poll with each topic the views read from its beginning (not the dead-letter
+   * topic) and the records this loader is behind its end (summed over its partitions; the end as the consumer's latest fetch saw it,
+   * the last stable offset since the loader reads committed records only).
+   */
+  public ViewLoader onLag(java.util.function.ObjLongConsumer<String> hook) {
+    this.onLag = hook;
     return this;
   }
 
@@ -154,7 +167,8 @@ public final class ViewLoader implements AutoCloseable {
   }
 
   private void load() throws InterruptedException {
-    List<TopicPartition> partitions = partitionsOf(List.of(topics.jobs().name(), topics.curvature().name()));
+    List<TopicPartition> partitions = partitionsOf(List.of(topics.jobs().name(), topics.curvature().name(),
+        topics.gradientStats().name()));
     // the dead-letter topic is tailed from its end, only to warn about each new bad record
     List<TopicPartition> dlq = partitionsOf(List.of(topics.probesDlq().name()));
     Map<TopicPartition, Long> target = new HashMap<>(consumer.endOffsets(partitions));
@@ -172,6 +186,7 @@ public final class ViewLoader implements AutoCloseable {
           bad(r.topic(), "error", r.topic() + "-" + r.partition() + "@" + r.offset() + ": " + e);
         }
       }
+      reportLag(partitions);
       if (caughtUp.getCount() > 0) {
         target.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
         if (target.isEmpty()) {
@@ -190,6 +205,20 @@ public final class ViewLoader implements AutoCloseable {
         shadowed.clear();
       }
     }
+  }
+
+  /**
+   * Tells {@link #onLag} how far behind each topic's end this loader is. {@code currentLag} reads the
+   * consumer's cached positions and ends (at most it sends a request for an end it does not know
+   * yet, without waiting), so it is cheap enough for every poll; a partition whose end is not known
+   * yet counts 0.
+   */
+  private void reportLag(List<TopicPartition> partitions) {
+    Map<String, Long> lag = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      lag.merge(tp.topic(), consumer.currentLag(tp).orElse(0), Long::sum);
+    }
+    lag.forEach(onLag::accept);
   }
 
   /** The partitions of the topics, asking again until the cluster answers (or the loader closes). */
@@ -246,6 +275,8 @@ public final class ViewLoader implements AutoCloseable {
       bad(r.topic(), "no_key", where);
     } else if (r.topic().equals(topics.jobs().name())) {
       applyJob(r, where);
+    } else if (r.topic().equals(topics.gradientStats().name())) {
+      applyGradientStats(r, where);
     } else {
       applyCurvature(r, where);
     }
@@ -316,12 +347,33 @@ public final class ViewLoader implements AutoCloseable {
     Curvature whole = curvature.apply(r.key(), value);
     // null: a segment (no new estimate), or a job record's tombstone (the last estimate stays)
     if (whole != null) {
-      views.putCurvature(whole);
       // Streams keeps the probe's timestamp on the estimate it causes
+      views.putCurvature(whole, r.timestamp());
       if (caughtUp.getCount() == 0) {
         onEstimate.accept((System.currentTimeMillis() - r.timestamp()) / 1000.0);
       }
     }
+  }
+
+  /** A job's gradient-statistics timeline, whole in one record keyed by its job_id (a tombstone removes it). */
+  private void applyGradientStats(ConsumerRecord<String, byte[]> r, String where) {
+    if (r.value() == null) {
+      views.removeGradientStats(r.key());
+      return;
+    }
+    GradientStatsTimeline value;
+    try {
+      value = GradientStatsTimeline.parseFrom(r.value());
+    } catch (InvalidProtocolBufferException e) {
+      bad(r.topic(), "unparsable", where + ": " + e.getMessage());
+      return;
+    }
+    if (!value.getJobId().equals(r.key())) {
+      bad(r.topic(), "key_mismatch", where + ": key '" + printable(r.key()) + "' but job_id '"
+          + printable(value.getJobId()) + "'");
+      return;
+    }
+    views.putGradientStats(value);
   }
 
   /** Counts a skipped record; the first of each topic and kind is logged with its details. */

@@ -19,10 +19,13 @@ import io.stepsize.proto.v1.CreateJobRequest;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
 import io.stepsize.proto.v1.GetCurvatureRequest;
+import io.stepsize.proto.v1.GetGradientStatsRequest;
 import io.stepsize.proto.v1.GetJobRequest;
 import io.stepsize.proto.v1.GetLearningRateRequest;
 import io.stepsize.proto.v1.GetLearningRatesRequest;
 import io.stepsize.proto.v1.GradientStats;
+import io.stepsize.proto.v1.GradientStatsPoint;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
@@ -355,6 +358,32 @@ class InProcessApiTest {
     assertThat(producer.history()).extracting(ProducerRecord::value).containsExactly(
         probe("alice-1", 0).toByteArray(), gradient.toByteArray(), probe("alice-1", 99).toByteArray());
     assertThat(reported).containsExactly(3L);
+  }
+
+  /**
+   * GetGradientStats (DESIGN.md §2.1): the job's timeline as the view read it from
+   * stepsize.gradient-stats; a known job without reports is OK and empty; another tenant's job is
+   * NOT_FOUND exactly as an unknown one.
+   */
+  @Test
+  void gradientStatsAnswerTheViewsTimelineAndOnlyToTheJobsTenant() {
+    start();
+    views.putJob(fixed("stats"), "alice");
+    assertThat(gradientStats(alice, "stats")).isEqualTo(GradientStatsTimeline.newBuilder().setJobId("stats").build());
+    GradientStatsTimeline t = GradientStatsTimeline.newBuilder().setJobId("stats").setReports(3)
+        .addPoints(GradientStatsPoint.newBuilder().setStep(4).setLoss(2).setGradNorm(0.5).setWorkers(2)
+            .addMicrobatchGradNorms(0.25).addMicrobatchGradNorms(0.75))
+        .addPoints(GradientStatsPoint.newBuilder().setStep(5).setLoss(1.5).setGradNorm(0.25).setWorkers(1)).build();
+    views.putGradientStats(t);
+    assertThat(gradientStats(alice, "stats")).isEqualTo(t);
+
+    expect(() -> gradientStats(alice, ""), Status.Code.INVALID_ARGUMENT, "job_id: must not be empty");
+    expect(() -> gradientStats(alice, "nope"), Status.Code.NOT_FOUND, "job_id: no job 'nope'");
+    expect(() -> gradientStats(bob, "stats"), Status.Code.NOT_FOUND, "job_id: no job 'stats'");
+  }
+
+  private static GradientStatsTimeline gradientStats(StepsizeBlockingStub s, String jobId) {
+    return s.getGradientStats(GetGradientStatsRequest.newBuilder().setJobId(jobId).build());
   }
 
   // --- refusals ------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.stepsize.client.StepsizeClient;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.CurvaturePoint;
+import io.stepsize.proto.v1.GradientStatsPoint;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.PhiPolicy;
 import io.stepsize.proto.v1.Source;
@@ -38,14 +40,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * DESIGN.md §4: a bad record on a topic the service reads is skipped and counted, never fatal. A
- * foreign producer writes bad records straight to a real broker's stepsize.jobs and
- * stepsize.curvature, then good ones; the node answers the good ones, counts the bad ones by kind,
- * and after a restart on the same data reaches SERVING and answers the same. The estimator does
- * not run: nothing but this test writes curvature.
+ * foreign producer writes bad records straight to a real broker's stepsize.jobs,
+ * stepsize.curvature and stepsize.gradient-stats, then good ones; the node answers the good ones,
+ * counts the bad ones by kind, and after a restart on the same data reaches SERVING and answers
+ * the same. The estimator does not run: nothing but this test writes curvature and statistics.
  */
 class BadRecordsTest {
   private static final String JOBS = "stepsize.jobs";
   private static final String CURVATURE = "stepsize.curvature";
+  private static final String STATS = "stepsize.gradient-stats";
   private static final byte[] GARBAGE = {(byte) 0xff, (byte) 0xff}; // a varint that never ends
   @TempDir Path dir;
 
@@ -63,6 +66,14 @@ class BadRecordsTest {
         .setLambdaLow(0.5).setLambdaMax(8).setKappa(16).setLambdaMaxBound(8).setProbes(1).addTimeline(point).build();
   }
 
+  /** Gradient statistics of two steps, as the estimator writes them. */
+  private static GradientStatsTimeline stats(String id) {
+    return GradientStatsTimeline.newBuilder().setJobId(id).setReports(3)
+        .addPoints(GradientStatsPoint.newBuilder().setStep(1).setLoss(2).setGradNorm(0.5).setWorkers(2))
+        .addPoints(GradientStatsPoint.newBuilder().setStep(2).setLoss(1).setGradNorm(0.25).setWorkers(1)
+            .addMicrobatchGradNorms(0.5)).build();
+  }
+
   private static ProducerRecord<String, byte[]> record(String topic, String key, byte[] value, String tenant) {
     ProducerRecord<String, byte[]> r = new ProducerRecord<>(topic, key, value);
     if (tenant != null) {
@@ -72,16 +83,19 @@ class BadRecordsTest {
   }
 
   /** Every bad kind written below, with how many records of it. */
-  private static final Map<String, Double> EXPECTED = Map.of(
-      "{kind=\"bad_key\",topic=\"stepsize.curvature\"}", 3.0,
-      "{kind=\"unparsable\",topic=\"stepsize.curvature\"}", 1.0,
-      "{kind=\"key_mismatch\",topic=\"stepsize.curvature\"}", 1.0,
-      "{kind=\"no_key\",topic=\"stepsize.curvature\"}", 1.0,
-      "{kind=\"unparsable\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"key_mismatch\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"invalid_spec\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"no_key\",topic=\"stepsize.jobs\"}", 1.0,
-      "{kind=\"foreign_owner\",topic=\"stepsize.jobs\"}", 1.0);
+  private static final Map<String, Double> EXPECTED = Map.ofEntries(
+      Map.entry("{kind=\"bad_key\",topic=\"stepsize.curvature\"}", 3.0),
+      Map.entry("{kind=\"unparsable\",topic=\"stepsize.curvature\"}", 1.0),
+      Map.entry("{kind=\"key_mismatch\",topic=\"stepsize.curvature\"}", 1.0),
+      Map.entry("{kind=\"no_key\",topic=\"stepsize.curvature\"}", 1.0),
+      Map.entry("{kind=\"unparsable\",topic=\"stepsize.gradient-stats\"}", 1.0),
+      Map.entry("{kind=\"key_mismatch\",topic=\"stepsize.gradient-stats\"}", 1.0),
+      Map.entry("{kind=\"no_key\",topic=\"stepsize.gradient-stats\"}", 1.0),
+      Map.entry("{kind=\"unparsable\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"key_mismatch\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"invalid_spec\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"no_key\",topic=\"stepsize.jobs\"}", 1.0),
+      Map.entry("{kind=\"foreign_owner\",topic=\"stepsize.jobs\"}", 1.0));
 
   @Test
   void badRecordsAreSkippedAndCountedAndTheNodeServesTheGoodOnesAcrossARestart() throws Exception {
@@ -93,6 +107,8 @@ class BadRecordsTest {
       p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, node.broker().bootstrapServers());
       p.put(ProducerConfig.ACKS_CONFIG, "all");
       try (KafkaProducer<String, byte[]> foreign = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
+        // what a remote estimator dead-letters is counted too: the replica reads the topic, whoever writes it
+        foreign.send(record(io.stepsize.wire.Topics.PROBES_DLQ, "good", GARBAGE, null)).get();
         // curvature: a segment key without its second mark, as a value and as a tombstone, a
         // segment index that is no number, garbage, an estimate under another job's key, an empty key (the broker refuses none on a compacted topic)
         foreign.send(record(CURVATURE, "\0xyz", estimate("xyz").toByteArray(), null)).get();
@@ -112,14 +128,20 @@ class BadRecordsTest {
         // a job's first record decides its owner: a later one under another tenant changes nothing
         foreign.send(record(JOBS, "owned", spec("owned", 0.1).toByteArray(), "alice")).get();
         foreign.send(record(JOBS, "owned", spec("owned", 0.9).toByteArray(), "bob")).get();
+        // gradient statistics: garbage, a timeline under another job's key, an empty key
+        foreign.send(record(STATS, "good", GARBAGE, null)).get();
+        foreign.send(record(STATS, "good", stats("other").toByteArray(), null)).get();
+        foreign.send(record(STATS, "", stats("good").toByteArray(), null)).get();
         // then the good records
         foreign.send(record(JOBS, "good", spec("good", 0.1).toByteArray(), null)).get();
         foreign.send(record(CURVATURE, "good", estimate("good").toByteArray(), null)).get();
+        foreign.send(record(STATS, "good", stats("good").toByteArray(), null)).get();
       }
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(client.curvature("good"))
           .isEqualTo(estimate("good")));
       assertAnswers(client);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertCounted(node));
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(deadLettered(node)).isEqualTo(1.0));
       // the node wrote alice's record again after bob's, so compaction, which keeps a key's
       // latest record, keeps hers
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ownedRecords(node))
@@ -130,6 +152,9 @@ class BadRecordsTest {
       assertThat(node.awaitServing(Duration.ofSeconds(60))).isTrue();
       assertAnswers(client);
       assertCounted(node);
+      // the dead-letter topic is read from its end: a restarted replica counts from 0 (Prometheus'
+      // increase() takes a counter reset for a restart, not for a drop)
+      assertThat(deadLettered(node)).isEqualTo(0.0);
       // the owner's record is already the latest: nothing written again
       Thread.sleep(500);
       assertThat(ownedRecords(node)).containsExactly("alice:0.1", "bob:0.9", "alice:0.1");
@@ -164,12 +189,24 @@ class BadRecordsTest {
     assertThat(client.learningRate("good", 50).getSource()).isEqualTo(Source.SOURCE_CURVATURE);
     assertThat(client.learningRate("good", 50).getPhi()).isEqualTo(16.0); // 0.5 · 2κ
     assertThat(client.getJob("owned").getSpec()).isEqualTo(spec("owned", 0.1));
+    assertThat(client.gradientStats("good")).isEqualTo(stats("good"));
+  }
+
+  private static String scrape(StepsizeNode node) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + node.metricsPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  private static double deadLettered(StepsizeNode node) throws Exception {
+    String series = "stepsize_probes_dead_lettered_total ";
+    return scrape(node).lines().filter(l -> l.startsWith(series)).findFirst()
+        .map(l -> Double.parseDouble(l.substring(series.length()).trim()))
+        .orElseThrow(() -> new AssertionError("no series " + series));
   }
 
   private static void assertCounted(StepsizeNode node) throws Exception {
-    String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + node.metricsPort() + "/metrics")).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    String body = scrape(node);
     Map<String, Double> counted = new java.util.TreeMap<>();
     body.lines().filter(l -> l.startsWith("stepsize_bad_records_total{")).forEach(l -> {
       int space = l.lastIndexOf(' ');
