@@ -16,6 +16,7 @@ const fmt = (x) => {
 
 let events = null; // the AbortController of the open job page's event stream
 let refreshTimer = null;
+let statsTimer = null;
 const charts = {};
 
 class ApiError extends Error {
@@ -157,9 +158,10 @@ async function refreshJob(id) {
   const total = num(job.totalSteps);
   const stride = Math.max(1, Math.ceil(total / MAX_POINTS));
   const count = Math.ceil(total / stride);
-  const [rates, curvature] = await Promise.all([
+  const [rates, curvature, stats] = await Promise.all([
     api(jobPath(id) + '/rates?from_step=0&count=' + count + '&stride=' + stride),
-    api(jobPath(id) + '/curvature')]);
+    api(jobPath(id) + '/curvature'),
+    api(jobPath(id) + '/stats')]);
   if ($('job-view').dataset.jobId !== id) {
     return; // the user moved on meanwhile
   }
@@ -171,7 +173,7 @@ async function refreshJob(id) {
   setLive('live-revision', (job.revisions || []).length, String((job.revisions || []).length));
   const at = rates.rates.filter((r) => num(r.step) <= reached).pop() || rates.rates[0];
   setLive('live-phi', at ? num(at.phi) : 0);
-  drawCharts(job, rates.rates, curvature, reached);
+  drawCharts(job, rates.rates, curvature, stats, reached);
   const list = $('revisions');
   list.replaceChildren();
   for (const rev of job.revisions || []) {
@@ -227,7 +229,7 @@ function chart(name, series, data, revisions, extra = {}) {
   }, data, el);
 }
 
-function drawCharts(job, rates, curvature, reached) {
+function drawCharts(job, rates, curvature, stats, reached) {
   const revisions = job.revisions || [];
   const steps = rates.map((r) => num(r.step));
   // one solid (served) and one dashed (planned) series per group; they share the point at `reached`
@@ -262,6 +264,13 @@ function drawCharts(job, rates, curvature, reached) {
     { label: 'edge ratio', stroke: '#e31a1c', width: 1.5 },
     { label: 'threshold', stroke: '#999', width: 1, dash: [4, 4] },
   ], [ts, timeline.map((p) => num(p.edgeRatio)), ts.map(() => 1)], revisions);
+
+  const points = stats.points || [];
+  chart('stats', [
+    { label: 'loss', stroke: '#1f78b4', width: 1.5 },
+    { label: 'grad norm', stroke: '#33a02c', width: 1.5, scale: 'g' },
+  ], [points.map((p) => num(p.step)), points.map((p) => num(p.loss)), points.map((p) => num(p.gradNorm))], revisions,
+  { scales: { g: {} }, axes: [{}, { label: 'loss' }, { side: 1, scale: 'g', label: 'grad norm', grid: { show: false } }] });
 }
 
 /** Reads the job's Server-Sent Events over fetch (the header carries the token); reconnects. */
@@ -308,7 +317,10 @@ function onUpdate(id, update) {
   }
   setLive('live-phi', num(update.phi));
   clearTimeout(refreshTimer);
+  clearTimeout(statsTimer);
   refreshTimer = setTimeout(() => refreshJob(id).catch(showError), 300);
+  // gradient statistics travel their own topic and are not events: look again once they have had time
+  statsTimer = setTimeout(() => refreshJob(id).catch(showError), 2500);
 }
 
 // ---- the revise form ----

@@ -71,6 +71,7 @@ public final class WebServer implements AutoCloseable {
       cfg.routes.get(JOB, ctx -> json(ctx, queries.job(caller(ctx), ctx.pathParam("job_id"))));
       cfg.routes.get(JOB + "/rates", this::rates);
       cfg.routes.get(JOB + "/curvature", ctx -> json(ctx, queries.curvature(caller(ctx), ctx.pathParam("job_id"))));
+      cfg.routes.get(JOB + "/stats", ctx -> json(ctx, queries.gradientStats(caller(ctx), ctx.pathParam("job_id"))));
       cfg.routes.get(JOB + "/events", this::events);
       cfg.routes.post(JOB + "/revisions", this::revise);
       cfg.routes.get("/metrics", this::metrics);

@@ -7,6 +7,7 @@ import io.grpc.StatusRuntimeException;
 import io.stepsize.proto.v1.Curvature;
 import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.Revision;
+import io.stepsize.service.security.Caller;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,8 +76,9 @@ class ConsoleBrowserTest {
         + " (apt-get install chromium-driver)").isTrue();
     web = new WebNode(dir);
     web.alice.createJob(WebNode.job("console-a", TOTAL));
-    web.alice.reportProbes(List.of(WebNode.probe("console-a", 10, 1.0)));
-    await().atMost(Duration.ofSeconds(30)).until(() -> web.alice.curvature("console-a").getProbes() == 1);
+    web.alice.reportProbes(List.of(WebNode.probe("console-a", 10, 1.0), WebNode.stats("console-a", 10, 1.0)));
+    await().atMost(Duration.ofSeconds(30)).until(() -> web.alice.curvature("console-a").getProbes() == 1
+        && web.node.queries().gradientStats(new Caller("alice"), "console-a").getReports() == 1);
     driver = new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER))
         .usingAnyFreePort().build(), options());
   }
@@ -141,7 +143,8 @@ class ConsoleBrowserTest {
     assertThat(attribute("chart-phi", "data-points")).isEqualTo(points);
     assertThat(attribute("chart-kappa", "data-points")).isEqualTo("1");
     assertThat(attribute("chart-edge", "data-points")).isEqualTo("1");
-    for (String chart : List.of("chart-lr", "chart-phi", "chart-kappa", "chart-edge")) {
+    assertThat(attribute("chart-stats", "data-points")).isEqualTo("1");
+    for (String chart : List.of("chart-lr", "chart-phi", "chart-kappa", "chart-edge", "chart-stats")) {
       assertThat(driver.findElement(By.id(chart)).findElements(By.tagName("canvas"))).as(chart).hasSize(1);
     }
   }
@@ -151,7 +154,7 @@ class ConsoleBrowserTest {
   void aProbeShowsItsKappaAndEdgeRatioWithoutAReload() {
     waiting().until(d -> "(live)".equals(d.findElement(By.id("live-status")).getText()));
     ((JavascriptExecutor) driver).executeScript("window.notReloaded = true;");
-    web.alice.reportProbes(List.of(WebNode.probe("console-a", 40, 3.0)));
+    web.alice.reportProbes(List.of(WebNode.probe("console-a", 40, 3.0), WebNode.stats("console-a", 40, 3.0)));
     await().atMost(Duration.ofSeconds(30)).until(() -> web.alice.curvature("console-a").getProbes() == 2);
     Curvature c = web.alice.curvature("console-a");
     waiting().until(d -> String.valueOf(40).equals(attribute("live-step", "data-value"))

@@ -9,6 +9,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.grpc.StatusRuntimeException;
 import io.stepsize.proto.v1.Curvature;
+import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.Job;
 import io.stepsize.proto.v1.LearningRate;
 import io.stepsize.proto.v1.LearningRates;
@@ -150,7 +151,7 @@ class WebApiTest {
   void tokensAre401UnknownAndForeignJobsAre404() throws Exception {
     String required = "authorization: a bearer token is required (header 'authorization: Bearer <token>')";
     for (String path : List.of("/api/v1/jobs", "/api/v1/jobs/web-a", "/api/v1/jobs/web-a/rates?count=1",
-        "/api/v1/jobs/web-a/curvature", "/api/v1/jobs/web-a/events")) {
+        "/api/v1/jobs/web-a/curvature", "/api/v1/jobs/web-a/stats", "/api/v1/jobs/web-a/events")) {
       assertError(get(path, null), 401, "UNAUTHENTICATED", required);
       assertError(get(path, "not-a-token"), 401, "UNAUTHENTICATED", "authorization: unknown bearer token");
     }
@@ -159,6 +160,7 @@ class WebApiTest {
     assertError(get("/api/v1/jobs/web-a", WebNode.BOB), 404, "NOT_FOUND", unknown);
     assertError(get("/api/v1/jobs/web-a/rates?count=1", WebNode.BOB), 404, "NOT_FOUND", unknown);
     assertError(get("/api/v1/jobs/web-a/curvature", WebNode.BOB), 404, "NOT_FOUND", unknown);
+    assertError(get("/api/v1/jobs/web-a/stats", WebNode.BOB), 404, "NOT_FOUND", unknown);
     assertError(get("/api/v1/jobs/web-a/events", WebNode.BOB), 404, "NOT_FOUND", unknown);
     assertError(post("/api/v1/jobs/web-a/revisions", WebNode.BOB,
         "{\"revision\": {\"fromStep\": \"10\", \"hold\": true}}"), 404, "NOT_FOUND", unknown);
@@ -241,7 +243,7 @@ class WebApiTest {
       ScheduleUpdate first = update(data.poll(30, TimeUnit.SECONDS));
       assertThat(first.getJobId()).isEqualTo("web-ev");
       assertThat(first.hasCurvature()).isFalse();
-      web.alice.reportProbes(List.of(WebNode.probe("web-ev", 20, 1.0)));
+      web.alice.reportProbes(List.of(WebNode.probe("web-ev", 20, 1.0), WebNode.stats("web-ev", 20, 1.0)));
       ScheduleUpdate next = update(data.poll(30, TimeUnit.SECONDS));
       Curvature now = web.node.queries().curvature(ALICE, "web-ev");
       assertThat(next.getCurvature()).isEqualTo(now.toBuilder().clearTimeline().build());
@@ -249,6 +251,14 @@ class WebApiTest {
       Curvature json = parse(get("/api/v1/jobs/web-ev/curvature", WebNode.ALICE), Curvature.newBuilder());
       assertThat(json).isEqualTo(now);
       assertThat(json.getTimelineCount()).isEqualTo(1);
+      // gradient statistics come from the probe through their own topic
+      await().atMost(Duration.ofSeconds(30))
+          .until(() -> web.node.queries().gradientStats(ALICE, "web-ev").getReports() == 1);
+      GradientStatsTimeline stats = parse(get("/api/v1/jobs/web-ev/stats", WebNode.ALICE),
+          GradientStatsTimeline.newBuilder());
+      assertThat(stats).isEqualTo(web.node.queries().gradientStats(ALICE, "web-ev"));
+      assertThat(stats.getPoints(0).getLoss()).isEqualTo(1.0);
+      assertThat(stats.getPoints(0).getGradNorm()).isEqualTo(1.0);
     } finally {
       res.body().close();
     }

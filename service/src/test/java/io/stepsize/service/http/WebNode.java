@@ -5,6 +5,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import io.stepsize.client.StepsizeClient;
+import io.stepsize.proto.v1.GradientStats;
 import io.stepsize.proto.v1.JobSpec;
 import io.stepsize.proto.v1.LanczosProbe;
 import io.stepsize.proto.v1.PhiPolicy;
@@ -68,6 +69,12 @@ final class WebNode implements AutoCloseable {
       l.addAlpha(scale * (1.0 + i)).addBeta(0.5);
     }
     return ProbeReport.newBuilder().setJobId(jobId).setStep(step).setWorkerId("w").setLanczos(l).build();
+  }
+
+  /** Gradient statistics (a probe's other payload): loss = 1 / scale and grad_norm = scale. */
+  static ProbeReport stats(String jobId, long step, double scale) {
+    return ProbeReport.newBuilder().setJobId(jobId).setStep(step).setWorkerId("w")
+        .setGradient(GradientStats.newBuilder().setLoss(1 / scale).setGradNorm(scale)).build();
   }
 
   @Override
