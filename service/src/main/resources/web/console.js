@@ -266,6 +266,8 @@ function drawCharts(job, rates, curvature, stats, reached) {
   ], [ts, timeline.map((p) => num(p.edgeRatio)), ts.map(() => 1)], revisions);
 
   const points = stats.points || [];
+  // a trainer that reports no gradient statistics gets no empty chart
+  $('chart-stats').parentElement.hidden = points.length === 0;
   chart('stats', [
     { label: 'loss', stroke: '#1f78b4', width: 1.5 },
     { label: 'grad norm', stroke: '#33a02c', width: 1.5, scale: 'g' },
