@@ -318,11 +318,14 @@ function onUpdate(id, update) {
     setLive('live-step', num(update.curvature.step), String(num(update.curvature.step)));
   }
   setLive('live-phi', num(update.phi));
-  clearTimeout(refreshTimer);
-  clearTimeout(statsTimer);
-  refreshTimer = setTimeout(() => refreshJob(id).catch(showError), 300);
+  // at most one redraw pending: a trainer probing faster than the delay still sees its charts move
+  if (!refreshTimer) {
+    refreshTimer = setTimeout(() => { refreshTimer = null; refreshJob(id).catch(showError); }, 300);
+  }
   // gradient statistics travel their own topic and are not events: look again once they have had time
-  statsTimer = setTimeout(() => refreshJob(id).catch(showError), 2500);
+  if (!statsTimer) {
+    statsTimer = setTimeout(() => { statsTimer = null; refreshJob(id).catch(showError); }, 2500);
+  }
 }
 
 // ---- the revise form ----
