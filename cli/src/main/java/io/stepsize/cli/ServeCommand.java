@@ -99,7 +99,7 @@ public final class ServeCommand implements Callable<Integer> {
   Integer httpPortFlag;
 
   @Option(names = "--bind-address", defaultValue = StepsizeNode.Config.LOOPBACK, paramLabel = "ADDRESS",
-      description = "Address gRPC and metrics listen on (default ${DEFAULT-VALUE}: this machine only;"
+      description = "Address gRPC, HTTP and metrics listen on (default ${DEFAULT-VALUE}: this machine only;"
           + " 0.0.0.0 where other hosts must connect).")
   String bindAddress;
 
