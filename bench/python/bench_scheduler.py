@@ -42,6 +42,7 @@ def start_service(data_dir, log_path):
         sys.exit(f"{jar} is missing: run `mvn -B -q -DskipTests install` first")
     log = open(log_path, "ab")
     proc = subprocess.Popen(["java", "-Xmx384m", "-jar", jar, "serve", "--grpc-port", "0", "--kafka-port", "0",
+                             "--http-port", "-1",
                              "--data-dir", data_dir], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     end = time.monotonic() + 120
     while time.monotonic() < end:

@@ -53,7 +53,8 @@ class Service:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             ["java", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", JAR, "serve",
-             "--grpc-port", str(self._ports[0]), "--kafka-port", str(self._ports[1]), "--data-dir", self.data_dir],
+             "--grpc-port", str(self._ports[0]), "--kafka-port", str(self._ports[1]), "--data-dir", self.data_dir,
+             "--http-port", "-1"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         end = time.monotonic() + timeout

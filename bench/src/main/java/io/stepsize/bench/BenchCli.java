@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "stepsize bench", mixinStandardHelpOptions = true, version = "stepsize-bench 0.1.0",
     description = "Benchmarks of the Stepsize service, client, estimator and math.",
     subcommands = {CommandLine.HelpCommand.class, GrpcBench.class, ClientBench.class, EstimatorBench.class,
-        JmhBench.class, ReplicaBench.class, AllBench.class})
+        JmhBench.class, ReplicaBench.class, ConsoleBench.class, AllBench.class})
 public final class BenchCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

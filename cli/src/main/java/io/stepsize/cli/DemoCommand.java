@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -88,6 +89,15 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Embedded broker data (default: a temporary directory, deleted at the end).")
   Path dataDir;
 
+  @Option(names = "--http-port", defaultValue = "0", paramLabel = "PORT",
+      description = "The console's port, where the live job's page shows while it trains; 0 = any free port"
+          + " (the URL is printed), -1 = off (default ${DEFAULT-VALUE}).")
+  int httpPort;
+
+  @Option(names = "--keep-serving", negatable = false,
+      description = "Leave the service and its console up after the run, until Ctrl-C.")
+  boolean keepServing;
+
   @Option(names = "--no-progress", negatable = false, description = "No progress bar, stage lines only.")
   boolean noProgress;
 
@@ -104,7 +114,15 @@ public final class DemoCommand implements Callable<Integer> {
     // a bar of carriage returns only makes sense on a terminal
     Progress progress = new Progress(err, !noProgress && System.console() != null);
     long t0 = System.nanoTime();
-    DemoRun.Result result = DemoRun.run(settings, out, dataDir, progress);
+    if (httpPort < -1 || httpPort > 65535) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--http-port: must be -1 or in [0, 65535] (got "
+          + httpPort + ")");
+    }
+    if (keepServing && httpPort == -1) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--keep-serving: needs the console (--http-port"
+          + " is -1)");
+    }
+    DemoRun.Result result = DemoRun.run(settings, out, dataDir, progress, httpPort, keepServing);
     PrintWriter stdout = spec.commandLine().getOut();
     stdout.println();
     stdout.println(DemoReport.heading(result));
@@ -114,7 +132,22 @@ public final class DemoCommand implements Callable<Integer> {
     stdout.println("wrote " + String.join(", ", result.files().stream().map(p -> p.getFileName().toString()).toList())
         + " to " + out);
     stdout.printf(Locale.ROOT, "done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    if (result.serving() != null) {
+      stdout.println("console (serving until Ctrl-C): " + result.consoleUrl());
+    }
     stdout.flush();
+    if (result.serving() != null) {
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          result.serving().close();
+        } catch (Exception e) {
+          err.println("stopping the service: " + e);
+        }
+        stopped.countDown();
+      }, "stepsize-demo-shutdown"));
+      stopped.await();
+    }
     return 0;
   }
 

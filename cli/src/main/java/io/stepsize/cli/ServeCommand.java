@@ -86,11 +86,20 @@ public final class ServeCommand implements Callable<Integer> {
   int maxJobsPerTenant = Limits.DEFAULT.maxJobsPerTenant();
 
   @Option(names = "--metrics-port", defaultValue = "-1",
-      description = "Serve Prometheus metrics at http://HOST:PORT/metrics; -1 = off (default ${DEFAULT-VALUE}).")
+      description = "Also serve Prometheus metrics alone at http://HOST:PORT/metrics (the HTTP port has them"
+          + " too); -1 = off (default ${DEFAULT-VALUE}).")
   int metricsPort;
 
+  /** The console's port when the embedded broker runs: a newcomer's node shows its console. */
+  static final int DEFAULT_HTTP_PORT = 8080;
+
+  @Option(names = "--http-port", paramLabel = "PORT",
+      description = "The console, the JSON API and /metrics at http://HOST:PORT/; 0 = any free port, -1 = off"
+          + " (default " + DEFAULT_HTTP_PORT + " with the embedded broker, off with --bootstrap-servers).")
+  Integer httpPortFlag;
+
   @Option(names = "--bind-address", defaultValue = StepsizeNode.Config.LOOPBACK, paramLabel = "ADDRESS",
-      description = "Address gRPC and metrics listen on (default ${DEFAULT-VALUE}: this machine only;"
+      description = "Address gRPC, HTTP and metrics listen on (default ${DEFAULT-VALUE}: this machine only;"
           + " 0.0.0.0 where other hosts must connect).")
   String bindAddress;
 
@@ -122,6 +131,11 @@ public final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port: must be -1 or in [0, 65535] (got "
           + metricsPort + ")");
     }
+    int httpPort = httpPortFlag != null ? httpPortFlag : bootstrapServers == null ? DEFAULT_HTTP_PORT : -1;
+    if (httpPort < -1 || httpPort > 65535) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--http-port: must be -1 or in [0, 65535] (got "
+          + httpPort + ")");
+    }
     try {
       java.net.InetAddress address = java.net.InetAddress.getByName(bindAddress);
       if (!address.isAnyLocalAddress() && !address.isLoopbackAddress()
@@ -137,7 +151,11 @@ public final class ServeCommand implements Callable<Integer> {
     }
     Files.createDirectories(dataDir);
     StepsizeNode node = StepsizeNode.start(new StepsizeNode.Config(bootstrapServers, grpcPort, dataDir, topicPrefix,
-        kafkaPort, partitions, !noEstimator, clientProps, security, limits, metricsPort, bindAddress));
+        kafkaPort, partitions, !noEstimator, clientProps, security, limits, metricsPort, bindAddress, httpPort));
+    if (node.consoleUrl() != null) {
+      spec.commandLine().getOut().println("Stepsize console at " + node.consoleUrl());
+      spec.commandLine().getOut().flush();
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       node.close();

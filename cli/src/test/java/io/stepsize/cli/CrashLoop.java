@@ -208,7 +208,7 @@ public final class CrashLoop {
   private long start() throws IOException {
     List<String> command = new ArrayList<>(o.launcher());
     command.addAll(List.of("serve", "--data-dir", o.work().resolve("data").toString(), "--grpc-port",
-        String.valueOf(grpcPort), "--kafka-port", String.valueOf(kafkaPort)));
+        String.valueOf(grpcPort), "--kafka-port", String.valueOf(kafkaPort), "--http-port", "-1"));
     Files.writeString(log, "=== crash-loop: start at " + java.time.Instant.now() + "\n", StandardCharsets.UTF_8,
         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     serve = new ProcessBuilder(command).redirectErrorStream(true)

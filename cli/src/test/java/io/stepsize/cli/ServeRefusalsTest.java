@@ -129,6 +129,13 @@ class ServeRefusalsTest {
   }
 
   @Test
+  void anHttpPortOutOfRangeIsRefusedNamingTheFlag() {
+    assertThat(cli.run("--http-port", "70000", "--data-dir", dir.resolve("data").toString())).isEqualTo(2);
+    assertThat(cli.err.toString()).contains("--http-port: must be -1 or in [0, 65535] (got 70000)");
+    assertThat(Files.exists(dir.resolve("data"))).isFalse(); // refused before anything started
+  }
+
+  @Test
   void aBindAddressThatIsNotThisMachinesIsRefusedNamingTheFlag() {
     // TEST-NET-3 (RFC 5737): never assigned to a machine
     assertThat(cli.run("--bind-address", "203.0.113.7", "--data-dir", dir.resolve("data").toString())).isEqualTo(2);

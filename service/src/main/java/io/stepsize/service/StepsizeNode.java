@@ -13,6 +13,7 @@ import io.stepsize.service.core.Jobs;
 import io.stepsize.service.core.Queries;
 import io.stepsize.service.grpc.StepsizeGrpcService;
 import io.stepsize.service.grpc.StepsizeServer;
+import io.stepsize.service.http.WebServer;
 import io.stepsize.service.metrics.MetricsInterceptor;
 import io.stepsize.service.metrics.StepsizeMetrics;
 import io.stepsize.service.security.AuthInterceptor;
@@ -57,7 +58,7 @@ public final class StepsizeNode implements AutoCloseable {
    */
   public record Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
       int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
-      int metricsPort, String bindAddress) {
+      int metricsPort, String bindAddress, int httpPort) {
     /** The default listening address: only this machine can connect. */
     public static final String LOOPBACK = "127.0.0.1";
 
@@ -67,17 +68,25 @@ public final class StepsizeNode implements AutoCloseable {
       bindAddress = bindAddress == null ? LOOPBACK : bindAddress;
     }
 
+    /** Without HTTP (the console, JSON API and /metrics port). */
+    public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
+        int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
+        int metricsPort, String bindAddress) {
+      this(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, security, limits, metricsPort, bindAddress, -1);
+    }
+
     public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
         int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
         int metricsPort) {
       this(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, limits, metricsPort, LOOPBACK);
+          kafkaClientProperties, security, limits, metricsPort, LOOPBACK, -1);
     }
 
     public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
         int partitions, boolean runEstimator, Properties kafkaClientProperties) {
       this(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, Security.NONE, Limits.DEFAULT, -1, LOOPBACK);
+          kafkaClientProperties, Security.NONE, Limits.DEFAULT, -1, LOOPBACK, -1);
     }
 
     public static Config embedded(Path dataDir) {
@@ -86,37 +95,43 @@ public final class StepsizeNode implements AutoCloseable {
 
     public Config withGrpcPort(int port) {
       return new Config(bootstrapServers, port, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, limits, metricsPort);
+          kafkaClientProperties, security, limits, metricsPort, bindAddress, httpPort);
     }
 
     public Config withBootstrapServers(String servers) {
       return new Config(servers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, limits, metricsPort);
+          kafkaClientProperties, security, limits, metricsPort, bindAddress, httpPort);
     }
 
     public Config withSecurity(Security s) {
       return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, s, limits, metricsPort);
+          kafkaClientProperties, s, limits, metricsPort, bindAddress, httpPort);
     }
 
     public Config withLimits(Limits l) {
       return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, l, metricsPort);
+          kafkaClientProperties, security, l, metricsPort, bindAddress, httpPort);
     }
 
     public Config withMetricsPort(int port) {
       return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, limits, port, bindAddress);
+          kafkaClientProperties, security, limits, port, bindAddress, httpPort);
     }
 
     public Config withBindAddress(String address) {
       return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, limits, metricsPort, address);
+          kafkaClientProperties, security, limits, metricsPort, address, httpPort);
     }
 
     public Config withRunEstimator(boolean run) {
       return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, run,
-          kafkaClientProperties, security, limits, metricsPort, bindAddress);
+          kafkaClientProperties, security, limits, metricsPort, bindAddress, httpPort);
+    }
+
+    /** The console, JSON API and /metrics (DESIGN.md §5.2): -1 off, 0 any free port. */
+    public Config withHttpPort(int port) {
+      return new Config(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
+          kafkaClientProperties, security, limits, metricsPort, bindAddress, port);
     }
   }
 
@@ -128,6 +143,7 @@ public final class StepsizeNode implements AutoCloseable {
   private StepsizeServer server;
   private Queries queries;
   private StepsizeMetrics metrics;
+  private WebServer web;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private int metricsPort = -1;
 
@@ -189,9 +205,10 @@ public final class StepsizeNode implements AutoCloseable {
         .start();
     List<ServerInterceptor> interceptors = new ArrayList<>();
     interceptors.add(new MetricsInterceptor(metrics));
+    Tenants tenants = null;
     if (config.security().tokensFile() != null) {
       try {
-        Tenants tenants = Tenants.load(config.security().tokensFile());
+        tenants = Tenants.load(config.security().tokensFile());
         interceptors.add(new AuthInterceptor(tenants));
         log.info("bearer-token authentication on: {} token(s)", tenants.size());
       } catch (IOException e) {
@@ -208,6 +225,10 @@ public final class StepsizeNode implements AutoCloseable {
     if (config.metricsPort() >= 0) {
       metricsPort = metrics.serve(config.bindAddress(), config.metricsPort());
       log.info("Prometheus metrics at http://{}:{}/metrics", config.bindAddress(), metricsPort);
+    }
+    if (config.httpPort() >= 0) {
+      web = WebServer.start(config.bindAddress(), config.httpPort(), queries, intake, tenants, metrics.registry());
+      log.info("Stepsize console at {}", consoleUrl());
     }
     // scripts and the Python tests read the port from "Stepsize gRPC on port N"
     log.info("Stepsize gRPC on port {} of {}", server.port(), config.bindAddress());
@@ -245,6 +266,20 @@ public final class StepsizeNode implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("tls: cannot read the certificate, key or client CA", e);
     }
+  }
+
+  /** The HTTP port (console, JSON API, /metrics), or -1 when HTTP is off. */
+  public int httpPort() {
+    return web == null ? -1 : web.port();
+  }
+
+  /** Where a browser on this machine opens the console, or null when HTTP is off. */
+  public String consoleUrl() {
+    if (web == null) {
+      return null;
+    }
+    String target = target();
+    return "http://" + target.substring(0, target.lastIndexOf(':') + 1) + web.port() + "/";
   }
 
   /** The Prometheus port, or -1 when metrics are not served. */
@@ -304,6 +339,9 @@ public final class StepsizeNode implements AutoCloseable {
   public void close() {
     if (closed.getAndSet(true)) {
       return;
+    }
+    if (web != null) {
+      web.close();
     }
     try {
       if (server != null) {

@@ -47,27 +47,41 @@ public final class DemoRun {
    * @param runs every run of the table, the live one first
    * @param files the files written, in {@link #FILES} order
    * @param startupMillis time to start the embedded node until it served
+   * @param consoleUrl the live job's page in the console, or null when HTTP was off
+   * @param serving the node, still up, when the caller asked to keep it; closing it ends the service
+   *     (and deletes a temporary data directory); null otherwise
    */
   public record Result(DemoSettings settings, LiveTrace live, List<RunResult> runs, List<Path> files,
-      long startupMillis) {}
+      long startupMillis, String consoleUrl, AutoCloseable serving) {}
 
   private DemoRun() {}
 
+  /** Runs the demo without HTTP and stops the service at the end of the live run. */
+  public static Result run(DemoSettings settings, Path out, Path dataDir, Progress progress) throws IOException {
+    return run(settings, out, dataDir, progress, -1, false);
+  }
+
   /**
    * Runs the demo. {@code dataDir} holds the embedded broker's data; null means a fresh temporary
-   * directory, deleted at the end.
+   * directory, deleted at the end. {@code httpPort} serves the console (-1: off, 0: any free port);
+   * with {@code keepServing} the node stays up after the run, in {@link Result#serving()}, so that
+   * a newcomer can open the live job's page.
    */
-  public static Result run(DemoSettings settings, Path out, Path dataDir, Progress progress) throws IOException {
+  public static Result run(DemoSettings settings, Path out, Path dataDir, Progress progress, int httpPort,
+      boolean keepServing) throws IOException {
     Files.createDirectories(out);
     Dataset.Split split = Digits.load().split(DemoSettings.SPLIT_SEED, DemoSettings.TEST_SIZE);
     boolean temporary = dataDir == null;
     Path dir = temporary ? Files.createTempDirectory("stepsize-demo-") : Files.createDirectories(dataDir);
     LiveTrace live;
     long startupMillis;
+    String consoleUrl = null;
+    AutoCloseable serving = null;
     try {
       progress.note("starting the embedded Stepsize service (Kafka broker, estimator, gRPC) ...");
       long t0 = System.nanoTime();
-      try (StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir))) {
+      StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir).withHttpPort(httpPort));
+      try {
         try {
           if (!node.awaitServing(Duration.ofSeconds(60))) {
             throw new IllegalStateException("the embedded service did not start serving within 60 s");
@@ -80,11 +94,28 @@ public final class DemoRun {
         progress.note(String.format(Locale.ROOT, "  serving gRPC on %s after %.1f s", node.target(),
             startupMillis / 1e3));
         String jobId = "demo-" + settings.model() + "-" + UUID.randomUUID().toString().substring(0, 8);
+        if (node.consoleUrl() != null) {
+          consoleUrl = node.consoleUrl() + "#/job/" + jobId;
+          progress.note("  console: " + consoleUrl);
+        }
         live = LiveRun.run(settings, split, node.target(), jobId, progress);
-        progress.note("stopping the embedded service ...");
+        if (keepServing) {
+          serving = () -> {
+            node.close();
+            if (temporary) {
+              deleteRecursively(dir);
+            }
+          };
+        } else {
+          progress.note("stopping the embedded service ...");
+        }
+      } finally {
+        if (serving == null) {
+          node.close();
+        }
       }
     } finally {
-      if (temporary) {
+      if (temporary && serving == null) {
         deleteRecursively(dir);
       }
     }
@@ -108,7 +139,7 @@ public final class DemoRun {
     progress.finish("");
 
     List<Path> files = DemoReport.write(out, settings, live, runs);
-    return new Result(settings, live, List.copyOf(runs), files, startupMillis);
+    return new Result(settings, live, List.copyOf(runs), files, startupMillis, consoleUrl, serving);
   }
 
   /** The same training (same seed, batches and start) with a locally computed schedule. */

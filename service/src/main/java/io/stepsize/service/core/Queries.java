@@ -54,12 +54,12 @@ public final class Queries {
    * still shows on a later page. UNAVAILABLE until the views have caught up: a partial list would
    * look complete.
    */
-  public ListJobsResponse listJobs(Caller caller, int pageSize, String pageToken) {
+  public ListJobsResponse listJobs(Caller caller, long pageSize, String pageToken) {
     if (pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
       throw ApiException.invalid("page_size: must be in [0, " + MAX_PAGE_SIZE + "] (got " + pageSize + ")");
     }
     jobs.requireCaughtUp();
-    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    int size = pageSize == 0 ? DEFAULT_PAGE_SIZE : (int) pageSize;
     // one more than the page tells whether another page follows
     List<JobEntry> found = jobs.list(caller, pageToken, size + 1);
     ListJobsResponse.Builder b = ListJobsResponse.newBuilder();
@@ -97,19 +97,35 @@ public final class Queries {
    * OUT_OF_RANGE only when from_step is outside the job. Take a permit with {@link #enterWindow} first.
    */
   public LearningRates learningRates(Caller caller, String jobId, long fromStep, long count) {
+    return learningRates(caller, jobId, fromStep, count, 1);
+  }
+
+  /**
+   * Every {@code stride}-th rate from from_step: steps from_step + i·stride for i < count, stopping
+   * at total_steps, so a console draws a long budget from a bounded number of points (DESIGN.md
+   * §5.2). Stride 1 is GetLearningRates' window, with the same limits on count.
+   */
+  public LearningRates learningRates(Caller caller, String jobId, long fromStep, long count, long stride) {
     JobEntry job = jobs.admit(caller, jobId);
     if (count < 1 || count > maxWindow) {
       throw ApiException.invalid("count: must be in [1, " + maxWindow + "] (got " + count + ")");
+    }
+    if (stride < 1) {
+      throw ApiException.invalid("stride: must be >= 1 (got " + stride + ")");
     }
     checkStep("from_step", fromStep, job);
     // the answer's size is bounded in numbers, rates × max(1, groups): fewer rates for a job with
     // many groups, as a window stops at total_steps (DESIGN.md §3)
     long rates = Math.min(count, Math.max(1, maxWindowNumbers / Math.max(1, job.schedule().groups().size())));
-    long end = job.schedule().budget().windowEnd(fromStep, rates);
+    long total = job.schedule().budget().totalSteps();
+    // the steps left from from_step, thinned: ceil((total - from_step) / stride), written so a
+    // huge stride cannot overflow
+    long left = (total - fromStep - 1) / stride + 1;
+    long n = Math.min(rates, left);
     var timeline = views.timeline(jobId);
     LearningRates.Builder b = LearningRates.newBuilder();
-    for (long s = fromStep; s < end; s++) {
-      b.addRates(LearningRateProtos.learningRate(jobId, job.plan().evaluate(s, timeline)));
+    for (long i = 0; i < n; i++) {
+      b.addRates(LearningRateProtos.learningRate(jobId, job.plan().evaluate(fromStep + i * stride, timeline)));
     }
     return b.build();
   }

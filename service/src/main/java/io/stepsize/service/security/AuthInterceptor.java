@@ -36,15 +36,35 @@ public final class AuthInterceptor implements ServerInterceptor {
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
-    String value = headers.get(AUTHORIZATION);
+    Caller caller;
+    try {
+      caller = authenticate(tenants, headers.get(AUTHORIZATION));
+    } catch (Refused e) {
+      return reject(call, e.getMessage());
+    }
+    return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
+  }
+
+  /**
+   * The caller of an {@code authorization} header's value (null: none sent); the one rule for gRPC
+   * and HTTP. The refusal's message never repeats the token.
+   */
+  public static Caller authenticate(Tenants tenants, String value) {
     if (value == null || !value.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-      return reject(call, "authorization: a bearer token is required (header 'authorization: Bearer <token>')");
+      throw new Refused("authorization: a bearer token is required (header 'authorization: Bearer <token>')");
     }
     Optional<String> tenant = tenants.tenantOf(value.substring(BEARER.length()).trim());
     if (tenant.isEmpty()) {
-      return reject(call, "authorization: unknown bearer token");
+      throw new Refused("authorization: unknown bearer token");
     }
-    return Contexts.interceptCall(Context.current().withValue(CALLER, new Caller(tenant.get())), call, headers, next);
+    return new Caller(tenant.get());
+  }
+
+  /** A request without a known bearer token: UNAUTHENTICATED in gRPC, 401 in HTTP. */
+  public static final class Refused extends RuntimeException {
+    Refused(String message) {
+      super(message, null, false, false);
+    }
   }
 
   private static <Q, R> ServerCall.Listener<Q> reject(ServerCall<Q, R> call, String message) {
