@@ -143,8 +143,8 @@ def test_phi_experiment_smoke(service, tmp_path):
                          "--limit", "500", "--test-limit", "200", "--probes", "1"])
     with open(out / "runs.csv") as f:
         runs = list(csv.DictReader(f))
-    assert len(runs) == len(phi_experiment.ARMS) * len(phi_experiment.BUDGETS) * 2
-    for label, scale, exponent, fallback in phi_experiment.ARMS:
+    assert len(runs) == len(phi_experiment.LEGACY_ARMS) * len(phi_experiment.BUDGETS) * 2
+    for label, scale, exponent, fallback in phi_experiment.LEGACY_ARMS:
         mine = [r for r in runs if r["arm"] == label]
         assert len(mine) == len(phi_experiment.BUDGETS) * 2
         for r in mine:
@@ -163,11 +163,11 @@ def test_phi_experiment_smoke(service, tmp_path):
         if exponent > 0:
             assert any(r["source_last"] == "CURVATURE" for r in mine), "no kappa arm ever saw an estimate"
     summary = (out / "summary.md").read_text()
-    for label, *_ in phi_experiment.ARMS:
+    for label, *_ in phi_experiment.LEGACY_ARMS:
         assert f"| {label} |" in summary
     # the win-tie-loss table: one row per other arm, each counting every (budget, seed) pair once
     rows = [line.split(" | ") for line in (out / "comparison.md").read_text().splitlines()[2:]]
-    assert len(rows) == len(phi_experiment.ARMS) - 1
+    assert len(rows) == len(phi_experiment.LEGACY_ARMS) - 1
     for row in rows:
         for counts in row[1:]:
             assert sum(int(c) for c in counts.strip(" |").split("-")) == len(phi_experiment.BUDGETS) * 2
