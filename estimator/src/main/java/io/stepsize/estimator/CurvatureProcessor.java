@@ -196,10 +196,9 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
       throw new InvalidProbeException(e.getMessage());
     }
     if (lanczos == null) {
-      // gradient statistics: kept per job by their own branch, no part of the estimate
-      ProbeRouter.stripSource(record.headers());
-      context.forward(new Record<Object, Object>(jobId, probe, record.timestamp(), record.headers()),
-          CurvatureTopology.GRADIENT);
+      // gradient statistics: kept per job by their own branch, no part of the estimate (the branch
+      // writes records of its own, so the probe's headers go no further)
+      context.forward(new Record<Object, Object>(jobId, probe, record.timestamp()), CurvatureTopology.GRADIENT);
       return;
     }
     Optional<String> operator = ProbeValidation.operatorViolation(probe.getLanczos(), job.spec);

@@ -87,6 +87,11 @@ public final class CurvatureTopology {
   public static final long COMMIT_INTERVAL_MS = 100;
   /** How often pending job records are written: half a commit interval, so most make the next commit. */
   public static final long EMIT_INTERVAL_MS = COMMIT_INTERVAL_MS / 2;
+  /**
+   * A job's gradient-statistics record holds its whole timeline (up to ~600 KiB) and feeds monitoring
+   * only, which reads it every few seconds: written at most once a second, not every emit interval.
+   */
+  public static final long STATS_EMIT_INTERVAL_MS = 1000;
 
   private CurvatureTopology() {}
 
@@ -139,7 +144,7 @@ public final class CurvatureTopology {
     KStream<String, ProbeReport> byJob = routed.filter((k, v) -> true, Named.as(AWAY))
         .repartition(Repartitioned.<String, ProbeReport>as(Topics.PROBES_BY_JOB)
             .withKeySerde(probesByJob.keySerde()).withValueSerde(probesByJob.valueSerde())
-            .withStreamPartitioner(CurvatureTopology::partitionOfProbe));
+            .withStreamPartitioner(CurvatureTopology::partitionOfJobId));
     KStream<String, JobSpec> jobSpecs =
         builder.stream(jobs.name(), Consumed.with(keys, jobs.valueSerde()).withName("jobs"));
 
@@ -160,10 +165,10 @@ public final class CurvatureTopology {
     // gradient statistics: their own branch off the estimate step, which forwards them here by name
     KStream<String, ProbeReport> gradients = cast(out);
     gradients
-        .process(() -> new GradientStatsProcessor(GRADIENT_STORE, Duration.ofMillis(EMIT_INTERVAL_MS)),
+        .process(() -> new GradientStatsProcessor(GRADIENT_STORE, Duration.ofMillis(STATS_EMIT_INTERVAL_MS)),
             Named.as(GRADIENT), GRADIENT_STORE)
         .to(gradientStats.name(), Produced.with(gradientStats.keySerde(), gradientStats.valueSerde())
-            .withName("gradient-stats-out").withStreamPartitioner(CurvatureTopology::partitionOfStats));
+            .withName("gradient-stats-out").withStreamPartitioner(CurvatureTopology::partitionOfJobId));
 
     Topology topology = builder.build();
     topology.addSink(DEAD_LETTERS, dlq.name(), dlq.keySerde().serializer(), dlq.valueSerde().serializer(), ESTIMATE);
@@ -175,14 +180,20 @@ public final class CurvatureTopology {
     return (KStream<String, Message>) stream;
   }
 
-  /** The estimate step forwards estimates to the history and the timeline only, by name. */
+  /**
+   * The estimate step forwards by name: estimates to the history and the timeline, gradient
+   * statistics to their own branch.
+   */
   @SuppressWarnings("unchecked")
   private static <K, V> KStream<K, V> cast(KStream<?, ?> stream) {
     return (KStream<K, V>) stream;
   }
 
-  /** A probe on its job's partition: where the service writes the job's record on {@code stepsize.jobs}. */
-  static Optional<Set<Integer>> partitionOfProbe(String topic, String jobId, ProbeReport value, int partitions) {
+  /**
+   * A record keyed by a job id on its job's partition: where the service writes the job's record on
+   * {@code stepsize.jobs} (probes routed home, a job's gradient statistics).
+   */
+  static <V> Optional<Set<Integer>> partitionOfJobId(String topic, String jobId, V value, int partitions) {
     return Optional.of(Set.of(JobPartitioner.partitionOf(jobId, partitions)));
   }
 
@@ -191,11 +202,6 @@ public final class CurvatureTopology {
     return Optional.of(Set.of(JobPartitioner.partitionOf(CurvatureRecords.jobIdOf(key), partitions)));
   }
 
-  /** A job's gradient statistics on its job's partition, as its curvature. */
-  static Optional<Set<Integer>> partitionOfStats(String topic, String jobId, GradientStatsTimeline value,
-      int partitions) {
-    return Optional.of(Set.of(JobPartitioner.partitionOf(jobId, partitions)));
-  }
 
   /**
    * The Streams configuration: exactly-once, the classic group protocol, a short commit interval,

@@ -66,9 +66,16 @@ final class GradientStatsProcessor implements Processor<String, ProbeReport, Str
   @Override
   public void process(Record<String, ProbeReport> report) {
     String jobId = report.key();
-    State before = store.get(jobId);
-    GradientStatsTimeline t = GradientStatsTimelines.add(
-        before == null ? GradientStatsTimelines.empty(jobId) : before.timeline(), report.value().getStep(),
+    // a job written to since the last emit has its timeline here, decoded: the store would decode it again
+    Pending waiting = pending.get(jobId);
+    GradientStatsTimeline previous;
+    if (waiting != null) {
+      previous = waiting.timeline();
+    } else {
+      State before = store.get(jobId);
+      previous = before == null ? GradientStatsTimelines.empty(jobId) : before.timeline();
+    }
+    GradientStatsTimeline t = GradientStatsTimelines.add(previous, report.value().getStep(),
         report.value().getGradient());
     store.put(jobId, new State(t, true));
     pending.put(jobId, new Pending(t, report.timestamp()));

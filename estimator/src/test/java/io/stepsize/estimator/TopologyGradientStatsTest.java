@@ -85,7 +85,7 @@ class TopologyGradientStatsTest {
 
   /** The records on the topic after one emit interval. */
   private List<TestRecord<String, byte[]>> emitted() {
-    driver.advanceWallClockTime(Duration.ofMillis(CurvatureTopology.EMIT_INTERVAL_MS));
+    driver.advanceWallClockTime(Duration.ofMillis(CurvatureTopology.STATS_EMIT_INTERVAL_MS));
     return stats.readRecordsToList();
   }
 

@@ -97,6 +97,23 @@ class GradientStatsTimelinesTest {
     assertThat(t.getPoints(2).getMicrobatchGradNormsList()).isEmpty();
     assertThat(t.getPoints(3).getMicrobatchGradNormsCount()).isEqualTo(max);
     assertThat(t.getPoints(3).getMicrobatchGradNorms(max - 1)).isEqualTo(max - 1.0);
+  }
+
+  @Test
+  void aFullTimelineWithEveryMicrobatchNormFitsKafkasDefaultRecord() {
+    // the worst case the bounds allow: CAPACITY points, MAX_MICROBATCH_NORMS norms, a long job id
+    String jobId = "j".repeat(64);
+    GradientStatsTimeline t = GradientStatsTimelines.empty(jobId);
+    int n = GradientStatsTimelines.CAPACITY;
+    int perPoint = GradientStatsTimelines.MAX_MICROBATCH_NORMS / n;
+    double[] norms = new double[perPoint];
+    for (int s = 0; s < n; s++) {
+      java.util.Arrays.fill(norms, Math.PI * s);
+      t = GradientStatsTimelines.add(t, s, g(Math.E * s, Math.PI * s, norms));
+    }
+    assertThat(t.getPointsCount()).isEqualTo(n);
+    assertThat(t.getPointsList().stream().mapToInt(p -> p.getMicrobatchGradNormsCount()).sum())
+        .isEqualTo(n * perPoint);
     assertThat(t.toByteArray().length).as("under Kafka's default 1 MiB record").isLessThan(1 << 20);
   }
 }
