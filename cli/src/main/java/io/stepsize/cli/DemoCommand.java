@@ -8,7 +8,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -114,10 +113,7 @@ public final class DemoCommand implements Callable<Integer> {
     // a bar of carriage returns only makes sense on a terminal
     Progress progress = new Progress(err, !noProgress && System.console() != null);
     long t0 = System.nanoTime();
-    if (httpPort < -1 || httpPort > 65535) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--http-port: must be -1 or in [0, 65535] (got "
-          + httpPort + ")");
-    }
+    Serving.checkOptionalPort(spec, "--http-port", httpPort);
     if (keepServing && httpPort == -1) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--keep-serving: needs the console (--http-port"
           + " is -1)");
@@ -137,16 +133,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
     stdout.flush();
     if (result.serving() != null) {
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        try {
-          result.serving().close();
-        } catch (Exception e) {
-          err.println("stopping the service: " + e);
-        }
-        stopped.countDown();
-      }, "stepsize-demo-shutdown"));
-      stopped.await();
+      Serving.untilShutdown(result.serving(), "stepsize-demo-shutdown", err);
     }
     return 0;
   }

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -127,15 +126,9 @@ public final class ServeCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(spec.commandLine(), flagOf(file) + ": cannot read " + file);
       }
     }
-    if (metricsPort < -1 || metricsPort > 65535) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port: must be -1 or in [0, 65535] (got "
-          + metricsPort + ")");
-    }
+    Serving.checkOptionalPort(spec, "--metrics-port", metricsPort);
     int httpPort = httpPortFlag != null ? httpPortFlag : bootstrapServers == null ? DEFAULT_HTTP_PORT : -1;
-    if (httpPort < -1 || httpPort > 65535) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--http-port: must be -1 or in [0, 65535] (got "
-          + httpPort + ")");
-    }
+    Serving.checkOptionalPort(spec, "--http-port", httpPort);
     try {
       java.net.InetAddress address = java.net.InetAddress.getByName(bindAddress);
       if (!address.isAnyLocalAddress() && !address.isLoopbackAddress()
@@ -156,12 +149,7 @@ public final class ServeCommand implements Callable<Integer> {
       spec.commandLine().getOut().println("Stepsize console at " + node.consoleUrl());
       spec.commandLine().getOut().flush();
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      node.close();
-      stopped.countDown();
-    }, "stepsize-shutdown"));
-    stopped.await();
+    Serving.untilShutdown(node, "stepsize-shutdown", spec.commandLine().getErr());
     return 0;
   }
 

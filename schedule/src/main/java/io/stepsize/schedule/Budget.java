@@ -130,11 +130,22 @@ public record Budget(long totalSteps, long warmupSteps, long[] boundaries, int p
    * {@code min(T, fromStep + count)} without overflow for any count ≥ 0 (fromStep in [0, T)).
    */
   public long windowEnd(long fromStep, long count) {
+    return fromStep + windowCount(fromStep, count, 1);
+  }
+
+  /**
+   * How many of the steps fromStep + i·stride, i < count, lie before T: {@code min(count,
+   * ceil((T − fromStep) / stride))}, without overflow for any count ≥ 0 and stride ≥ 1 (fromStep in [0, T)).
+   */
+  public long windowCount(long fromStep, long count, long stride) {
     checkStep(fromStep);
     if (count < 0) {
       throw Checks.invalid("count", "must be >= 0", "got " + count);
     }
-    return fromStep + Math.min(count, totalSteps - fromStep);
+    if (stride < 1) {
+      throw Checks.invalid("stride", "must be >= 1", "got " + stride);
+    }
+    return Math.min(count, (totalSteps - fromStep - 1) / stride + 1);
   }
 
   /** Throws unless {@code 0 <= step < T}. */

@@ -54,6 +54,14 @@ class ValidationMessagesTest {
     assertThat(Budget.of(100).windowEnd(95, 10)).isEqualTo(100);
     rejected(() -> budget.windowEnd(t, 1), "step: must be in [0, total_steps = 9007199254740992) (got 9007199254740992)");
     rejected(() -> budget.windowEnd(0, -1), "count: must be >= 0 (got -1)");
+    // strided: steps 95, 98 of T = 100 (101 is past the end); a stride past the end leaves from_step alone
+    assertThat(Budget.of(100).windowCount(95, 10, 3)).isEqualTo(2);
+    assertThat(Budget.of(100).windowCount(95, 1, 3)).isEqualTo(1);
+    assertThat(Budget.of(100).windowCount(0, 10, 10)).isEqualTo(10);
+    assertThat(Budget.of(100).windowCount(0, 11, 10)).isEqualTo(10);
+    assertThat(budget.windowCount(0, Long.MAX_VALUE, Long.MAX_VALUE)).isEqualTo(1);
+    assertThat(budget.windowCount(t - 1, Long.MAX_VALUE, 1)).isEqualTo(1);
+    rejected(() -> budget.windowCount(0, 1, 0), "stride: must be >= 1 (got 0)");
   }
 
   @Test

@@ -68,14 +68,6 @@ public final class StepsizeNode implements AutoCloseable {
       bindAddress = bindAddress == null ? LOOPBACK : bindAddress;
     }
 
-    /** Without HTTP (the console, JSON API and /metrics port). */
-    public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
-        int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
-        int metricsPort, String bindAddress) {
-      this(bootstrapServers, grpcPort, dataDir, topicPrefix, kafkaPort, partitions, runEstimator,
-          kafkaClientProperties, security, limits, metricsPort, bindAddress, -1);
-    }
-
     public Config(String bootstrapServers, int grpcPort, Path dataDir, String topicPrefix, int kafkaPort,
         int partitions, boolean runEstimator, Properties kafkaClientProperties, Security security, Limits limits,
         int metricsPort) {
@@ -227,7 +219,7 @@ public final class StepsizeNode implements AutoCloseable {
       log.info("Prometheus metrics at http://{}:{}/metrics", config.bindAddress(), metricsPort);
     }
     if (config.httpPort() >= 0) {
-      web = WebServer.start(config.bindAddress(), config.httpPort(), queries, intake, tenants, metrics.registry());
+      web = WebServer.start(config.bindAddress(), config.httpPort(), queries, intake, tenants, metrics);
       log.info("Stepsize console at {}", consoleUrl());
     }
     // scripts and the Python tests read the port from "Stepsize gRPC on port N"
@@ -278,8 +270,7 @@ public final class StepsizeNode implements AutoCloseable {
     if (web == null) {
       return null;
     }
-    String target = target();
-    return "http://" + target.substring(0, target.lastIndexOf(':') + 1) + web.port() + "/";
+    return "http://" + host() + ":" + web.port() + "/";
   }
 
   /** The Prometheus port, or -1 when metrics are not served. */
@@ -297,12 +288,17 @@ public final class StepsizeNode implements AutoCloseable {
 
   /** Where a client on this machine reaches gRPC: the bound address, or localhost for a wildcard. */
   public String target() {
+    return host() + ":" + server.port();
+  }
+
+  /** The host part of this replica's addresses: localhost when bound to every interface, IPv6 in brackets. */
+  private String host() {
     java.net.InetAddress bound = new InetSocketAddress(config.bindAddress(), 0).getAddress();
     if (bound == null || bound.isAnyLocalAddress()) {
-      return "localhost:" + server.port();
+      return "localhost";
     }
     String host = bound.getHostAddress();
-    return (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port();
+    return host.contains(":") ? "[" + host + "]" : host;
   }
 
   /** This replica's answers without gRPC, e.g. to compare replicas in tests. */

@@ -56,11 +56,6 @@ public final class DemoRun {
 
   private DemoRun() {}
 
-  /** Runs the demo without HTTP and stops the service at the end of the live run. */
-  public static Result run(DemoSettings settings, Path out, Path dataDir, Progress progress) throws IOException {
-    return run(settings, out, dataDir, progress, -1, false);
-  }
-
   /**
    * Runs the demo. {@code dataDir} holds the embedded broker's data; null means a fresh temporary
    * directory, deleted at the end. {@code httpPort} serves the console (-1: off, 0: any free port);
@@ -76,49 +71,39 @@ public final class DemoRun {
     LiveTrace live;
     long startupMillis;
     String consoleUrl = null;
-    AutoCloseable serving = null;
+    StepsizeNode node = null;
+    boolean keep = false;
     try {
       progress.note("starting the embedded Stepsize service (Kafka broker, estimator, gRPC) ...");
       long t0 = System.nanoTime();
-      StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir).withHttpPort(httpPort));
+      node = StepsizeNode.start(StepsizeNode.Config.embedded(dir).withHttpPort(httpPort));
       try {
-        try {
-          if (!node.awaitServing(Duration.ofSeconds(60))) {
-            throw new IllegalStateException("the embedded service did not start serving within 60 s");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException("interrupted while starting the embedded service", e);
+        if (!node.awaitServing(Duration.ofSeconds(60))) {
+          throw new IllegalStateException("the embedded service did not start serving within 60 s");
         }
-        startupMillis = (System.nanoTime() - t0) / 1_000_000;
-        progress.note(String.format(Locale.ROOT, "  serving gRPC on %s after %.1f s", node.target(),
-            startupMillis / 1e3));
-        String jobId = "demo-" + settings.model() + "-" + UUID.randomUUID().toString().substring(0, 8);
-        if (node.consoleUrl() != null) {
-          consoleUrl = node.consoleUrl() + "#/job/" + jobId;
-          progress.note("  console: " + consoleUrl);
-        }
-        live = LiveRun.run(settings, split, node.target(), jobId, progress);
-        if (keepServing) {
-          serving = () -> {
-            node.close();
-            if (temporary) {
-              deleteRecursively(dir);
-            }
-          };
-        } else {
-          progress.note("stopping the embedded service ...");
-        }
-      } finally {
-        if (serving == null) {
-          node.close();
-        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while starting the embedded service", e);
+      }
+      startupMillis = (System.nanoTime() - t0) / 1_000_000;
+      progress.note(String.format(Locale.ROOT, "  serving gRPC on %s after %.1f s", node.target(),
+          startupMillis / 1e3));
+      String jobId = "demo-" + settings.model() + "-" + UUID.randomUUID().toString().substring(0, 8);
+      if (node.consoleUrl() != null) {
+        consoleUrl = node.consoleUrl() + "#/job/" + jobId;
+        progress.note("  console: " + consoleUrl);
+      }
+      live = LiveRun.run(settings, split, node.target(), jobId, progress);
+      keep = keepServing;
+      if (!keep) {
+        progress.note("stopping the embedded service ...");
       }
     } finally {
-      if (temporary && serving == null) {
-        deleteRecursively(dir);
+      if (!keep) {
+        new Stop(node, temporary ? dir : null).close();
       }
     }
+    AutoCloseable serving = keep ? new Stop(node, temporary ? dir : null) : null;
 
     List<RunResult> runs = new ArrayList<>();
     runs.add(live.run());
@@ -190,6 +175,19 @@ public final class DemoRun {
       phi[s] = served[s].getPhi();
     }
     return phi;
+  }
+
+  /** Stops the node (null: it never started) and deletes the temporary data directory (null: none). */
+  private record Stop(StepsizeNode node, Path temporaryDir) implements AutoCloseable {
+    @Override
+    public void close() {
+      if (node != null) {
+        node.close();
+      }
+      if (temporaryDir != null) {
+        deleteRecursively(temporaryDir);
+      }
+    }
   }
 
   private static void deleteRecursively(Path dir) {

@@ -117,11 +117,7 @@ public final class Queries {
     // the answer's size is bounded in numbers, rates × max(1, groups): fewer rates for a job with
     // many groups, as a window stops at total_steps (DESIGN.md §3)
     long rates = Math.min(count, Math.max(1, maxWindowNumbers / Math.max(1, job.schedule().groups().size())));
-    long total = job.schedule().budget().totalSteps();
-    // the steps left from from_step, thinned: ceil((total - from_step) / stride), written so a
-    // huge stride cannot overflow
-    long left = (total - fromStep - 1) / stride + 1;
-    long n = Math.min(rates, left);
+    long n = job.schedule().budget().windowCount(fromStep, rates, stride);
     var timeline = views.timeline(jobId);
     LearningRates.Builder b = LearningRates.newBuilder();
     for (long i = 0; i < n; i++) {

@@ -1,17 +1,15 @@
 package io.stepsize.service.http;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.staticfiles.Location;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.stepsize.proto.v1.ReviseJobRequest;
 import io.stepsize.proto.v1.ScheduleUpdate;
+import io.stepsize.service.metrics.StepsizeMetrics;
 import io.stepsize.service.core.ApiException;
 import io.stepsize.service.core.Intake;
 import io.stepsize.service.core.Queries;
@@ -47,7 +45,7 @@ public final class WebServer implements AutoCloseable {
   private final Queries queries;
   private final Intake intake;
   private final Tenants tenants;
-  private final PrometheusRegistry registry;
+  private final StepsizeMetrics metrics;
   // proto3 JSON leaves fields at their defaults out: a 2,000-point window is about half the bytes
   private final JsonFormat.Printer printer = JsonFormat.printer().omittingInsignificantWhitespace();
   private final Semaphore streams = new Semaphore(MAX_EVENT_STREAMS);
@@ -57,11 +55,11 @@ public final class WebServer implements AutoCloseable {
   /**
    * @param tenants null when the service runs without tokens (every caller is anonymous)
    */
-  private WebServer(Queries queries, Intake intake, Tenants tenants, PrometheusRegistry registry) {
+  private WebServer(Queries queries, Intake intake, Tenants tenants, StepsizeMetrics metrics) {
     this.queries = queries;
     this.intake = intake;
     this.tenants = tenants;
-    this.registry = registry;
+    this.metrics = metrics;
     this.app = Javalin.create(cfg -> {
       cfg.startup.showJavalinBanner = false;
       cfg.staticFiles.add("/web", Location.CLASSPATH);
@@ -88,8 +86,8 @@ public final class WebServer implements AutoCloseable {
 
   /** Starts listening on {@code address}:{@code port} (0 = any free port). */
   public static WebServer start(String address, int port, Queries queries, Intake intake, Tenants tenants,
-      PrometheusRegistry registry) {
-    WebServer server = new WebServer(queries, intake, tenants, registry);
+      StepsizeMetrics metrics) {
+    WebServer server = new WebServer(queries, intake, tenants, metrics);
     server.app.start(address, port);
     return server;
   }
@@ -111,9 +109,10 @@ public final class WebServer implements AutoCloseable {
   private void listJobs(Context ctx) throws IOException {
     var page = queries.listJobs(caller(ctx), param(ctx, "page_size", 0L),
         ctx.queryParam("page_token") == null ? "" : ctx.queryParam("page_token"));
-    JsonObject o = JsonParser.parseString(printer.print(page)).getAsJsonObject();
-    o.addProperty("tenant", caller(ctx).tenant());
-    ctx.contentType("application/json").result(o.toString());
+    // the tenant spliced in front of the printed message: no second parse and print of the page
+    String body = printer.print(page);
+    String tenant = "\"tenant\":" + new JsonPrimitive(caller(ctx).tenant());
+    ctx.contentType("application/json").result("{" + tenant + (body.equals("{}") ? "}" : "," + body.substring(1)));
   }
 
   /** A window of rates under a permit, like GetLearningRates; stride thins a long budget. */
@@ -204,10 +203,9 @@ public final class WebServer implements AutoCloseable {
   }
 
   private void metrics(Context ctx) throws IOException {
-    PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
     var bytes = new java.io.ByteArrayOutputStream();
-    writer.write(bytes, registry.scrape());
-    ctx.contentType(writer.getContentType()).result(bytes.toByteArray());
+    String type = metrics.scrape(ctx.header("Accept"), bytes);
+    ctx.contentType(type).result(bytes.toByteArray());
   }
 
   private void json(Context ctx, MessageOrBuilder message) throws IOException {

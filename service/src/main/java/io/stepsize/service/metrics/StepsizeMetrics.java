@@ -5,11 +5,21 @@ import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.Unit;
 import io.stepsize.service.view.LocalViews;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The metrics of one replica in their own registry (not the JVM-global default, so two nodes in
@@ -21,6 +31,7 @@ public final class StepsizeMetrics implements AutoCloseable {
   public static final int DEFAULT_MAX_JOB_SERIES = 50;
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final ExpositionFormats formats = ExpositionFormats.init();
   private final Histogram requestSeconds;
   private final Counter probesReported;
   private final Counter deadLetters;
@@ -62,38 +73,7 @@ public final class StepsizeMetrics implements AutoCloseable {
         .help("jobs in this replica's view")
         .callback(cb -> cb.call(views.jobCount()))
         .register(registry);
-    GaugeWithCallback.builder()
-        .name("stepsize_job_kappa")
-        .help("latest condition number estimate per job (the most recently updated jobs only)")
-        .labelNames("job_id")
-        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> cb.call(j.kappa(), j.jobId())))
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("stepsize_job_phi")
-        .help("phi in force per job (the most recently updated jobs only)")
-        .labelNames("job_id")
-        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> cb.call(j.phi(), j.jobId())))
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("stepsize_job_edge_ratio")
-        .help("edge ratio eta*lambda_max/threshold at each job's latest curvature point, NaN when unknown"
-            + " (the most recently updated jobs only)")
-        .labelNames("job_id")
-        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> cb.call(j.edgeRatio(), j.jobId())))
-        .register(registry);
-    GaugeWithCallback.builder()
-        // a timestamp, not an age: "no probe for M minutes" is time() - x > M*60 in PromQL, and the
-        // value does not change between probes
-        .name("stepsize_job_last_probe_timestamp_seconds")
-        .help("produce time (Unix seconds) of the probe behind each job's latest estimate"
-            + " (the most recently updated jobs only)")
-        .labelNames("job_id")
-        .callback(cb -> views.recentlyUpdated(maxJobSeries).forEach(j -> {
-          if (j.probeTimeMillis() >= 0) {
-            cb.call(j.probeTimeMillis() / 1000.0, j.jobId());
-          }
-        }))
-        .register(registry);
+    registry.register(new JobGauges(views, maxJobSeries));
     viewLag = Gauge.builder()
         .name("stepsize_views_lag_records")
         .help("records this replica's local views are behind the end of each topic they read (jobs, curvature, ...)")
@@ -129,6 +109,55 @@ public final class StepsizeMetrics implements AutoCloseable {
 
   public void estimateLag(double seconds) {
     freshnessSeconds.observe(Math.max(0, seconds));
+  }
+
+  /**
+   * Writes one scrape of the registry to {@code out} in the format {@code accept} asks for (text,
+   * OpenMetrics or protobuf, as the standalone exporter of {@link #serve} answers); returns its content type.
+   */
+  public String scrape(String accept, OutputStream out) throws IOException {
+    ExpositionFormatWriter writer = formats.findWriter(accept);
+    writer.write(out, registry.scrape());
+    return writer.getContentType();
+  }
+
+  /**
+   * The per-job gauges from one read of the recently updated jobs per scrape, so the four series
+   * name the same jobs and a scrape walks the list once.
+   */
+  private record JobGauges(LocalViews views, int maxJobSeries) implements MultiCollector {
+    @Override
+    public MetricSnapshots collect() {
+      List<LocalViews.JobCurvature> jobs = views.recentlyUpdated(maxJobSeries);
+      return new MetricSnapshots(
+          gauge("stepsize_job_kappa", "latest condition number estimate per job (the most recently updated jobs only)",
+              jobs, LocalViews.JobCurvature::kappa),
+          gauge("stepsize_job_phi", "phi in force per job (the most recently updated jobs only)",
+              jobs, LocalViews.JobCurvature::phi),
+          gauge("stepsize_job_edge_ratio", "edge ratio eta*lambda_max/threshold at each job's latest curvature point,"
+              + " NaN when unknown (the most recently updated jobs only)", jobs, LocalViews.JobCurvature::edgeRatio),
+          // a timestamp, not an age: "no probe for M minutes" is time() - x > M*60 in PromQL, and the
+          // value does not change between probes; a job whose probe time is unknown has no series
+          gauge("stepsize_job_last_probe_timestamp_seconds", "produce time (Unix seconds) of the probe behind each"
+              + " job's latest estimate (the most recently updated jobs only)",
+              jobs.stream().filter(j -> j.probeTimeMillis() >= 0).toList(), j -> j.probeTimeMillis() / 1000.0));
+    }
+
+    private static GaugeSnapshot gauge(String name, String help, List<LocalViews.JobCurvature> jobs,
+        ToDoubleFunction<LocalViews.JobCurvature> value) {
+      GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+      for (LocalViews.JobCurvature j : jobs) {
+        b.dataPoint(GaugeDataPointSnapshot.builder().value(value.applyAsDouble(j))
+            .labels(Labels.of("job_id", j.jobId())).build());
+      }
+      return b.build();
+    }
+
+    @Override
+    public List<String> getPrometheusNames() {
+      return List.of("stepsize_job_kappa", "stepsize_job_phi", "stepsize_job_edge_ratio",
+          "stepsize_job_last_probe_timestamp_seconds");
+    }
   }
 
   /** Serves /metrics on {@code address}:{@code port} (0 = any free port); returns the port. */

@@ -46,19 +46,9 @@ class PrometheusScrapeTest {
   @TempDir Path dir;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  /** Metrics on: today the node's own --metrics-port. The one place that picks where /metrics is served. */
-  private static StepsizeNode.Config withMetrics(StepsizeNode.Config config) {
-    return config.withMetricsPort(0);
-  }
-
-  /** Where the node serves /metrics (see {@link #withMetrics}). */
-  private static int metricsPort(StepsizeNode node) {
-    return node.metricsPort();
-  }
-
   @Test
   void prometheusReadsBackWhatTheNodeKnowsAndTheEdgeRatioAlertGoesPending() throws Exception {
-    try (StepsizeNode node = StepsizeNode.start(withMetrics(StepsizeNode.Config.embedded(dir.resolve("node"))));
+    try (StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir.resolve("node")).withHttpPort(0));
          StepsizeClient client = StepsizeClient.connect(node.target(), Duration.ofSeconds(10))) {
       assertThat(node.awaitServing(Duration.ofSeconds(60))).isTrue();
       // lr_max 1 on a Hessian whose λ_max is 8: η(20)·8/2 is well above 1
@@ -74,7 +64,8 @@ class PrometheusScrapeTest {
       Curvature c = client.curvature("scraped");
       assertThat(c.getEdgeRatio()).isGreaterThan(1.0);
 
-      Process prometheus = startPrometheus(metricsPort(node));
+      // /metrics on the node's HTTP port, as deploy/prometheus/prometheus.yml scrapes it
+      Process prometheus = startPrometheus(node.httpPort());
       try {
         int port = prometheusPort;
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
