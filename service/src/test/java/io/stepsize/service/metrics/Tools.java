@@ -27,21 +27,27 @@ final class Tools {
 
   /** Runs a command from PATH in {@code dir} and waits for it (at most 60 s). */
   static Run run(Path dir, List<String> command) throws IOException, InterruptedException {
+    // the output to a file, so a command that hangs cannot block the wait on its pipe
+    Path log = Files.createTempFile("promtool-", ".log");
     Process p;
     try {
-      p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+      p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+          .redirectOutput(log.toFile()).start();
     } catch (IOException e) {
+      Files.deleteIfExists(log);
       throw new AssertionError(command.get(0) + " not found on PATH: install Debian's prometheus package"
           + " (apt-get install -y prometheus; .ci/run does)", e);
     }
     try {
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      boolean done = p.waitFor(60, TimeUnit.SECONDS);
+      String out = Files.readString(log, StandardCharsets.UTF_8);
+      if (!done) {
         throw new AssertionError(command + " did not finish within 60 s:\n" + out);
       }
       return new Run(p.exitValue(), out);
     } finally {
       p.destroyForcibly();
+      Files.deleteIfExists(log);
     }
   }
 }
