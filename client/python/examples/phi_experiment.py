@@ -6,7 +6,7 @@ budget, warmup, peak, initial weights and batches.
 
 Arms (``--arms``, the syntax of ``stepsize experiment --arms``, docs/EXPERIMENTS.md "How to run it"):
   a baseline name          cosine, linear, rex, wsd, onecycle, step, cyclic, exponential, constant
-  phi:P[:OPTION=V...]      a fixed phi policy
+  phi:P|paper[:OPTION=V...]  a fixed phi policy (paper: the paper's 5 for SGD, this trainer's optimizer)
   kappa:S:E[:live|latched|continuous][:OPTION=V...]   condition_number, phi = clamp(S*(2 kappa)^E, 0.1, 1000)
   options: edge=smallest_positive|quantile|floor|gradient_harmonic, guard=R (max_edge_ratio), start=gradient|random;
   an arm with edge= or guard= or in continuous mode probes from the gradient, any other from a random start.
@@ -17,6 +17,7 @@ Writes runs.csv (one row per run), summary.md (mean +- std over seeds) and compa
 """
 import argparse
 import csv
+import decimal
 import logging
 import math
 import os
@@ -47,30 +48,31 @@ EDGES = ("smallest_positive", "quantile", "floor", "gradient_harmonic")
 
 def parse_arm(spec):
     """An arm spec as Arm.parse reads it in Java: a dict with label, kind (baseline, fixed, kappa) and the
-    policy fields. Bad input raises ValueError naming the arm and the rule."""
+    policy fields. Bad input raises ValueError naming the arm and the rule, in Java's words."""
     s = spec.strip().lower()
     parts = s.split(":")
-    if parts[0] in local.BASELINES:
-        if len(parts) != 1:
-            raise ValueError(f"arm '{spec}': a baseline takes no options")
-        return {"label": parts[0], "kind": "baseline", "baseline": parts[0]}
-    if parts[0] not in ("phi", "kappa"):
-        raise ValueError(f"arm '{spec}': must be a baseline ({', '.join(local.BASELINES)}), phi:P or kappa:S:E")
-    positional = 1
-    while positional < len(parts) and "=" not in parts[positional]:
-        positional += 1
-    arm = {"kind": "fixed" if parts[0] == "phi" else "kappa", "mode": "live", "edge": None, "guard": None}
     if parts[0] == "phi":
-        if positional != 2:
-            raise ValueError(f"arm '{spec}': expected phi:VALUE[:OPTION=VALUE...]")
-        arm["phi"] = _number(spec, parts[1])
-        if not (arm["phi"] > 0) or not math.isfinite(arm["phi"]):
-            raise ValueError(f"arm '{spec}': phi must be finite and > 0")
-        label = f"uba-phi={_fmt(arm['phi'])}"
-    else:
+        if len(parts) < 2 or "=" in parts[1]:
+            raise ValueError(f"arm '{spec}': expected phi:VALUE or phi:paper[:OPTION=VALUE...]")
+        arm = {"kind": "fixed", "mode": "live"}
+        if parts[1] == "paper":
+            # this trainer is SGD (momentum 0.9): the paper's SGD phi, as Arm.phiFor gives the JVM's SGD arms
+            arm["phi"], label = local.SGD_PHI, "uba-phi=paper"
+        else:
+            arm["phi"] = _number(spec, parts[1])
+            if not (arm["phi"] > 0) or not math.isfinite(arm["phi"]):
+                raise ValueError(f"arm '{spec}': phi must be finite and > 0")
+            label = f"uba-phi={_fmt(arm['phi'])}"
+        positional = 2
+    elif parts[0] == "kappa":
+        # the positional part: nothing, or SCALE:EXPONENT with an optional mode; options follow
+        positional = 1
+        while positional < len(parts) and "=" not in parts[positional]:
+            positional += 1
         if positional not in (1, 3, 4):
             raise ValueError(f"arm '{spec}': expected kappa or kappa:SCALE:EXPONENT[:live|latched|continuous]"
                              "[:OPTION=VALUE...]")
+        arm = {"kind": "kappa", "mode": "live"}
         arm["scale"] = _number(spec, parts[1]) if positional > 1 else local.DEFAULT_SCALE
         arm["exponent"] = _number(spec, parts[2]) if positional > 1 else local.DEFAULT_EXPONENT
         if not (arm["scale"] > 0) or not math.isfinite(arm["scale"]) or not math.isfinite(arm["exponent"]):
@@ -80,11 +82,20 @@ def parse_arm(spec):
                 raise ValueError(f"arm '{spec}': mode must be live, latched or continuous")
             arm["mode"] = parts[3]
         label = f"uba-kappa:{_fmt(arm['scale'])}:{_fmt(arm['exponent'])}:{arm['mode']}"
-    start = None
+    else:
+        if len(parts) != 1:
+            raise ValueError(f"arm '{spec}': unknown kind {parts[0]}")
+        local.baseline_factor(parts[0], 0, 1)  # refuses an unknown name as Baseline.byName does
+        return {"label": parts[0], "kind": "baseline", "baseline": parts[0]}
+    arm.update(edge=None, guard=None)
+    start, seen = None, set()
     for option in parts[positional:]:
         name, _, value = option.partition("=")
         if not value:
             raise ValueError(f"arm '{spec}': option '{option}' must be NAME=VALUE (edge, guard or start)")
+        if name in seen:
+            raise ValueError(f"arm '{spec}': option {name} given twice")
+        seen.add(name)
         if name == "edge":
             if arm["kind"] != "kappa":
                 raise ValueError(f"arm '{spec}': edge applies to kappa arms only")
@@ -118,7 +129,19 @@ def _number(spec, s):
 
 
 def _fmt(v):
-    return str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(v)
+    """Arm.fmt: an integral value without a fraction (5, not 5.0), any other as Java's Double.toString writes it."""
+    return str(int(v)) if v == int(v) and abs(v) < 1e15 else _java_double(v)
+
+
+def _java_double(v):
+    """Double.toString: plain decimals for 1e-3 <= |v| < 1e7, otherwise D.DDDE±N, both with the shortest digits
+    that round-trip (what Java 19+ prints; Java 17 agrees but for rare values with a 17th digit)."""
+    if not math.isfinite(v) or v == 0 or 1e-3 <= abs(v) < 1e7:
+        return repr(v)  # repr also writes shortest round-trip digits, with at least one after the point
+    sign, digits, exponent = decimal.Decimal(repr(v)).normalize().as_tuple()
+    e = exponent + len(digits) - 1
+    mantissa = str(digits[0]) + "." + ("".join(map(str, digits[1:])) or "0")
+    return ("-" if sign else "") + mantissa + "E" + str(e)
 
 
 def _legacy(label, scale, exponent, fallback):

@@ -17,6 +17,17 @@ def test_arms_parse_to_the_java_labels_and_starts():
     assert px.parse_arm("OneCycle") == {"label": "onecycle", "kind": "baseline", "baseline": "onecycle"}
 
 
+def test_phi_paper_is_the_papers_sgd_phi_and_labels_are_javas():
+    # this trainer is SGD: Arm.phiFor(SGD) gives the paper's 5, and the label keeps the word (Arm.parse)
+    a = px.parse_arm("phi:paper:guard=2")
+    assert (a["kind"], a["phi"], a["guard"], a["label"]) == ("fixed", 5.0, 2.0, "uba-phi=paper:guard=2")
+    # numbers as Arm.fmt writes them: integral without a fraction, the rest as Double.toString (1.0E-4, not 0.0001)
+    assert px.parse_arm("phi:1e-4")["label"] == "uba-phi=1.0E-4"
+    assert px.parse_arm("kappa:0.25:1.5e-5")["label"] == "uba-kappa:0.25:1.5E-5:live"
+    assert px.parse_arm("phi:12345678.5")["label"] == "uba-phi=1.23456785E7"
+    assert px.parse_arm("kappa:2:0.001:latched")["label"] == "uba-kappa:2:0.001:latched"
+
+
 @pytest.mark.parametrize("spec, message", [
     ("kappa:1:1:sometimes", "arm 'kappa:1:1:sometimes': mode must be live, latched or continuous"),
     ("kappa:1:1:live:edge=lowest",
@@ -24,6 +35,12 @@ def test_arms_parse_to_the_java_labels_and_starts():
     ("kappa:1:1:live:guard=0", "arm 'kappa:1:1:live:guard=0': guard must be finite and > 0"),
     ("phi:5:edge=floor", "arm 'phi:5:edge=floor': edge applies to kappa arms only"),
     ("kappa:1:1:live:colour=red", "arm 'kappa:1:1:live:colour=red': unknown option colour (edge, guard or start)"),
+    ("kappa:1:1:live:guard=1:guard=2", "arm 'kappa:1:1:live:guard=1:guard=2': option guard given twice"),
+    ("kappa:1:1:live:start=random:start=random",
+     "arm 'kappa:1:1:live:start=random:start=random': option start given twice"),
+    ("phi:5:live", "arm 'phi:5:live': option 'live' must be NAME=VALUE (edge, guard or start)"),
+    ("phi", "arm 'phi': expected phi:VALUE or phi:paper[:OPTION=VALUE...]"),
+    ("cosine:1", "arm 'cosine:1': unknown kind cosine"),
     ("kappa:1:1:live:gradient", "arm 'kappa:1:1:live:gradient': expected kappa or "
                                 "kappa:SCALE:EXPONENT[:live|latched|continuous][:OPTION=VALUE...]"),
 ])
