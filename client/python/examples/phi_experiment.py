@@ -9,7 +9,7 @@ Arms (``--arms``, the syntax of ``stepsize experiment --arms``, docs/EXPERIMENTS
   phi:P|paper[:OPTION=V...]  a fixed phi policy (paper: the paper's 5 for SGD, this trainer's optimizer)
   kappa:S:E[:live|latched|continuous][:OPTION=V...]   condition_number, phi = clamp(S*(2 kappa)^E, 0.1, 1000)
   options: edge=smallest_positive|quantile|floor|gradient_harmonic, guard=R (max_edge_ratio), start=gradient|random;
-  an arm with edge= or guard= or in continuous mode probes from the gradient, any other from a random start.
+  an arm with edge=gradient_harmonic probes from the gradient (lambda_h needs it), any other from a random start.
 Without --arms the grid of the first PyTorch section of docs/EXPERIMENTS.md runs (its five arms, as measured).
 
 Writes runs.csv (one row per run), summary.md (mean +- std over seeds) and comparison.md (win-tie-loss) into --out.
@@ -112,7 +112,8 @@ def parse_arm(spec):
             start = value
         else:
             raise ValueError(f"arm '{spec}': unknown option {name} (edge, guard or start)")
-    implied = "gradient" if arm["mode"] == "continuous" or arm["edge"] or arm["guard"] is not None else "random"
+    # lambda_h needs a gradient start; lambda_max (the guard's and continuous mode's input) does not
+    implied = "gradient" if arm["edge"] == "gradient_harmonic" else "random"
     arm["start"] = start or implied
     label += (f":edge={arm['edge']}" if arm["edge"] else "") + (
         f":guard={_fmt(arm['guard'])}" if arm["guard"] is not None else "") + (

@@ -12,6 +12,14 @@ def test_arms_parse_to_the_java_labels_and_starts():
         0.1, 1.0, "continuous", "gradient_harmonic", 1.5, "gradient")
     # the first grid's syntax keeps its random start; start= overrides and is named where it differs
     assert px.parse_arm("kappa:0.1:1")["start"] == "random"
+    # only the gradient-harmonic edge implies a gradient start (Arm.parse): the guard and continuous mode read λ_max
+    assert px.parse_arm("kappa:0.1:1:continuous")["start"] == "random"
+    assert px.parse_arm("kappa:guard=1")["start"] == "random"
+    assert px.parse_arm("phi:0.5:guard=1")["start"] == "random"
+    assert px.parse_arm("kappa:0.1:1:live:edge=floor")["start"] == "random"
+    assert px.parse_arm("kappa:0.1:1:live:edge=gradient_harmonic")["start"] == "gradient"
+    assert px.parse_arm("kappa:0.1:1:continuous:guard=1.5:start=gradient")["label"] == (
+        "uba-kappa:0.1:1:continuous:guard=1.5:start=gradient")
     assert px.parse_arm("kappa:0.1:1:live:start=gradient")["label"] == "uba-kappa:0.1:1:live:start=gradient"
     assert px.parse_arm("phi:0.5")["label"] == "uba-phi=0.5"
     assert px.parse_arm("OneCycle") == {"label": "onecycle", "kind": "baseline", "baseline": "onecycle"}

@@ -87,9 +87,9 @@ final class RunExecutor {
     if (service) {
       client.createJob(jobSpec(spec));
     }
-    // the arm says where probes start: random for the arms of the first grid (reproducible as measured),
-    // the gradient for the issue-14 arms (Arm's javadoc)
     Trace trace = new Trace(spec, service ? probeSteps(total, spec.warmupSteps(), probesPerRun) : new long[0],
+        // the arm says where probes start: the gradient for edge=gradient_harmonic (λ_h needs it), random for
+        // the others, as the first grid was measured (Arm's javadoc)
         new CurvatureProbe(model, w.probeBatch(), lanczosSteps, spec.arm().start()));
     TrainingLoop.RateSource rates = service ? trace::served : s -> LrEvaluator.evaluate(local, spec.arm().baseline(), s).lr();
     TrainingLoop loop = new TrainingLoop(new TrainingLoop.Config(total, w.batchSize(), spec.seed(), true),

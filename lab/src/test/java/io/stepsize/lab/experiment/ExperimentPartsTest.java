@@ -138,7 +138,15 @@ class ExperimentPartsTest {
     Arm old = Arm.parse("kappa:0.1:1:live");
     assertThat(old.start()).isEqualTo(Start.START_RANDOM);
     assertThat(old.edgeGuard()).isNull();
-    assertThat(Arm.parse("kappa:0.1:1:continuous").start()).isEqualTo(Start.START_GRADIENT);
+    // only the gradient-harmonic edge implies a gradient start: the guard and continuous mode read λ_max
+    assertThat(Arm.parse("kappa:0.1:1:continuous").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("kappa:0.1:1:continuous").label()).isEqualTo("uba-kappa:0.1:1:continuous");
+    assertThat(Arm.parse("kappa:guard=1").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("phi:0.5:guard=1").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("kappa:0.1:1:live:edge=floor").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("kappa:0.1:1:live:edge=gradient_harmonic").start()).isEqualTo(Start.START_GRADIENT);
+    assertThat(Arm.parse("kappa:0.1:1:continuous:guard=1.5:start=gradient").label())
+        .isEqualTo("uba-kappa:0.1:1:continuous:guard=1.5:start=gradient");
     // ...and start= overrides either default, named in the label only where it differs
     assertThat(Arm.parse("kappa:0.1:1:live:start=gradient").label()).isEqualTo("uba-kappa:0.1:1:live:start=gradient");
     assertThat(Arm.parse("kappa:0.1:1:live:edge=gradient_harmonic:start=random").start()).isEqualTo(Start.START_RANDOM);
