@@ -75,6 +75,14 @@ final class RunExecutor {
     return b.build();
   }
 
+  /**
+   * The run's probe. The arm says where probes start: the gradient for edge=gradient_harmonic (λ_h
+   * needs it), random for the others, as the first grid was measured (Arm's javadoc).
+   */
+  CurvatureProbe prober(Run.Spec spec, Model model) {
+    return new CurvatureProbe(model, spec.workload().probeBatch(), lanczosSteps, spec.arm().start());
+  }
+
   Run.Result run(Run.Spec spec) throws InterruptedException {
     long started = System.nanoTime();
     Workload w = spec.workload();
@@ -88,9 +96,7 @@ final class RunExecutor {
       client.createJob(jobSpec(spec));
     }
     Trace trace = new Trace(spec, service ? probeSteps(total, spec.warmupSteps(), probesPerRun) : new long[0],
-        // the arm says where probes start: the gradient for edge=gradient_harmonic (λ_h needs it), random for
-        // the others, as the first grid was measured (Arm's javadoc)
-        new CurvatureProbe(model, w.probeBatch(), lanczosSteps, spec.arm().start()));
+        prober(spec, model));
     TrainingLoop.RateSource rates = service ? trace::served : s -> LrEvaluator.evaluate(local, spec.arm().baseline(), s).lr();
     TrainingLoop loop = new TrainingLoop(new TrainingLoop.Config(total, w.batchSize(), spec.seed(), true),
         w.train().size());
