@@ -170,21 +170,39 @@ def win_tie_loss(rows, arm=DEFAULT_ARM):
     return "\n".join(out) + "\n"
 
 
+def paired_outcome(mine, theirs, higher_better):
+    """Summary.compare of the JVM grid, for one cell: ``mine`` and ``theirs`` map seed -> (value, diverged). A
+    diverged run is worse than any finite one, so the arm with more divergences loses; else paired by seed,
+    Δ = mine - theirs signed so that positive is better, and a win or a loss needs |mean Δ| > 2·sd(Δ)/√n.
+    Returns "W", "T" or "L"."""
+    da = sum(1 for _, diverged in mine.values() if diverged)
+    db = sum(1 for _, diverged in theirs.values() if diverged)
+    if da != db:
+        return "W" if da < db else "L"
+    d = [(x - theirs[s][0]) * (1 if higher_better else -1) for s, (x, _) in mine.items()
+         if s in theirs and math.isfinite(x) and math.isfinite(theirs[s][0])]
+    if not d:
+        return "T"
+    mean = statistics.fmean(d)
+    margin = 2 * statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else 0
+    return "T" if mean == 0 or abs(mean) <= margin else "W" if mean > 0 else "L"
+
+
+def diverged(row):
+    """A run whose final losses are not finite diverged (RunExecutor's rule)."""
+    return not (math.isfinite(float(row.get("train_loss", row.get("train_loss_tail")))) and
+                math.isfinite(float(row["test_loss"])))
+
+
 def paired_cells(rows, arm, other, key, higher_better):
-    """Per budget (cell): win, tie or loss by the JVM grid's rule (Summary.java): paired by seed, a win or a loss
-    needs |mean difference| > 2·sd/sqrt(n) of the paired differences. Returns e.g. "W T L" for the budgets."""
+    """Per budget (cell): win, tie or loss of ``arm`` over ``other`` by paired_outcome. Returns e.g. ["W", "T", "L"]
+    for the budgets in increasing order."""
     marks = []
     for b in sorted({float(r["budget"]) for r in rows}):
-        mine = {int(r["seed"]): float(r[key]) for r in rows if r["arm"] == arm and float(r["budget"]) == b}
-        theirs = {int(r["seed"]): float(r[key]) for r in rows if r["arm"] == other and float(r["budget"]) == b}
-        d = [mine[s] - theirs[s] for s in mine if s in theirs]
-        if not higher_better:
-            d = [-x for x in d]
-        if len(d) < 2:
-            marks.append("?")
-            continue
-        mean, sd = statistics.fmean(d), statistics.stdev(d)
-        marks.append("W" if mean > 2 * sd / math.sqrt(len(d)) else "L" if mean < -2 * sd / math.sqrt(len(d)) else "T")
+        def cell(a):
+            return {int(r["seed"]): (float(r[key]), diverged(r)) for r in rows
+                    if r["arm"] == a and float(r["budget"]) == b}
+        marks.append(paired_outcome(cell(arm), cell(other), higher_better))
     return marks
 
 
@@ -225,8 +243,8 @@ def main(argv=None):
     ap.add_argument("--probes", type=int, default=8, help="probes per run")
     ap.add_argument("--probe-batch", type=int, default=256)
     # random for the first grid's arms (measured so); the spec syntax decides for --arms
-    ap.add_argument("--probe-start", default="random", choices=["gradient", "random"],
-                    help="where the first grid's probes start (--arms: each spec says)")
+    ap.add_argument("--probe-start", default=None, choices=["gradient", "random"],
+                    help="where the first grid's probes start (default random; with --arms each spec says: start=)")
     ap.add_argument("--compare", metavar="RUNS_CSV",
                     help="only print the win-tie-loss table of an earlier run's runs.csv, and exit")
     args = ap.parse_args(argv)
@@ -238,9 +256,11 @@ def main(argv=None):
         arms = [parse_arm(a) for a in args.arms.split(",")] if args.arms else [_legacy(*a) for a in LEGACY_ARMS]
     except ValueError as e:
         ap.error(f"--arms: {e}")
+    if args.arms and args.probe_start:
+        ap.error("--probe-start: applies to the first grid only; with --arms write start=gradient|random in the arm")
     if not args.arms:
         for arm in arms:
-            arm["start"] = args.probe_start
+            arm["start"] = args.probe_start or "random"
     lr_min = args.lr_max / 100 if args.lr_min is None else args.lr_min
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)

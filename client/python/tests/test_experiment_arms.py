@@ -56,3 +56,30 @@ def test_bad_arms_are_refused_with_their_rule(spec, message):
     with pytest.raises(ValueError) as e:
         px.parse_arm(spec)
     assert str(e.value) == message
+
+
+def test_paired_outcome_is_summary_compare():
+    # a NaN loss is a divergence: the arm with fewer divergences wins, whatever the finite values say
+    assert px.paired_outcome({0: (0.5, False), 1: (0.5, False)}, {0: (float("nan"), True), 1: (0.1, False)},
+                             False) == "W"
+    assert px.diverged({"train_loss": "nan", "test_loss": "0.3"}) and not px.diverged(
+        {"train_loss": "0.2", "test_loss": "0.3"})
+    # |mean Δ| > 2·sd/√n: Δ = 0.01, 0.02, 0.03 (mean 0.02, sd 0.01, margin 0.0115) wins; higher_better flips sign
+    mine = {0: (0.81, False), 1: (0.82, False), 2: (0.83, False)}
+    theirs = {0: (0.80, False), 1: (0.80, False), 2: (0.80, False)}
+    assert px.paired_outcome(mine, theirs, True) == "W"
+    assert px.paired_outcome(mine, theirs, False) == "L"
+    # Δ = 0.01, -0.01, 0.03: mean 0.01 within the margin 2·0.02/√3 = 0.023, a tie; identical runs tie
+    assert px.paired_outcome({0: (0.81, False), 1: (0.79, False), 2: (0.83, False)}, theirs, True) == "T"
+    assert px.paired_outcome(theirs, theirs, True) == "T"
+    # one pair: no spread, so the sign decides, as in Java (margin 0 for n < 2)
+    assert px.paired_outcome({0: (0.9, False)}, {0: (0.8, False)}, True) == "W"
+
+
+def test_probe_start_with_arms_is_refused(capsys):
+    # each spec says its start, so a grid-wide --probe-start would be silently ignored
+    with pytest.raises(SystemExit) as e:
+        px.main(["--arms", "cosine", "--probe-start", "gradient"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: --probe-start: applies to the first grid only; with --arms write start=gradient|random in the arm\n")
