@@ -246,11 +246,24 @@ def main(argv=None):
     ap.add_argument("--probe-start", default=None, choices=["gradient", "random"],
                     help="where the first grid's probes start (default random; with --arms each spec says: start=)")
     ap.add_argument("--compare", metavar="RUNS_CSV",
-                    help="only print the win-tie-loss table of an earlier run's runs.csv, and exit")
+                    help="only print the comparison of an earlier run's runs.csv, and exit: with --reference the "
+                         "per-budget table of comparison.md, else the first grid's win-tie-loss table")
     args = ap.parse_args(argv)
     if args.compare:
         with open(args.compare) as f:
-            print(win_tie_loss(list(csv.DictReader(f))), end="")
+            rows = list(csv.DictReader(f))
+        if args.reference:
+            try:
+                references = [parse_arm(r)["label"] for r in args.reference]
+            except ValueError as e:
+                ap.error(f"--reference: {e}")
+            labels = list(dict.fromkeys(r["arm"] for r in rows))
+            missing = [r for r in references if r not in labels]
+            if missing:
+                ap.error(f"--reference: {', '.join(missing)} is not an arm of {args.compare}")
+            print(cell_table(rows, labels, references), end="")
+        else:
+            print(win_tie_loss(rows), end="")
         return
     try:
         arms = [parse_arm(a) for a in args.arms.split(",")] if args.arms else [_legacy(*a) for a in LEGACY_ARMS]
