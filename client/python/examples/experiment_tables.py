@@ -4,11 +4,13 @@
   selection    the sections "What the selection runs say" and "The rule": win/tie/loss of each κ arm (and the old
                default and fixed φ = 0.5) against cosine, linear, REX, φ = 0.5 and the old default, summed over the
                12 JVM cells (workload × optimizer × budget) and the 3 PyTorch cells, and the selection score of each
+  edge-bound   the guard arms' largest edge ratio on the JVM SGD grid, an upper bound taking lr = lr_max
   cnn-summary  docs/experiments/cnn/runs.csv and summary.md from the held-out CNN's runs.csv files (concatenated
                in the order given), the reference being the first arm
 
 Every cell is Summary.compare's paired-by-seed rule (phi_experiment.paired_outcome).
   /usr/bin/python3 client/python/examples/experiment_tables.py selection
+  /usr/bin/python3 client/python/examples/experiment_tables.py edge-bound
   /usr/bin/python3 client/python/examples/experiment_tables.py cnn-summary --out docs/experiments/cnn \\
       cnn-uba/runs.csv cnn-base/runs.csv cnn-lit/runs.csv
 """
@@ -96,6 +98,26 @@ def selection(jvm_dirs, torch_dir):
     return "\n".join(out) + "\n"
 
 
+def edge_bound(jvm_dir, lr_max, momentum):
+    """The guard arms' edge ratio η·λ_max/(2 + 2β), bounded above with η = lr_max, from the service's λ_max
+    estimates in probes.csv: the estimate after the probe at W − 1 is in force from step W, where the decay starts
+    at lr_max; the later probes' estimates follow it."""
+    warmup = {(r["workload"], r["budget_pct"], r["seed"], r["arm"]): int(r["warmup_steps"])
+              for r in _read(os.path.join(jvm_dir, "runs.csv"))}
+    probes = [p for p in _read(os.path.join(jvm_dir, "probes.csv")) if p["arm"] in GUARDS]
+    threshold = 2 + 2 * momentum
+    out = []
+    for name, first in (("from the probe at W - 1", -1), ("from the probes after warmup (step >= W)", 0)):
+        after = [p for p in probes if int(p["step"]) >= warmup[(p["workload"], p["budget_pct"], p["seed"], p["arm"])]
+                 + first]
+        top = max(after, key=lambda p: float(p["lambda_max"]))
+        lam = float(top["lambda_max"])
+        out.append(f"{name}: max lambda_max {lam:.2f} ({top['workload']}, {top['budget_pct']}%, seed {top['seed']}, "
+                   f"step {top['step']}), edge ratio <= {lr_max} * {lam:.2f} / {threshold:g} = "
+                   f"{lr_max * lam / threshold:.3f}")
+    return "\n".join(out) + "\n"
+
+
 def cnn_summary(rows):
     """docs/experiments/cnn/summary.md: mean ± std per arm and budget, then the first arm (the rule) against every
     other arm per budget."""
@@ -131,10 +153,17 @@ def main(argv=None):
     s.add_argument("--jvm", nargs="+", default=[os.path.join(ISSUE14, "jvm-sgd"), os.path.join(ISSUE14, "jvm-adamw")],
                    help="JVM grid output folders (runs.csv)")
     s.add_argument("--torch", default=os.path.join(ISSUE14, "torch-mlp"), help="PyTorch grid output folder")
+    e = sub.add_parser("edge-bound", help="the guard arms' largest edge ratio, bounded with lr_max (printed)")
+    e.add_argument("--jvm", default=os.path.join(ISSUE14, "jvm-sgd"), help="the SGD grid's folder (probes.csv)")
+    e.add_argument("--lr-max", type=float, default=0.1, help="the grid's SGD lr_max (default 0.1)")
+    e.add_argument("--momentum", type=float, default=0.9)
     c = sub.add_parser("cnn-summary", help="merge the CNN runs.csv files and write runs.csv and summary.md")
     c.add_argument("runs", nargs="+", help="runs.csv files, the rule's first")
     c.add_argument("--out", default=None, help="folder for runs.csv and summary.md (default: print summary.md only)")
     args = ap.parse_args(argv)
+    if args.command == "edge-bound":
+        print(edge_bound(args.jvm, args.lr_max, args.momentum), end="")
+        return
     if args.command == "selection":
         print(selection(args.jvm, args.torch), end="")
         return

@@ -38,3 +38,8 @@ def test_compare_with_reference_prints_the_committed_cnn_table(capsys):
         assert printed in f.read()
     assert printed.startswith(f"| uba-{RULE} against |") and printed.count("\n") == 11
 
+
+def test_guard_edge_bound_is_the_documented_one():
+    out = tables.edge_bound(os.path.join(tables.ISSUE14, "jvm-sgd"), 0.1, 0.9)
+    assert "max lambda_max 15.64 (fashion, 25%, seed 1, step 7), edge ratio <= 0.1 * 15.64 / 3.8 = 0.411" in out
+    assert "max lambda_max 6.30 (fashion, 100%, seed 0, step 101), edge ratio <= 0.1 * 6.30 / 3.8 = 0.166" in out
