@@ -10,9 +10,14 @@ Arms (``--arms``, the syntax of ``stepsize experiment --arms``, docs/EXPERIMENTS
   kappa:S:E[:live|latched|continuous][:OPTION=V...]   condition_number, phi = clamp(S*(2 kappa)^E, 0.1, 1000)
   options: edge=smallest_positive|quantile|floor|gradient_harmonic, guard=R (max_edge_ratio), start=gradient|random;
   an arm with edge=gradient_harmonic probes from the gradient (lambda_h needs it), any other from a random start.
-Without --arms the grid of the first PyTorch section of docs/EXPERIMENTS.md runs (its five arms, as measured).
+Without --arms the grid of the first PyTorch section of docs/EXPERIMENTS.md runs (its five arms, as measured, with
+random probe starts unless --probe-start says otherwise; --probe-start is refused with --arms).
 
-Writes runs.csv (one row per run), summary.md (mean +- std over seeds) and comparison.md (win-tie-loss) into --out.
+Writes runs.csv (one row per run), summary.md (mean +- std over seeds; the training loss is the final loss over the
+training set, or for the first grid the mean batch loss of the last tenth, as published) and comparison.md into
+--out: with --arms each --reference arm (default: the last arm) against every other, per budget, by the JVM grid's
+paired rule; the first grid's win-tie-loss table otherwise. --compare RUNS_CSV [--reference ARM...] prints that table
+of an earlier run and exits.
   /usr/bin/python3 client/python/examples/phi_experiment.py --target localhost:50051 --out torch-experiment
 """
 import argparse
@@ -230,7 +235,8 @@ def main(argv=None):
     ap.add_argument("--out", default="torch-experiment")
     ap.add_argument("--arms", default=None, help="comma-separated arm specs (default: the first grid's five arms)")
     ap.add_argument("--reference", action="append", default=None,
-                    help="arm whose per-budget win/tie/loss against every other arm goes to comparison.md (repeat)")
+                    help="arm whose per-budget win/tie/loss against every other arm goes to comparison.md, or with "
+                         "--compare is printed (repeat; needs --arms or --compare)")
     ap.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--max-steps", type=int, default=600)
@@ -269,6 +275,8 @@ def main(argv=None):
         arms = [parse_arm(a) for a in args.arms.split(",")] if args.arms else [_legacy(*a) for a in LEGACY_ARMS]
     except ValueError as e:
         ap.error(f"--arms: {e}")
+    if args.reference and not args.arms:
+        ap.error("--reference: needs --arms (the first grid's table compares its default arm with the others)")
     if args.arms and args.probe_start:
         ap.error("--probe-start: applies to the first grid only; with --arms write start=gradient|random in the arm")
     if not args.arms:

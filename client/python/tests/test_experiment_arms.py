@@ -83,3 +83,11 @@ def test_probe_start_with_arms_is_refused(capsys):
     assert e.value.code == 2
     assert capsys.readouterr().err.endswith(
         "error: --probe-start: applies to the first grid only; with --arms write start=gradient|random in the arm\n")
+
+
+def test_reference_without_arms_is_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        px.main(["--reference", "cosine"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: --reference: needs --arms (the first grid's table compares its default arm with the others)\n")
