@@ -6,17 +6,23 @@ budget, warmup, peak, initial weights and batches.
 
 Arms (``--arms``, the syntax of ``stepsize experiment --arms``, docs/EXPERIMENTS.md "How to run it"):
   a baseline name          cosine, linear, rex, wsd, onecycle, step, cyclic, exponential, constant
-  phi:P[:OPTION=V...]      a fixed phi policy
+  phi:P|paper[:OPTION=V...]  a fixed phi policy (paper: the paper's 5 for SGD, this trainer's optimizer)
   kappa:S:E[:live|latched|continuous][:OPTION=V...]   condition_number, phi = clamp(S*(2 kappa)^E, 0.1, 1000)
   options: edge=smallest_positive|quantile|floor|gradient_harmonic, guard=R (max_edge_ratio), start=gradient|random;
-  an arm with edge= or guard= or in continuous mode probes from the gradient, any other from a random start.
-Without --arms the grid of the first PyTorch section of docs/EXPERIMENTS.md runs (its five arms, as measured).
+  an arm with edge=gradient_harmonic probes from the gradient (lambda_h needs it), any other from a random start.
+Without --arms the grid of the first PyTorch section of docs/EXPERIMENTS.md runs (its five arms, as measured, with
+random probe starts unless --probe-start says otherwise; --probe-start is refused with --arms).
 
-Writes runs.csv (one row per run), summary.md (mean +- std over seeds) and comparison.md (win-tie-loss) into --out.
+Writes runs.csv (one row per run), summary.md (mean +- std over seeds; the training loss is the final loss over the
+training set, or for the first grid the mean batch loss of the last tenth, as published) and comparison.md into
+--out: with --arms each --reference arm (default: the last arm) against every other, per budget, by the JVM grid's
+paired rule; the first grid's win-tie-loss table otherwise. --compare RUNS_CSV [--reference ARM...] prints that table
+of an earlier run and exits.
   /usr/bin/python3 client/python/examples/phi_experiment.py --target localhost:50051 --out torch-experiment
 """
 import argparse
 import csv
+import decimal
 import logging
 import math
 import os
@@ -47,30 +53,31 @@ EDGES = ("smallest_positive", "quantile", "floor", "gradient_harmonic")
 
 def parse_arm(spec):
     """An arm spec as Arm.parse reads it in Java: a dict with label, kind (baseline, fixed, kappa) and the
-    policy fields. Bad input raises ValueError naming the arm and the rule."""
+    policy fields. Bad input raises ValueError naming the arm and the rule, in Java's words."""
     s = spec.strip().lower()
     parts = s.split(":")
-    if parts[0] in local.BASELINES:
-        if len(parts) != 1:
-            raise ValueError(f"arm '{spec}': a baseline takes no options")
-        return {"label": parts[0], "kind": "baseline", "baseline": parts[0]}
-    if parts[0] not in ("phi", "kappa"):
-        raise ValueError(f"arm '{spec}': must be a baseline ({', '.join(local.BASELINES)}), phi:P or kappa:S:E")
-    positional = 1
-    while positional < len(parts) and "=" not in parts[positional]:
-        positional += 1
-    arm = {"kind": "fixed" if parts[0] == "phi" else "kappa", "mode": "live", "edge": None, "guard": None}
     if parts[0] == "phi":
-        if positional != 2:
-            raise ValueError(f"arm '{spec}': expected phi:VALUE[:OPTION=VALUE...]")
-        arm["phi"] = _number(spec, parts[1])
-        if not (arm["phi"] > 0) or not math.isfinite(arm["phi"]):
-            raise ValueError(f"arm '{spec}': phi must be finite and > 0")
-        label = f"uba-phi={_fmt(arm['phi'])}"
-    else:
+        if len(parts) < 2 or "=" in parts[1]:
+            raise ValueError(f"arm '{spec}': expected phi:VALUE or phi:paper[:OPTION=VALUE...]")
+        arm = {"kind": "fixed", "mode": "live"}
+        if parts[1] == "paper":
+            # this trainer is SGD (momentum 0.9): the paper's SGD phi, as Arm.phiFor gives the JVM's SGD arms
+            arm["phi"], label = local.SGD_PHI, "uba-phi=paper"
+        else:
+            arm["phi"] = _number(spec, parts[1])
+            if not (arm["phi"] > 0) or not math.isfinite(arm["phi"]):
+                raise ValueError(f"arm '{spec}': phi must be finite and > 0")
+            label = f"uba-phi={_fmt(arm['phi'])}"
+        positional = 2
+    elif parts[0] == "kappa":
+        # the positional part: nothing, or SCALE:EXPONENT with an optional mode; options follow
+        positional = 1
+        while positional < len(parts) and "=" not in parts[positional]:
+            positional += 1
         if positional not in (1, 3, 4):
             raise ValueError(f"arm '{spec}': expected kappa or kappa:SCALE:EXPONENT[:live|latched|continuous]"
                              "[:OPTION=VALUE...]")
+        arm = {"kind": "kappa", "mode": "live"}
         arm["scale"] = _number(spec, parts[1]) if positional > 1 else local.DEFAULT_SCALE
         arm["exponent"] = _number(spec, parts[2]) if positional > 1 else local.DEFAULT_EXPONENT
         if not (arm["scale"] > 0) or not math.isfinite(arm["scale"]) or not math.isfinite(arm["exponent"]):
@@ -80,11 +87,20 @@ def parse_arm(spec):
                 raise ValueError(f"arm '{spec}': mode must be live, latched or continuous")
             arm["mode"] = parts[3]
         label = f"uba-kappa:{_fmt(arm['scale'])}:{_fmt(arm['exponent'])}:{arm['mode']}"
-    start = None
+    else:
+        if len(parts) != 1:
+            raise ValueError(f"arm '{spec}': unknown kind {parts[0]}")
+        local.baseline_factor(parts[0], 0, 1)  # refuses an unknown name as Baseline.byName does
+        return {"label": parts[0], "kind": "baseline", "baseline": parts[0]}
+    arm.update(edge=None, guard=None)
+    start, seen = None, set()
     for option in parts[positional:]:
         name, _, value = option.partition("=")
         if not value:
             raise ValueError(f"arm '{spec}': option '{option}' must be NAME=VALUE (edge, guard or start)")
+        if name in seen:
+            raise ValueError(f"arm '{spec}': option {name} given twice")
+        seen.add(name)
         if name == "edge":
             if arm["kind"] != "kappa":
                 raise ValueError(f"arm '{spec}': edge applies to kappa arms only")
@@ -101,7 +117,8 @@ def parse_arm(spec):
             start = value
         else:
             raise ValueError(f"arm '{spec}': unknown option {name} (edge, guard or start)")
-    implied = "gradient" if arm["mode"] == "continuous" or arm["edge"] or arm["guard"] is not None else "random"
+    # lambda_h needs a gradient start; lambda_max (the guard's and continuous mode's input) does not
+    implied = "gradient" if arm["edge"] == "gradient_harmonic" else "random"
     arm["start"] = start or implied
     label += (f":edge={arm['edge']}" if arm["edge"] else "") + (
         f":guard={_fmt(arm['guard'])}" if arm["guard"] is not None else "") + (
@@ -118,7 +135,19 @@ def _number(spec, s):
 
 
 def _fmt(v):
-    return str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(v)
+    """Arm.fmt: an integral value without a fraction (5, not 5.0), any other as Java's Double.toString writes it."""
+    return str(int(v)) if v == int(v) and abs(v) < 1e15 else _java_double(v)
+
+
+def _java_double(v):
+    """Double.toString: plain decimals for 1e-3 <= |v| < 1e7, otherwise D.DDDE±N, both with the shortest digits
+    that round-trip (what Java 19+ prints; Java 17 agrees but for rare values with a 17th digit)."""
+    if not math.isfinite(v) or v == 0 or 1e-3 <= abs(v) < 1e7:
+        return repr(v)  # repr also writes shortest round-trip digits, with at least one after the point
+    sign, digits, exponent = decimal.Decimal(repr(v)).normalize().as_tuple()
+    e = exponent + len(digits) - 1
+    mantissa = str(digits[0]) + "." + ("".join(map(str, digits[1:])) or "0")
+    return ("-" if sign else "") + mantissa + "E" + str(e)
 
 
 def _legacy(label, scale, exponent, fallback):
@@ -146,21 +175,39 @@ def win_tie_loss(rows, arm=DEFAULT_ARM):
     return "\n".join(out) + "\n"
 
 
+def paired_outcome(mine, theirs, higher_better):
+    """Summary.compare of the JVM grid, for one cell: ``mine`` and ``theirs`` map seed -> (value, diverged). A
+    diverged run is worse than any finite one, so the arm with more divergences loses; else paired by seed,
+    Δ = mine - theirs signed so that positive is better, and a win or a loss needs |mean Δ| > 2·sd(Δ)/√n.
+    Returns "W", "T" or "L"."""
+    da = sum(1 for _, diverged in mine.values() if diverged)
+    db = sum(1 for _, diverged in theirs.values() if diverged)
+    if da != db:
+        return "W" if da < db else "L"
+    d = [(x - theirs[s][0]) * (1 if higher_better else -1) for s, (x, _) in mine.items()
+         if s in theirs and math.isfinite(x) and math.isfinite(theirs[s][0])]
+    if not d:
+        return "T"
+    mean = statistics.fmean(d)
+    margin = 2 * statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else 0
+    return "T" if mean == 0 or abs(mean) <= margin else "W" if mean > 0 else "L"
+
+
+def diverged(row):
+    """A run whose final losses are not finite diverged (RunExecutor's rule)."""
+    return not (math.isfinite(float(row.get("train_loss", row.get("train_loss_tail")))) and
+                math.isfinite(float(row["test_loss"])))
+
+
 def paired_cells(rows, arm, other, key, higher_better):
-    """Per budget (cell): win, tie or loss by the JVM grid's rule (Summary.java): paired by seed, a win or a loss
-    needs |mean difference| > 2·sd/sqrt(n) of the paired differences. Returns e.g. "W T L" for the budgets."""
+    """Per budget (cell): win, tie or loss of ``arm`` over ``other`` by paired_outcome. Returns e.g. ["W", "T", "L"]
+    for the budgets in increasing order."""
     marks = []
     for b in sorted({float(r["budget"]) for r in rows}):
-        mine = {int(r["seed"]): float(r[key]) for r in rows if r["arm"] == arm and float(r["budget"]) == b}
-        theirs = {int(r["seed"]): float(r[key]) for r in rows if r["arm"] == other and float(r["budget"]) == b}
-        d = [mine[s] - theirs[s] for s in mine if s in theirs]
-        if not higher_better:
-            d = [-x for x in d]
-        if len(d) < 2:
-            marks.append("?")
-            continue
-        mean, sd = statistics.fmean(d), statistics.stdev(d)
-        marks.append("W" if mean > 2 * sd / math.sqrt(len(d)) else "L" if mean < -2 * sd / math.sqrt(len(d)) else "T")
+        def cell(a):
+            return {int(r["seed"]): (float(r[key]), diverged(r)) for r in rows
+                    if r["arm"] == a and float(r["budget"]) == b}
+        marks.append(paired_outcome(cell(arm), cell(other), higher_better))
     return marks
 
 
@@ -188,7 +235,8 @@ def main(argv=None):
     ap.add_argument("--out", default="torch-experiment")
     ap.add_argument("--arms", default=None, help="comma-separated arm specs (default: the first grid's five arms)")
     ap.add_argument("--reference", action="append", default=None,
-                    help="arm whose per-budget win/tie/loss against every other arm goes to comparison.md (repeat)")
+                    help="arm whose per-budget win/tie/loss against every other arm goes to comparison.md, or with "
+                         "--compare is printed (repeat; needs --arms or --compare)")
     ap.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--max-steps", type=int, default=600)
@@ -201,22 +249,39 @@ def main(argv=None):
     ap.add_argument("--probes", type=int, default=8, help="probes per run")
     ap.add_argument("--probe-batch", type=int, default=256)
     # random for the first grid's arms (measured so); the spec syntax decides for --arms
-    ap.add_argument("--probe-start", default="random", choices=["gradient", "random"],
-                    help="where the first grid's probes start (--arms: each spec says)")
+    ap.add_argument("--probe-start", default=None, choices=["gradient", "random"],
+                    help="where the first grid's probes start (default random; with --arms each spec says: start=)")
     ap.add_argument("--compare", metavar="RUNS_CSV",
-                    help="only print the win-tie-loss table of an earlier run's runs.csv, and exit")
+                    help="only print the comparison of an earlier run's runs.csv, and exit: with --reference the "
+                         "per-budget table of comparison.md, else the first grid's win-tie-loss table")
     args = ap.parse_args(argv)
     if args.compare:
         with open(args.compare) as f:
-            print(win_tie_loss(list(csv.DictReader(f))), end="")
+            rows = list(csv.DictReader(f))
+        if args.reference:
+            try:
+                references = [parse_arm(r)["label"] for r in args.reference]
+            except ValueError as e:
+                ap.error(f"--reference: {e}")
+            labels = list(dict.fromkeys(r["arm"] for r in rows))
+            missing = [r for r in references if r not in labels]
+            if missing:
+                ap.error(f"--reference: {', '.join(missing)} is not an arm of {args.compare}")
+            print(cell_table(rows, labels, references), end="")
+        else:
+            print(win_tie_loss(rows), end="")
         return
     try:
         arms = [parse_arm(a) for a in args.arms.split(",")] if args.arms else [_legacy(*a) for a in LEGACY_ARMS]
     except ValueError as e:
         ap.error(f"--arms: {e}")
+    if args.reference and not args.arms:
+        ap.error("--reference: needs --arms (the first grid's table compares its default arm with the others)")
+    if args.arms and args.probe_start:
+        ap.error("--probe-start: applies to the first grid only; with --arms write start=gradient|random in the arm")
     if not args.arms:
         for arm in arms:
-            arm["start"] = args.probe_start
+            arm["start"] = args.probe_start or "random"
     lr_min = args.lr_max / 100 if args.lr_min is None else args.lr_min
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
@@ -286,13 +351,16 @@ def main(argv=None):
                     w.writeheader()
                     w.writerows(rows)
     labels = [a["label"] for a in arms]
+    # the first grid's table (docs/EXPERIMENTS.md "The PyTorch workload") and win_tie_loss use the mean batch loss
+    # over the last tenth of the run; the spec grids report the final loss over the training set, as the JVM grid does
+    loss_key = "train_loss" if args.arms else "train_loss_tail"
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write("| arm | " + " | ".join(f"{int(b * 100)}% acc" for b in BUDGETS) + " | "
                 + " | ".join(f"{int(b * 100)}% train loss" for b in BUDGETS) + " | median κ seen |\n")
         f.write("|---" * (2 + 2 * len(BUDGETS)) + "|\n")
         for label in labels:
             cells = []
-            for key in ("test_acc", "train_loss"):
+            for key in ("test_acc", loss_key):
                 for b in BUDGETS:
                     v = [r[key] for r in rows if r["arm"] == label and r["budget"] == b]
                     cells.append(f"{statistics.fmean(v):.4f} ± {statistics.stdev(v) if len(v) > 1 else 0:.4f}")

@@ -70,8 +70,7 @@ def make_model(kind="mlp", hidden=64):
 
 
 def job_spec(args):
-    mode = getattr(args, "phi_mode", "live")
-    phi = getattr(args, "fixed_phi", None)
+    mode, phi = args.phi_mode, args.fixed_phi
     policy = (pb.PhiPolicy(fixed=pb.PhiPolicy.Fixed(phi=phi)) if phi is not None else pb.PhiPolicy(
         condition_number=pb.PhiPolicy.ConditionNumber(
             scale=args.phi_scale, exponent=args.phi_exponent, phi_min=args.phi_min, phi_max=args.phi_max,
@@ -85,9 +84,8 @@ def job_spec(args):
         apply_delay_steps=args.apply_delay_steps, phi_policy=policy,
         # the edge-of-stability threshold reads the momentum the optimizer really uses (AdamW: beta1 = 0.9)
         momentum=args.momentum if args.optimizer == "sgd" else 0.9)
-    guard = getattr(args, "max_edge_ratio", None)
-    if guard is not None:
-        spec.guard.max_edge_ratio = guard
+    if args.max_edge_ratio is not None:
+        spec.guard.max_edge_ratio = args.max_edge_ratio
     return spec
 
 

@@ -752,6 +752,13 @@ def _evaluate(job: JobSchedule, step: int, phase: int, estimates: CurvatureTimel
                    curvature_step, source, note, revision, edge_ratio, False)
 
 
+def _warmup(job, step):
+    """(lr, group_lrs, factor) of the linear warmup, reaching lr_max at the last warmup step s = W - 1: UBA's and
+    every baseline's (LrEvaluator.warmup)."""
+    factor = (step + 1) / job.budget.warmup_steps
+    return job.lr_max * factor, tuple(g.lr_max * factor for g in job.groups), factor
+
+
 def _value(job, step, phase, phi, top, bottom, chebyshev_range, replan):
     """(lr, group_lrs, factor): warmup, eq. 5 over [bottom, top], or the re-planned rest of a phase."""
     groups = job.groups
@@ -764,10 +771,7 @@ def _value(job, step, phase, phi, top, bottom, chebyshev_range, replan):
                               for i, g in enumerate(groups))
         factor = (lr - bottom) / (top - bottom) if top > bottom else 0
     elif phase == 0:
-        # linear warmup reaching lr_max at the last warmup step s = W - 1
-        factor = (step + 1) / job.budget.warmup_steps
-        lr = job.lr_max * factor
-        group_lrs = tuple(g.lr_max * factor for g in groups)
+        lr, group_lrs, factor = _warmup(job, step)
     else:
         factor = factor_in_phase(phi, job.budget, step, phase)
         lr = bottom + (top - bottom) * factor
@@ -845,9 +849,7 @@ def evaluate_baseline(job: JobSchedule, name: str, step: int) -> LrValue:
     phase = budget.phase_of(step)
     w = budget.warmup_steps
     if phase == 0:
-        factor = (step + 1) / w
-        lr = job.lr_max * factor
-        group_lrs = tuple(g.lr_max * factor for g in job.groups)
+        lr, group_lrs, factor = _warmup(job, step)
         source = Source.WARMUP
     else:
         factor = baseline_factor(name, step - w, budget.total_steps - w)

@@ -116,11 +116,13 @@ def _one_torch_thread():
     torch.set_num_threads(1)
 
 
-def java_csv(total, warmup, boundaries, offset, lr_max, lr_min, phi):
-    """`stepsize schedule` (the Java schedule library through the CLI) for a fixed-phi job, as rows."""
+def java_csv(total, warmup, boundaries, offset, lr_max, lr_min, phi=None, baseline=None):
+    """`stepsize schedule` (the Java schedule library through the CLI) for a fixed-phi job, or with ``baseline``
+    the named baseline (LrEvaluator.evaluate(job, baseline, s)), as rows."""
+    assert (phi is None) != (baseline is None), "exactly one of phi and baseline"
     cmd = ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", JAR, "schedule", "--total-steps", str(total),
            "--warmup-steps", str(warmup), "--phase-offset", str(offset), "--lr-max", repr(lr_max),
-           "--lr-min", repr(lr_min), "--phi", repr(phi)]
+           "--lr-min", repr(lr_min)] + (["--phi", repr(phi)] if baseline is None else ["--baseline", baseline])
     if boundaries:
         cmd += ["--boundaries", ",".join(map(str, boundaries))]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
@@ -128,3 +130,14 @@ def java_csv(total, warmup, boundaries, offset, lr_max, lr_min, phi):
     assert len(rows) == total
     return [{"step": int(r["step"]), "lr": float(r["lr"]), "factor": float(r["factor"]), "phase": int(r["phase"])}
             for r in rows]
+
+
+def java_baseline_names():
+    """The baseline names the Java CLI accepts, as its refusal of an unknown one lists them (from Baseline.values())."""
+    cmd = ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", JAR, "schedule", "--total-steps", "3",
+           "--lr-max", "1", "--lr-min", "0", "--baseline", "no-such-baseline"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    m = re.search(r"baseline: must be one of (.*) \(got no-such-baseline\)", done.stderr)
+    assert m, done.stderr
+    return m.group(1).split(", ")

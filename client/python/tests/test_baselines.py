@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from conftest import java_baseline_names, java_csv
 from stepsize.schedule import (BASELINES, Budget, JobSchedule, PhiPolicy, Source, baseline_factor,
                                evaluate_baseline)
 
@@ -55,8 +56,8 @@ def test_bad_input_names_the_field_and_rule():
         baseline_factor("sawtooth", 0, 10)
     with pytest.raises(ValueError, match=r"^step: must be in \[0, total_steps = 10\) \(got 10\)$"):
         baseline_factor("cosine", 10, 10)
-    assert set(BASELINES) == {"constant", "step", "cosine", "linear", "rex", "onecycle", "cyclic", "wsd",
-                              "exponential"}
+    # the names are the Java enum's, as the CLI lists them when it refuses one
+    assert sorted(BASELINES) == sorted(java_baseline_names())
 
 
 def test_evaluate_baseline_shares_the_jobs_warmup_and_range():
@@ -68,3 +69,16 @@ def test_evaluate_baseline_shares_the_jobs_warmup_and_range():
     v = evaluate_baseline(job, "linear", 60)
     assert v.lr == pytest.approx(0.02 + 0.18 * 0.5, rel=1e-15)
     assert (v.source, v.phi, v.guarded) == (Source.FIXED, 0.0, False)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+@pytest.mark.parametrize("total, warmup", [(103, 7), (9, 3)])
+def test_evaluate_baseline_is_javas(name, total, warmup):
+    """Every baseline, after a warmup, against LrEvaluator.evaluate(job, baseline, s) through `stepsize schedule`."""
+    java = java_csv(total, warmup, [], 0, 0.3, 0.01, baseline=name)
+    job = JobSchedule(Budget(total, warmup), 0.3, 0.01, PhiPolicy("fixed", phi=5.0), 5.0)
+    for row in java:
+        v = evaluate_baseline(job, name, row["step"])
+        assert (v.phase, v.source) == (row["phase"], Source.WARMUP if row["step"] < warmup else Source.FIXED)
+        assert v.lr == pytest.approx(row["lr"], rel=1e-12, abs=1e-15)
+        assert v.factor == pytest.approx(row["factor"], rel=1e-12, abs=1e-15)

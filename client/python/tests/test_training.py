@@ -135,6 +135,7 @@ def test_phi_experiment_smoke(service, tmp_path):
     """The PyTorch phi-tuning grid on a tiny budget: every output is there and each arm's phi is
     what its policy says (fixed arms constant; kappa arms from the service). Not who wins."""
     import csv
+    import statistics
 
     import phi_experiment
 
@@ -165,6 +166,10 @@ def test_phi_experiment_smoke(service, tmp_path):
     summary = (out / "summary.md").read_text()
     for label, *_ in phi_experiment.LEGACY_ARMS:
         assert f"| {label} |" in summary
+        # the first grid's loss columns are the tail batch loss it was published with (docs/EXPERIMENTS.md)
+        row = next(line for line in summary.splitlines() if line.startswith(f"| {label} |"))
+        tail = [float(r["train_loss_tail"]) for r in runs if r["arm"] == label and float(r["budget"]) == 1.0]
+        assert f"| {statistics.fmean(tail):.4f} ± {statistics.stdev(tail):.4f} |" in row
     # the win-tie-loss table: one row per other arm, each counting every (budget, seed) pair once
     rows = [line.split(" | ") for line in (out / "comparison.md").read_text().splitlines()[2:]]
     assert len(rows) == len(phi_experiment.LEGACY_ARMS) - 1

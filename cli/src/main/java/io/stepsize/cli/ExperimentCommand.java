@@ -80,8 +80,8 @@ public final class ExperimentCommand implements Callable<Integer> {
       description = {"Schedules: baseline names (step, cosine, cyclic, onecycle, linear, rex, constant, wsd,",
           "exponential), phi:VALUE, phi:paper (5 SGD / 0.5 AdamW), kappa:SCALE:EXPONENT[:live|latched|continuous]",
           "(phi = clamp(SCALE*(2 kappa)^EXPONENT, 0.1, 1000)); UBA arms take :edge=smallest_positive|quantile|",
-          "floor|gradient_harmonic, :guard=R (max_edge_ratio) and :start=gradient|random; an arm with edge, guard",
-          "or continuous probes from the gradient, any other from a random start. Default: " + DEFAULT_ARMS})
+          "floor|gradient_harmonic, :guard=R (max_edge_ratio) and :start=gradient|random; an arm with",
+          "edge=gradient_harmonic probes from the gradient, any other from a random start. Default: " + DEFAULT_ARMS})
   List<String> arms;
 
   @Option(names = "--hidden", defaultValue = "32", paramLabel = "H", description = "Hidden units (default ${DEFAULT-VALUE}).")

@@ -19,10 +19,11 @@ import java.util.Locale;
  * the service's defaults, scale 0.1, exponent 1, live). Either UBA form takes options after it, each
  * {@code :NAME=VALUE} (issue 14): {@code edge=smallest_positive|quantile|floor|gradient_harmonic}
  * (kappa arms only), {@code guard=R} (EdgeGuard max_edge_ratio R &gt; 0) and
- * {@code start=gradient|random}. An arm written without options probes from a random start, as the
- * grid of docs/EXPERIMENTS.md was measured, so its numbers stay reproducible; an arm with any option,
- * or in continuous mode, probes from the gradient (START_GRADIENT), which λ_h and the edge ratio
- * need. {@code start=} overrides either.
+ * {@code start=gradient|random}. An arm with {@code edge=gradient_harmonic} probes from the gradient
+ * (START_GRADIENT): λ_h is the gradient's harmonic curvature, which a random start does not measure
+ * (DESIGN.md §1.7). Every other arm probes from a random start, as the grid of docs/EXPERIMENTS.md
+ * was measured, so its numbers stay reproducible; the guard and continuous mode need only λ_max, which
+ * either start gives. {@code start=} overrides either.
  *
  * @param label  the name in tables and plots, CSV-safe
  * @param baseline the baseline, or null for a UBA arm
@@ -47,7 +48,7 @@ public record Arm(String label, Baseline baseline, Double fixedPhi, double scale
         if (parts.length < 2 || parts[1].contains("=")) {
           throw new IllegalArgumentException("arm '" + spec + "': expected phi:VALUE or phi:paper[:OPTION=VALUE...]");
         }
-        Options o = Options.parse(spec, parts, 2, false);
+        Options o = Options.parse(spec, parts, 2);
         if (parts[1].equals("paper")) {
           return new Arm("uba-phi=paper" + o.suffix, null, Double.NaN, Double.NaN, Double.NaN, PhiMode.PHI_MODE_LIVE,
               LowerEdge.LOWER_EDGE_UNSPECIFIED, o.guard, o.start);
@@ -83,7 +84,7 @@ public record Arm(String label, Baseline baseline, Double fixedPhi, double scale
             default -> throw new IllegalArgumentException("arm '" + spec + "': mode must be live, latched or continuous");
           };
         }
-        Options o = Options.parse(spec, parts, positional, mode == PhiMode.PHI_MODE_CONTINUOUS);
+        Options o = Options.parse(spec, parts, positional);
         String label = "uba-kappa:" + fmt(scale) + ":" + fmt(exponent) + ":" + modeName(mode) + o.suffix;
         return new Arm(label, null, null, scale, exponent, mode, o.edge, o.guard, o.start);
       }
@@ -100,7 +101,7 @@ public record Arm(String label, Baseline baseline, Double fixedPhi, double scale
 
   /** The {@code :NAME=VALUE} options of a UBA arm, and the label suffix that names them in a fixed order. */
   private record Options(LowerEdge edge, double guard, Start start, String suffix) {
-    static Options parse(String spec, String[] parts, int from, boolean continuous) {
+    static Options parse(String spec, String[] parts, int from) {
       LowerEdge edge = LowerEdge.LOWER_EDGE_UNSPECIFIED;
       double guard = Double.NaN;
       Start start = null;
@@ -144,9 +145,8 @@ public record Arm(String label, Baseline baseline, Double fixedPhi, double scale
               + " (edge, guard or start)");
         }
       }
-      // any issue-14 option (all but start) or continuous mode makes a new arm, which probes from the gradient
-      boolean extended = continuous || edge != LowerEdge.LOWER_EDGE_UNSPECIFIED || !Double.isNaN(guard);
-      Start implied = extended ? Start.START_GRADIENT : Start.START_RANDOM;
+      // λ_h needs a gradient start; λ_max (the guard's and continuous mode's input) does not
+      Start implied = edge == LowerEdge.LOWER_EDGE_GRADIENT_HARMONIC ? Start.START_GRADIENT : Start.START_RANDOM;
       if (start == null) {
         start = implied;
       }

@@ -75,6 +75,14 @@ final class RunExecutor {
     return b.build();
   }
 
+  /**
+   * The run's probe. The arm says where probes start: the gradient for edge=gradient_harmonic (λ_h
+   * needs it), random for the others, as the first grid was measured (Arm's javadoc).
+   */
+  CurvatureProbe prober(Run.Spec spec, Model model) {
+    return new CurvatureProbe(model, spec.workload().probeBatch(), lanczosSteps, spec.arm().start());
+  }
+
   Run.Result run(Run.Spec spec) throws InterruptedException {
     long started = System.nanoTime();
     Workload w = spec.workload();
@@ -87,10 +95,8 @@ final class RunExecutor {
     if (service) {
       client.createJob(jobSpec(spec));
     }
-    // the arm says where probes start: random for the arms of the first grid (reproducible as measured),
-    // the gradient for the issue-14 arms (Arm's javadoc)
     Trace trace = new Trace(spec, service ? probeSteps(total, spec.warmupSteps(), probesPerRun) : new long[0],
-        new CurvatureProbe(model, w.probeBatch(), lanczosSteps, spec.arm().start()));
+        prober(spec, model));
     TrainingLoop.RateSource rates = service ? trace::served : s -> LrEvaluator.evaluate(local, spec.arm().baseline(), s).lr();
     TrainingLoop loop = new TrainingLoop(new TrainingLoop.Config(total, w.batchSize(), spec.seed(), true),
         w.train().size());

@@ -138,11 +138,42 @@ class ExperimentPartsTest {
     Arm old = Arm.parse("kappa:0.1:1:live");
     assertThat(old.start()).isEqualTo(Start.START_RANDOM);
     assertThat(old.edgeGuard()).isNull();
-    assertThat(Arm.parse("kappa:0.1:1:continuous").start()).isEqualTo(Start.START_GRADIENT);
+    // only the gradient-harmonic edge implies a gradient start: the guard and continuous mode read λ_max
+    assertThat(Arm.parse("kappa:0.1:1:continuous").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("kappa:0.1:1:continuous").label()).isEqualTo("uba-kappa:0.1:1:continuous");
+    assertThat(Arm.parse("kappa:guard=1").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("phi:0.5:guard=1").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("kappa:0.1:1:live:edge=floor").start()).isEqualTo(Start.START_RANDOM);
+    assertThat(Arm.parse("kappa:0.1:1:live:edge=gradient_harmonic").start()).isEqualTo(Start.START_GRADIENT);
+    assertThat(Arm.parse("kappa:0.1:1:continuous:guard=1.5:start=gradient").label())
+        .isEqualTo("uba-kappa:0.1:1:continuous:guard=1.5:start=gradient");
     // ...and start= overrides either default, named in the label only where it differs
     assertThat(Arm.parse("kappa:0.1:1:live:start=gradient").label()).isEqualTo("uba-kappa:0.1:1:live:start=gradient");
     assertThat(Arm.parse("kappa:0.1:1:live:edge=gradient_harmonic:start=random").start()).isEqualTo(Start.START_RANDOM);
     assertThat(Arm.parse("kappa:0.1:1:live:start=random").label()).isEqualTo("uba-kappa:0.1:1:live");
+  }
+
+  @Test
+  void runExecutorWiresTheArmsGuardEdgeAndProbeStartIntoTheJob() {
+    Workload w = Workloads.digits(16, 32, 60, new Workloads.Rates(0.1, 0.01));
+    RunExecutor executor = new RunExecutor(null, 20, 4);
+    Run.Spec guarded = new Run.Spec(0, w, OptimizerKind.SGD, 100, 60, RunExecutor.warmup(60), 3,
+        Arm.parse("kappa:0.1:1:live:edge=gradient_harmonic:guard=1.5"), "wired");
+    io.stepsize.proto.v1.JobSpec job = executor.jobSpec(guarded);
+    assertThat(job.getJobId()).isEqualTo("wired");
+    assertThat(job.hasGuard()).isTrue();
+    assertThat(job.getGuard().getMaxEdgeRatio()).isEqualTo(1.5);
+    assertThat(job.hasMomentum()).isFalse();
+    var policy = job.getPhiPolicy().getConditionNumber();
+    assertThat(policy.getLowerEdge()).isEqualTo(LowerEdge.LOWER_EDGE_GRADIENT_HARMONIC);
+    assertThat(policy.getScale()).isEqualTo(0.1);
+    assertThat(policy.getMode()).isEqualTo(PhiMode.PHI_MODE_LIVE);
+    assertThat(executor.prober(guarded, w.model()).start()).isEqualTo(Start.START_GRADIENT);
+    // the first grid's arm: no guard on the job, probes from a random start
+    Run.Spec old = new Run.Spec(0, w, OptimizerKind.SGD, 100, 60, RunExecutor.warmup(60), 3,
+        Arm.parse("kappa:0.1:1:live"), "old");
+    assertThat(executor.jobSpec(old).hasGuard()).isFalse();
+    assertThat(executor.prober(old, w.model()).start()).isEqualTo(Start.START_RANDOM);
   }
 
   @Test
