@@ -1,7 +1,6 @@
 package io.stepsize.bench;
 
 import io.stepsize.client.StepsizeClient;
-import io.stepsize.service.StepsizeNode;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -10,7 +9,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,12 +74,8 @@ public final class ConsoleBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path dir = Workloads.tempDir("console");
-    try (StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir).withHttpPort(0));
+    try (BenchNode node = BenchNode.open(null, null, config -> config.withHttpPort(0));
         StepsizeClient client = StepsizeClient.connect(node.target(), Duration.ofSeconds(30))) {
-      if (!node.awaitServing(Duration.ofSeconds(120))) {
-        throw new IllegalStateException("embedded node not SERVING after 120 s");
-      }
       String jobId = "bench-console";
       BenchNode.createWithCurvature(client, Workloads.conditionNumberJob(jobId, TOTAL_STEPS), 5);
       String base = "http://127.0.0.1:" + node.httpPort() + "/api/v1/jobs/" + jobId;
@@ -150,17 +144,17 @@ public final class ConsoleBench implements Callable<Integer> {
         probes.stop();
       }
       double ratio = (double) b.getValueAtPercentile(50) / a.getValueAtPercentile(50);
-      System.out.printf(Locale.ROOT, "BENCH console total_steps=%d points=%d stride=%d rates_bytes=%d"
-              + " rates_p50_ms=%.3f rates_p99_ms=%.3f pages=%d callers=%d rounds=%d probes_per_s=%.1f"
-              + " page_refreshes=%d page_stats_fetches=%d a_p50_us=%.1f b_p50_us=%.1f ratio_p50=%.4f"
-              + " pair_ratio_p50_min=%.4f pair_ratio_p50_max=%.4f target_met=%b%n",
-          TOTAL_STEPS, POINTS, stride, bytes, ratesCall.getValueAtPercentile(50) / 1e6,
-          ratesCall.getValueAtPercentile(99) / 1e6, pages, callers, rounds, probesPerS, refreshes.get(),
-          statsFetches.get(), a.getValueAtPercentile(50) / 1e3, b.getValueAtPercentile(50) / 1e3, ratio, minRatio,
-          maxRatio, ratio <= 1.05);
+      new BenchLine("console").put("total_steps", TOTAL_STEPS).put("points", POINTS).put("stride", stride)
+          .put("rates_bytes", bytes).put("rates_p50_ms", ratesCall.getValueAtPercentile(50) / 1e6)
+          .put("rates_p99_ms", ratesCall.getValueAtPercentile(99) / 1e6).put("pages", pages).put("callers", callers)
+          .put("rounds", rounds).put("round_ms", roundMs).put("probes_per_s", probesPerS)
+          .put("page_refreshes", refreshes.get()).put("page_stats_fetches", statsFetches.get())
+          .put("a_calls", a.getTotalCount()).put("b_calls", b.getTotalCount())
+          .put("calls_ratio", (double) b.getTotalCount() / a.getTotalCount())
+          .put("a_p50_us", a.getValueAtPercentile(50) / 1e3).put("b_p50_us", b.getValueAtPercentile(50) / 1e3)
+          .put("ratio_p50", ratio).put("pair_ratio_p50_min", minRatio).put("pair_ratio_p50_max", maxRatio)
+          .put("target_met", ratio <= 1.05).print(System.out);
       return 0;
-    } finally {
-      Workloads.delete(dir);
     }
   }
 
