@@ -17,6 +17,7 @@ const fmt = (x) => {
 let events = null; // the AbortController of the open job page's event stream
 let refreshTimer = null;
 let statsTimer = null;
+let shownRevisions = []; // the revisions of the job last drawn: the stats chart marks them too
 const charts = {};
 
 class ApiError extends Error {
@@ -152,7 +153,7 @@ function setLive(name, value, shown) {
   el.textContent = shown === undefined ? fmt(value) : shown;
 }
 
-/** Loads the job, its thinned rates and its curvature, and redraws every chart. */
+/** Loads the job, its thinned rates, its curvature and its gradient statistics, and redraws every chart. */
 async function refreshJob(id) {
   const job = await api(jobPath(id));
   const total = num(job.totalSteps);
@@ -173,6 +174,7 @@ async function refreshJob(id) {
   setLive('live-revision', (job.revisions || []).length, String((job.revisions || []).length));
   const at = rates.rates.filter((r) => num(r.step) <= reached).pop() || rates.rates[0];
   setLive('live-phi', at ? num(at.phi) : 0);
+  shownRevisions = job.revisions || [];
   drawCharts(job, rates.rates, curvature, stats, reached);
   const list = $('revisions');
   list.replaceChildren();
@@ -265,6 +267,19 @@ function drawCharts(job, rates, curvature, stats, reached) {
     { label: 'threshold', stroke: '#999', width: 1, dash: [4, 4] },
   ], [ts, timeline.map((p) => num(p.edgeRatio)), ts.map(() => 1)], revisions);
 
+  drawStats(stats, revisions);
+}
+
+/** Only the gradient statistics, for the look after events that the other charts need not repeat. */
+async function refreshStats(id) {
+  const stats = await api(jobPath(id) + '/stats');
+  if ($('job-view').dataset.jobId !== id) {
+    return; // the user moved on meanwhile
+  }
+  drawStats(stats, shownRevisions);
+}
+
+function drawStats(stats, revisions) {
   const points = stats.points || [];
   // a trainer that reports no gradient statistics gets no empty chart
   $('chart-stats').parentElement.hidden = points.length === 0;
@@ -322,9 +337,10 @@ function onUpdate(id, update) {
   if (!refreshTimer) {
     refreshTimer = setTimeout(() => { refreshTimer = null; refreshJob(id).catch(showError); }, 300);
   }
-  // gradient statistics travel their own topic and are not events: look again once they have had time
+  // gradient statistics travel their own topic and are not events: look again once they have had time,
+  // at them only (the refresh above has the job, rates and curvature)
   if (!statsTimer) {
-    statsTimer = setTimeout(() => { statsTimer = null; refreshJob(id).catch(showError); }, 2500);
+    statsTimer = setTimeout(() => { statsTimer = null; refreshStats(id).catch(showError); }, 2500);
   }
 }
 

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * The server under test: by default a whole embedded node (KRaft broker, estimator, gRPC) in this JVM
@@ -36,13 +37,23 @@ final class BenchNode implements AutoCloseable {
    * {@code bootstrap} (null when the benchmark needs no Kafka).
    */
   static BenchNode open(String target, String bootstrap) throws InterruptedException {
+    return open(target, bootstrap, UnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #open(String, String)}, with the embedded node's config passed through {@code config}
+   * first (e.g. to switch HTTP on); {@code config} is not used for a remote target.
+   */
+  static BenchNode open(String target, String bootstrap, UnaryOperator<StepsizeNode.Config> config)
+      throws InterruptedException {
     if (target != null) {
       return new BenchNode(null, null, target, bootstrap);
     }
     Path dir = Workloads.tempDir("node");
-    StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir));
+    StepsizeNode node = StepsizeNode.start(config.apply(StepsizeNode.Config.embedded(dir)));
     if (!node.awaitServing(Duration.ofSeconds(120))) {
       node.close();
+      Workloads.delete(dir);
       throw new IllegalStateException("embedded node not SERVING after 120 s");
     }
     return new BenchNode(node, dir, node.target(), node.broker().bootstrapServers());
@@ -55,6 +66,15 @@ final class BenchNode implements AutoCloseable {
   /** The embedded node, or null for a remote target. */
   StepsizeNode node() {
     return node;
+  }
+
+  /** The embedded node's HTTP port (console, JSON API); the node must have been opened with HTTP on. */
+  int httpPort() {
+    int port = node == null ? -1 : node.httpPort();
+    if (port < 0) {
+      throw new IllegalStateException("no HTTP port: " + (node == null ? "a remote target" : "HTTP is off"));
+    }
+    return port;
   }
 
   /** Kafka bootstrap servers of the node, or null when not known. */

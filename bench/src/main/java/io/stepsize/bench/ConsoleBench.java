@@ -1,7 +1,6 @@
 package io.stepsize.bench;
 
 import io.stepsize.client.StepsizeClient;
-import io.stepsize.service.StepsizeNode;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -10,15 +9,18 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
@@ -29,9 +31,11 @@ import picocli.CommandLine.Option;
  * console's lr chart: 2,000 points, stride 500), and what open job pages cost GetLearningRate. For
  * the second, rounds without pages (A) and with {@code --pages} simulated pages (B) take turns in
  * the order A B B A A B …, while a trainer reports probes throughout; GetLearningRate's p50 is
- * compared between the two. A simulated page does what console.js does: it reads the job's event
- * stream and, at most once per 300 ms of events, fetches the job, the thinned rates, the curvature
- * and the gradient statistics.
+ * compared between the two. A simulated page does what console.js does: on opening it refreshes
+ * (the job, then the thinned rates, the curvature and the gradient statistics at once) and reads the
+ * job's event stream; an event schedules one such refresh 300 ms later unless one is already
+ * scheduled, and one fetch of the gradient statistics alone 2.5 s later unless one is already
+ * scheduled. As in the browser, a refresh that fires does not wait for the previous one to finish.
  */
 @Command(name = "console", mixinStandardHelpOptions = true,
     description = "HTTP console: a thinned rates call, and open pages' cost to GetLearningRate's p50 (A/B).")
@@ -55,16 +59,23 @@ public final class ConsoleBench implements Callable<Integer> {
 
   static final long TOTAL_STEPS = 1_000_000;
   static final int POINTS = 2000;
+  /** console.js's delays after an event: the full refresh, and the look at the gradient statistics. */
+  static final long REFRESH_DELAY_MS = 300;
+  static final long STATS_DELAY_MS = 2500;
   private final HttpClient http = HttpClient.newHttpClient();
+  // the page's timers, as the browser's event loop runs them: one thread, work handed to async calls
+  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "console-page-timers");
+    t.setDaemon(true);
+    return t;
+  });
+  private final AtomicLong refreshes = new AtomicLong();
+  private final AtomicLong statsFetches = new AtomicLong();
 
   @Override
   public Integer call() throws Exception {
-    Path dir = Workloads.tempDir("console");
-    try (StepsizeNode node = StepsizeNode.start(StepsizeNode.Config.embedded(dir).withHttpPort(0));
+    try (BenchNode node = BenchNode.open(null, null, config -> config.withHttpPort(0));
         StepsizeClient client = StepsizeClient.connect(node.target(), Duration.ofSeconds(30))) {
-      if (!node.awaitServing(Duration.ofSeconds(120))) {
-        throw new IllegalStateException("embedded node not SERVING after 120 s");
-      }
       String jobId = "bench-console";
       BenchNode.createWithCurvature(client, Workloads.conditionNumberJob(jobId, TOTAL_STEPS), 5);
       String base = "http://127.0.0.1:" + node.httpPort() + "/api/v1/jobs/" + jobId;
@@ -86,20 +97,20 @@ public final class ConsoleBench implements Callable<Integer> {
       Histogram b = GrpcBench.histogram();
       double minRatio = Double.MAX_VALUE;
       double maxRatio = 0;
-      AtomicLong refreshes = new AtomicLong();
       ExecutorService pool = Executors.newFixedThreadPool(callers);
       try {
         // warm-up, not recorded: both kinds of round, so the JIT has compiled the HTTP paths too
         for (int w = 0; w < 2; w++) {
           List<Page> open = new ArrayList<>();
           for (int p = 0; p < pages; p++) {
-            open.add(new Page(base, rates, refreshes));
+            open.add(new Page(base, rates));
           }
           round(client, jobId, pool);
           open.forEach(Page::close);
           round(client, jobId, pool);
         }
         refreshes.set(0);
+        statsFetches.set(0);
         Histogram pairA = null;
         for (int r = 0; r < rounds; r++) {
           // A B B A A B B A …: each kind is as often first as second in a pair
@@ -107,7 +118,7 @@ public final class ConsoleBench implements Callable<Integer> {
           List<Page> open = new ArrayList<>();
           if (withPages) {
             for (int p = 0; p < pages; p++) {
-              open.add(new Page(base, rates, refreshes));
+              open.add(new Page(base, rates));
             }
           }
           Histogram h = round(client, jobId, pool);
@@ -129,20 +140,21 @@ public final class ConsoleBench implements Callable<Integer> {
         }
       } finally {
         pool.shutdownNow();
+        timers.shutdownNow();
         probes.stop();
       }
       double ratio = (double) b.getValueAtPercentile(50) / a.getValueAtPercentile(50);
-      System.out.printf(Locale.ROOT, "BENCH console total_steps=%d points=%d stride=%d rates_bytes=%d"
-              + " rates_p50_ms=%.3f rates_p99_ms=%.3f pages=%d callers=%d rounds=%d probes_per_s=%.1f"
-              + " page_refreshes=%d a_p50_us=%.1f b_p50_us=%.1f ratio_p50=%.4f pair_ratio_p50_min=%.4f"
-              + " pair_ratio_p50_max=%.4f target_met=%b%n",
-          TOTAL_STEPS, POINTS, stride, bytes, ratesCall.getValueAtPercentile(50) / 1e6,
-          ratesCall.getValueAtPercentile(99) / 1e6, pages, callers, rounds, probesPerS, refreshes.get(),
-          a.getValueAtPercentile(50) / 1e3, b.getValueAtPercentile(50) / 1e3, ratio, minRatio, maxRatio,
-          ratio <= 1.05);
+      new BenchLine("console").put("total_steps", TOTAL_STEPS).put("points", POINTS).put("stride", stride)
+          .put("rates_bytes", bytes).put("rates_p50_ms", ratesCall.getValueAtPercentile(50) / 1e6)
+          .put("rates_p99_ms", ratesCall.getValueAtPercentile(99) / 1e6).put("pages", pages).put("callers", callers)
+          .put("rounds", rounds).put("round_ms", roundMs).put("probes_per_s", probesPerS)
+          .put("page_refreshes", refreshes.get()).put("page_stats_fetches", statsFetches.get())
+          .put("a_calls", a.getTotalCount()).put("b_calls", b.getTotalCount())
+          .put("calls_ratio", (double) b.getTotalCount() / a.getTotalCount())
+          .put("a_p50_us", a.getValueAtPercentile(50) / 1e3).put("b_p50_us", b.getValueAtPercentile(50) / 1e3)
+          .put("ratio_p50", ratio).put("pair_ratio_p50_min", minRatio).put("pair_ratio_p50_max", maxRatio)
+          .put("target_met", ratio <= 1.05).print(System.out);
       return 0;
-    } finally {
-      Workloads.delete(dir);
     }
   }
 
@@ -178,25 +190,38 @@ public final class ConsoleBench implements Callable<Integer> {
     return res.body();
   }
 
-  /** One open job page: its event stream, and the console's fetches after events. */
+  private CompletableFuture<HttpResponse<String>> getAsync(String url) {
+    return http.sendAsync(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString())
+        .thenApply(res -> {
+          if (res.statusCode() != 200) {
+            throw new IllegalStateException(url + ": HTTP " + res.statusCode() + " " + res.body());
+          }
+          return res;
+        });
+  }
+
+  /** One open job page: console.js's refresh on opening, its event stream, and its timers after events. */
   private final class Page {
+    private final String base;
+    private final String rates;
+    private final AtomicBoolean refreshPending = new AtomicBoolean();
+    private final AtomicBoolean statsPending = new AtomicBoolean();
+    private volatile boolean closed;
     private final InputStream stream;
     private final Thread reader;
 
-    Page(String base, String rates, AtomicLong refreshes) throws Exception {
+    Page(String base, String rates) throws Exception {
+      this.base = base;
+      this.rates = rates;
+      // showJob: the refresh is awaited before the stream is opened
+      refresh().join();
       stream = http.send(HttpRequest.newBuilder(URI.create(base + "/events")).build(),
           HttpResponse.BodyHandlers.ofInputStream()).body();
       reader = new Thread(() -> {
-        long last = 0;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
           for (String line; (line = r.readLine()) != null; ) {
-            if (line.startsWith("data: ") && System.nanoTime() - last >= 300_000_000L) {
-              last = System.nanoTime();
-              get(base);
-              get(rates);
-              get(base + "/curvature");
-              get(base + "/stats");
-              refreshes.incrementAndGet();
+            if (line.startsWith("data: ")) {
+              onUpdate();
             }
           }
         } catch (Exception e) {
@@ -207,7 +232,35 @@ public final class ConsoleBench implements Callable<Integer> {
       reader.start();
     }
 
+    /** console.js's onUpdate: at most one refresh and one stats fetch pending. */
+    private void onUpdate() {
+      if (refreshPending.compareAndSet(false, true)) {
+        timers.schedule(() -> {
+          refreshPending.set(false);
+          if (!closed) {
+            refresh();
+          }
+        }, REFRESH_DELAY_MS, TimeUnit.MILLISECONDS);
+      }
+      if (statsPending.compareAndSet(false, true)) {
+        timers.schedule(() -> {
+          statsPending.set(false);
+          if (!closed) {
+            getAsync(base + "/stats").thenRun(statsFetches::incrementAndGet);
+          }
+        }, STATS_DELAY_MS, TimeUnit.MILLISECONDS);
+      }
+    }
+
+    /** console.js's refreshJob: the job, then its rates, curvature and statistics at once. */
+    private CompletableFuture<Void> refresh() {
+      return getAsync(base).thenCompose(job -> CompletableFuture.allOf(
+          getAsync(rates), getAsync(base + "/curvature"), getAsync(base + "/stats")))
+          .thenRun(refreshes::incrementAndGet);
+    }
+
     void close() {
+      closed = true;
       try {
         stream.close();
         reader.join(5_000);
