@@ -28,6 +28,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.BlockingQueue;
@@ -264,6 +265,80 @@ class WebApiTest {
     }
     // the closed stream lets go of its watch: the node still answers and streams again
     await().atMost(Duration.ofSeconds(30)).until(() -> get("/api/v1/jobs/web-ev", WebNode.ALICE).statusCode() == 200);
+  }
+
+  /**
+   * MAX_EVENT_STREAMS streams at once are served, the next is refused with 429, and closing them gives
+   * their permits back: a stream notices its closed client at its next write (the keep-alive comment,
+   * every HEARTBEAT_MILLIS on an idle job; the first write after the close may still be accepted by
+   * the socket), so within about two heartbeats a new stream is served again.
+   */
+  @Test
+  void eventStreamsAreLimitedAndClosedOnesGiveTheirPermitBack() throws Exception {
+    web.alice.createJob(WebNode.job("web-many", 1000));
+    String path = "/api/v1/jobs/web-many/events";
+    List<HttpResponse<InputStream>> open = new ArrayList<>();
+    try {
+      for (int i = 0; i < WebServer.MAX_EVENT_STREAMS; i++) {
+        // another test's closed stream may still hold its permit for a heartbeat or two: wait it out
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        HttpResponse<InputStream> res = stream(path);
+        while (res.statusCode() == 429 && System.nanoTime() < deadline) {
+          res.body().close();
+          Thread.sleep(200);
+          res = stream(path);
+        }
+        open.add(res);
+        assertThat(res.statusCode()).as("stream %d", i).isEqualTo(200);
+        assertThat(firstData(res.body())).as("stream %d's first event", i).contains("\"jobId\":\"web-many\"");
+      }
+      // all permits are ours now, so nothing but our own close can free one
+      String message = "events: this replica is serving its limit of " + WebServer.MAX_EVENT_STREAMS
+          + " event streams at once; retry later";
+      HttpResponse<String> refused = get(path, WebNode.ALICE);
+      assertError(refused, 429, "RESOURCE_EXHAUSTED", message);
+      assertThat(refused.body()).isEqualTo("{\"code\":\"RESOURCE_EXHAUSTED\",\"message\":\"" + message + "\"}");
+    } finally {
+      for (HttpResponse<InputStream> res : open) {
+        res.body().close();
+      }
+    }
+    long closed = System.nanoTime();
+    long deadline = closed + Duration.ofSeconds(30).toNanos();
+    HttpResponse<InputStream> again = stream(path);
+    while (again.statusCode() == 429 && System.nanoTime() < deadline) {
+      again.body().close();
+      Thread.sleep(200);
+      again = stream(path);
+    }
+    try {
+      assertThat(again.statusCode()).as("a stream %d ms after the close", (System.nanoTime() - closed) / 1_000_000)
+          .isEqualTo(200);
+      assertThat(firstData(again.body())).contains("\"jobId\":\"web-many\"");
+    } finally {
+      again.body().close();
+    }
+  }
+
+  private static HttpResponse<InputStream> stream(String path) throws Exception {
+    HttpRequest req = HttpRequest.newBuilder(URI.create(web.url(path)))
+        .header("Authorization", "Bearer " + WebNode.ALICE).build();
+    return http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+  }
+
+  /** The data of a stream's first event (the job's current state), read without closing the stream. */
+  private static String firstData(InputStream body) throws Exception {
+    StringBuilder line = new StringBuilder();
+    for (int c; (c = body.read()) >= 0; ) {
+      if (c != '\n') {
+        line.append((char) c);
+      } else if (line.toString().startsWith("data: ")) {
+        return line.substring(6);
+      } else {
+        line.setLength(0);
+      }
+    }
+    return null;
   }
 
   private static ScheduleUpdate update(String json) throws Exception {
