@@ -89,13 +89,14 @@ public final class ServeCommand implements Callable<Integer> {
           + " too); -1 = off (default ${DEFAULT-VALUE}).")
   int metricsPort;
 
-  /** The console's port when the embedded broker runs: a newcomer's node shows its console. */
-  static final int DEFAULT_HTTP_PORT = 8080;
-
-  @Option(names = "--http-port", paramLabel = "PORT",
+  /**
+   * On in both modes, as gRPC's 50051 is: a replica of a cluster is scraped and looked at like an embedded node,
+   * and replicas that share a host already pass their own --grpc-port.
+   */
+  @Option(names = "--http-port", defaultValue = "8080", paramLabel = "PORT",
       description = "The console, the JSON API and /metrics at http://HOST:PORT/; 0 = any free port, -1 = off"
-          + " (default " + DEFAULT_HTTP_PORT + " with the embedded broker, off with --bootstrap-servers).")
-  Integer httpPortFlag;
+          + " (default ${DEFAULT-VALUE}).")
+  int httpPort;
 
   @Option(names = "--bind-address", defaultValue = StepsizeNode.Config.LOOPBACK, paramLabel = "ADDRESS",
       description = "Address gRPC, HTTP and metrics listen on (default ${DEFAULT-VALUE}: this machine only;"
@@ -127,7 +128,6 @@ public final class ServeCommand implements Callable<Integer> {
       }
     }
     Serving.checkOptionalPort(spec, "--metrics-port", metricsPort);
-    int httpPort = httpPortFlag != null ? httpPortFlag : bootstrapServers == null ? DEFAULT_HTTP_PORT : -1;
     Serving.checkOptionalPort(spec, "--http-port", httpPort);
     try {
       java.net.InetAddress address = java.net.InetAddress.getByName(bindAddress);

@@ -103,7 +103,7 @@ class ProcessCrashTest {
 
   private static Process startReplica(int i) throws IOException {
     return stepsize("replica-" + i, "serve", "--bootstrap-servers", broker.bootstrapServers(), "--no-estimator",
-        "--grpc-port", String.valueOf(ports[i]), "--data-dir", dir.resolve("replica-" + i).toString());
+        "--grpc-port", String.valueOf(ports[i]), "--http-port", "0", "--data-dir", dir.resolve("replica-" + i).toString());
   }
 
   private static Process startEstimator() throws IOException {

@@ -34,5 +34,8 @@ class ServeLimitsFlagsTest {
     assertThat(cli.out.toString()).contains("--max-groups", "(default 1000)", "--max-spec-bytes", "(default 65536)",
         "--max-window-numbers", "(default 1000000)", "--max-concurrent-windows", "(default 8)",
         "--max-jobs-per-tenant", "(default 10000)", "--tenant-rate-limit");
+    assertThat(cli.out.toString().replaceAll("\\s+", " ")).as("DESIGN 5.2: one default in both modes")
+        .contains("--http-port=PORT The console, the JSON API and /metrics at http: //HOST:PORT/; 0 = any free port,"
+            + " -1 = off (default 8080).");
   }
 }
