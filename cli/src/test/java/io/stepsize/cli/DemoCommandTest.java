@@ -202,6 +202,18 @@ class DemoCommandTest {
       assertThat(Double.parseDouble(c[9])).as("edge_ratio at %d", s).isCloseTo(edge, within(1e-12 * edge));
     }
 
+    // stats.csv: the service's gradient statistics (GetGradientStats) hold every step's batch loss exactly as
+    // the trainer computed it (one worker, no thinning at this budget), and a gradient norm
+    List<String[]> stats = csv(outDir.resolve("stats.csv"), "step,loss,grad_norm,workers");
+    assertThat(stats).hasSize(T2);
+    for (int s = 0; s < T2; s++) {
+      String[] st = stats.get(s);
+      assertThat(Long.parseLong(st[0])).isEqualTo(s);
+      assertThat(Double.parseDouble(st[1])).as("loss at %d", s).isEqualTo(Double.parseDouble(rows.get(s)[10]));
+      assertThat(Double.parseDouble(st[2])).as("grad_norm at %d", s).isPositive().isFinite();
+      assertThat(st[3]).as("workers at %d", s).isEqualTo("1");
+    }
+
     for (String png : List.of("lr.png", "phi.png", "kappa.png", "loss.png", "curvature.png", "edge.png")) {
       Path file = outDir.resolve(png);
       byte[] bytes = Files.readAllBytes(file);

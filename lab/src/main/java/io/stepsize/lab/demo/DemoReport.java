@@ -94,6 +94,7 @@ public final class DemoReport {
     curvatureChart(live).writePng(files.get(7).toFile(), WIDTH, HEIGHT);
     edgeChart(live).writePng(files.get(8).toFile(), WIDTH, HEIGHT);
     DemoRun.writeText(files.get(9), curvatureCsv(live));
+    DemoRun.writeText(files.get(10), statsCsv(live));
     return files;
   }
 
@@ -145,6 +146,17 @@ public final class DemoReport {
     chart.steps(live.totalSteps()).line("edge ratio (Stepsize)", step, ratio).level(1.0, "edge of stability");
     probeSteps(chart, live);
     return chart;
+  }
+
+  /** The service's gradient statistics of the run (GetGradientStats): one row per step it kept. */
+  static String statsCsv(LiveTrace live) {
+    StringBuilder csv = new StringBuilder(48 * live.gradientStats().size() + 32);
+    csv.append("step,loss,grad_norm,workers\n");
+    for (io.stepsize.proto.v1.GradientStatsPoint p : live.gradientStats()) {
+      csv.append(p.getStep()).append(',').append(p.getLoss()).append(',').append(p.getGradNorm()).append(',')
+          .append(p.getWorkers()).append('\n');
+    }
+    return csv.toString();
   }
 
   /** One row per estimate, with the trainer's own view of the probe of that step when it made one. */

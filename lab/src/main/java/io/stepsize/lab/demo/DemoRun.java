@@ -37,7 +37,7 @@ public final class DemoRun {
   /** Files written into the output directory. */
   public static final List<String> FILES =
       List.of("live.csv", "probes.csv", "results.csv", "lr.png", "phi.png", "kappa.png", "loss.png",
-          "curvature.png", "edge.png", "curvature.csv");
+          "curvature.png", "edge.png", "curvature.csv", "stats.csv");
 
   /**
    * What the demo produced.

@@ -25,7 +25,9 @@ import java.util.Locale;
  * {@code condition_number} policy in {@code continuous} mode (DESIGN.md §1.6: a new estimate re-plans
  * the rest of the phase from the current value, so the curve has no jumps): CreateJob, then per step
  * {@link RemoteSchedule#value}, and every {@code probeEvery} steps a Lanczos probe at the current
- * weights, started at the probe batch's gradient (DESIGN.md §1.7), sent with ReportProbes. At half the budget the run extends its budget by 50% with
+ * weights, started at the probe batch's gradient (DESIGN.md §1.7), sent with ReportProbes. Every step's batch
+ * loss and gradient norm go to the service too (gradient statistics, a few steps per ReportProbes call), so
+ * the console shows the loss. At half the budget the run extends its budget by 50% with
  * ReviseJob (§1.5), as a person would who sees the loss still falling, and trains on to the new end.
  *
  * <p>The estimator is asynchronous: a probe of step p reaches the service's view some hundred
@@ -41,6 +43,13 @@ public final class LiveRun {
   /** The reason of the run's revision, as GetJob lists it and the lr chart labels it. */
   public static final String REVISION_REASON = "halfway and the loss still falls: extend the budget by 50%";
   private static final Duration REVISION_TIMEOUT = Duration.ofSeconds(30);
+  /** Steps of gradient statistics per ReportProbes call: one call per step would double the run's calls. */
+  static final int STATS_BATCH = 25;
+  /**
+   * How long the run waits at the end for the service's statistics to show its last step: the estimator
+   * writes a job's statistics at most once a second (GradientStatsProcessor), so a few seconds always do.
+   */
+  private static final Duration STATS_TIMEOUT = Duration.ofSeconds(10);
 
   private LiveRun() {}
 
@@ -82,6 +91,8 @@ public final class LiveRun {
         if (loop.pendingStep >= 0) {
           loop.awaitEstimate(); // a probe whose estimate would apply past the budget: still record it
         }
+        loop.flushStats();
+        List<io.stepsize.proto.v1.GradientStatsPoint> stats = awaitStats(client, spec.getJobId(), steps - 1);
         RunResult result = RunResult.score("UBA, phi from kappa (Stepsize)", model, split, params,
             loop.lrUsed, loop.batchLoss);
         progress.finish(String.format(Locale.ROOT, "%d probes; estimates reached the trainer after %.0f ms (median)",
@@ -89,7 +100,27 @@ public final class LiveRun {
         // the points carry what the client's timeline does not: λ_h and the edge ratio of each estimate
         List<io.stepsize.proto.v1.CurvaturePoint> points = client.curvature(spec.getJobId()).getTimelineList();
         return new LiveTrace(spec, result, loop.served, List.copyOf(loop.probes), remote.timeline(),
-            remote.remoteAnswers(), remote.localAnswers(), loop.lateEstimates, loop.revisions, List.copyOf(points));
+            remote.remoteAnswers(), remote.localAnswers(), loop.lateEstimates, loop.revisions, List.copyOf(points),
+            stats);
+      }
+    }
+  }
+
+  /** The job's gradient statistics once they reach {@code lastStep}, or as they are after {@link #STATS_TIMEOUT}. */
+  private static List<io.stepsize.proto.v1.GradientStatsPoint> awaitStats(StepsizeClient client, String jobId,
+      long lastStep) {
+    long end = System.nanoTime() + STATS_TIMEOUT.toNanos();
+    while (true) {
+      List<io.stepsize.proto.v1.GradientStatsPoint> points = client.gradientStats(jobId).getPointsList();
+      boolean complete = !points.isEmpty() && points.get(points.size() - 1).getStep() >= lastStep;
+      if (complete || System.nanoTime() - end > 0) {
+        return List.copyOf(points);
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return List.copyOf(points);
       }
     }
   }
@@ -113,6 +144,7 @@ public final class LiveRun {
     LanczosResult pendingResult;
     int lateEstimates;
     List<io.stepsize.proto.v1.Revision> revisions = List.of();
+    final List<io.stepsize.proto.v1.ProbeReport> statsBatch = new ArrayList<>(STATS_BATCH);
 
     Loop(DemoSettings settings, JobSpec spec, JobSchedule schedule, StepsizeClient client, RemoteSchedule remote,
         ProbePublisher publisher, CurvatureProbe probe, Progress progress, int steps) {
@@ -219,6 +251,31 @@ public final class LiveRun {
       LearningRate a = served[(int) step];
       progress.update(step + 1, String.format(Locale.ROOT, "lr=%.4g phi=%.4g kappa=%s loss=%.4f",
           lr, a.getPhi(), a.getKappa() > 0 ? String.format(Locale.ROOT, "%.4g", a.getKappa()) : "-", loss));
+    }
+
+    @Override
+    public void afterGradient(long step, double batchLoss, double[] gradient) {
+      if (!Double.isFinite(batchLoss)) {
+        return; // ReportProbes refuses a non-finite loss; the run's own table shows the divergence
+      }
+      double sum = 0;
+      for (double g : gradient) {
+        sum += g * g;
+      }
+      statsBatch.add(io.stepsize.proto.v1.ProbeReport.newBuilder().setJobId(spec.getJobId()).setStep(step)
+          .setWorkerId(WORKER).setGradient(io.stepsize.proto.v1.GradientStats.newBuilder().setLoss(batchLoss)
+              .setGradNorm(Math.sqrt(sum)))
+          .build());
+      if (statsBatch.size() == STATS_BATCH) {
+        flushStats();
+      }
+    }
+
+    void flushStats() {
+      if (!statsBatch.isEmpty()) {
+        publisher.publish(List.copyOf(statsBatch));
+        statsBatch.clear();
+      }
     }
 
     double medianWaitMillis() {

@@ -22,10 +22,13 @@ import java.util.List;
  * @param revisions the job's revisions made by the run (ReviseJob), as the service stored them
  * @param points the service's curvature timeline at the end of the run (GetCurvature), oldest first: λ_max,
  *     the gradient-weighted λ_h and the edge ratio of each estimate (DESIGN.md §1.7)
+ * @param gradientStats the service's gradient statistics of the run (GetGradientStats), oldest first: each
+ *     step's batch loss and gradient norm as the trainer reported them
  */
 public record LiveTrace(JobSpec spec, RunResult run, LearningRate[] served, List<ProbeRecord> probes,
     CurvatureTimeline timeline, long remoteAnswers, long localAnswers, int lateEstimates,
-    List<io.stepsize.proto.v1.Revision> revisions, List<CurvaturePoint> points) {
+    List<io.stepsize.proto.v1.Revision> revisions, List<CurvaturePoint> points,
+    List<io.stepsize.proto.v1.GradientStatsPoint> gradientStats) {
 
   /** The budget the run trained: the spec's, or its latest revision's. */
   public long totalSteps() {

@@ -58,6 +58,9 @@ public final class TrainingLoop {
 
     /** Called once the loss of step s is known, before its update (also for a step that diverged). */
     void afterLoss(long step, double lr, double batchLoss);
+
+    /** Called after {@link #afterLoss} with the batch gradient the update will use (never keep the array). */
+    default void afterGradient(long step, double batchLoss, double[] gradient) {}
   }
 
   /**
@@ -96,6 +99,7 @@ public final class TrainingLoop {
       }
       double loss = objective.lossAndGradient(params, batch, gradient);
       observer.afterLoss(s, lr, loss);
+      observer.afterGradient(s, loss, gradient);
       if (config.stopOnDivergence() && (!Double.isFinite(loss) || !allFinite(gradient))) {
         return new Outcome(params, s, true);
       }

@@ -29,7 +29,7 @@ class DemoCurvatureChartsTest {
         new LiveTrace.ProbeRecord(10, 20, 9, 0.1, 0.5, 11.0, Start.START_RANDOM, 1.5),
         new LiveTrace.ProbeRecord(20, 20, 9, 0.1, 0.5, 11.0, Start.START_GRADIENT, Double.NaN));
     return new LiveTrace(null, null, new io.stepsize.proto.v1.LearningRate[0], probes, CurvatureTimeline.EMPTY, 0,
-        0, 0, List.of(), points);
+        0, 0, List.of(), points, List.of());
   }
 
   private static List<Double> xs(XYSeries s) {
