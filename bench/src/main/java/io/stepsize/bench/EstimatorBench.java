@@ -99,6 +99,21 @@ public final class EstimatorBench implements Callable<Integer> {
           + "(BENCHMARKS.md §9); unset: the node's own estimator")
   Boolean gradientStatistics;
 
+  @Option(names = "--instances", defaultValue = "1",
+      description = "run the throughput rounds against this many estimator instances of one application in this JVM "
+          + "(topic prefix 'bench-own.', --partitions each topic), each with its own state directory; the rate is their "
+          + "combined one and the BENCH line gives each instance's partitions (default ${DEFAULT-VALUE}: the node's own "
+          + "estimator, unless another option asks for an instance of the bench's own)")
+  int instances;
+
+  @Option(names = "--stream-threads",
+      description = "num.stream.threads of the bench's own instances (implies them); unset: the estimator's default (1)")
+  Integer streamThreads;
+
+  @Option(names = "--partitions", defaultValue = "4",
+      description = "partitions of the bench's own instances' topics (default ${DEFAULT-VALUE})")
+  int partitions;
+
   @Option(names = "--gradient-start", defaultValue = "false",
       description = "send the throughput probes as START_GRADIENT (their alpha[0] becomes the gradient sharpness)")
   boolean gradientStart;
@@ -109,6 +124,9 @@ public final class EstimatorBench implements Callable<Integer> {
   static final String PT_OUT = "bench.passthrough.out";
   static final String PT_APP = "bench-passthrough";
   static final long TOTAL_STEPS = 100_000_000L;
+  static final double TARGET_PROBES_PER_S = 20_000;
+  static final double TARGET_FRESH_P99_MS = 300;
+  static final double TARGET_CPU_US = 30;
 
   @Override
   public Integer call() throws Exception {
@@ -119,10 +137,15 @@ public final class EstimatorBench implements Callable<Integer> {
     try (BenchNode server = BenchNode.open(target, bootstrapServers)) {
       String bootstrap = server.bootstrap();
       Topics topics = Topics.unprefixed();
-      boolean ownInstance = commitIntervalMs != null || gradientStatistics != null;
+      if (instances < 1 || partitions < 1) {
+        throw new picocli.CommandLine.ParameterException(commandSpec.commandLine(),
+            "--instances and --partitions: must be >= 1");
+      }
+      boolean ownInstance = commitIntervalMs != null || gradientStatistics != null || instances > 1
+          || streamThreads != null;
       Topics throughputTopics = ownInstance ? new Topics("bench-own") : topics;
       String prefix = "bench-est-" + System.currentTimeMillis() + "-";
-      EstimatorApp own = null;
+      List<EstimatorApp> own = new ArrayList<>();
       Path ownDir = Workloads.tempDir("own");
       if (!ownInstance) {
         try (StepsizeClient client = StepsizeClient.connect(server.target(), Duration.ofSeconds(30))) {
@@ -139,7 +162,15 @@ public final class EstimatorBench implements Callable<Integer> {
         if (gradientStatistics != null) {
           config.put(CurvatureTopology.GRADIENT_STATISTICS_CONFIG, gradientStatistics.toString());
         }
-        own = EstimatorApp.start(config, throughputTopics, 4, Duration.ofSeconds(120));
+        if (streamThreads != null) {
+          config.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, String.valueOf(streamThreads));
+        }
+        for (int i = 0; i < instances; i++) {
+          Properties c = (Properties) config.clone();
+          c.put(StreamsConfig.STATE_DIR_CONFIG, ownDir.resolve("instance-" + i).toString());
+          own.add(EstimatorApp.start(c, throughputTopics, partitions, Duration.ofSeconds(120)));
+        }
+        awaitSplit(own);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerProps(bootstrap, 5), new StringSerializer(),
             new ByteArraySerializer())) {
           for (int j = 0; j < jobs; j++) {
@@ -179,6 +210,7 @@ public final class EstimatorBench implements Callable<Integer> {
         long probesIn = 0;
         String estApp = throughputTopics.applicationId();
         long estCpu = 0;
+        long estStreamCpu = 0;
         long ptCpu = 0;
         double[] est = new double[rounds];
         double[] pt = new double[rounds];
@@ -186,10 +218,12 @@ public final class EstimatorBench implements Callable<Integer> {
           List<ProducerRecord<String, byte[]>> b = batch(prefix, shapes, nextStep, probes);
           probesIn += b.size();
           long estCpu0 = cpuNanos(estApp);
+          long estStream0 = streamCpuNanos(estApp);
           long ptCpu0 = cpuNanos(PT_APP);
           if (r % 2 == 0) {
             est[r] = burst(producer, throughputTopics.probes().name(), estOut, b);
             estCpu += cpuNanos(estApp) - estCpu0;
+            estStreamCpu += streamCpuNanos(estApp) - estStream0;
             ptCpu0 = cpuNanos(PT_APP);
             pt[r] = burst(producer, PT_IN, ptOut, b);
             ptCpu += cpuNanos(PT_APP) - ptCpu0;
@@ -197,8 +231,10 @@ public final class EstimatorBench implements Callable<Integer> {
             pt[r] = burst(producer, PT_IN, ptOut, b);
             ptCpu += cpuNanos(PT_APP) - ptCpu0;
             estCpu0 = cpuNanos(estApp);
+            estStream0 = streamCpuNanos(estApp);
             est[r] = burst(producer, throughputTopics.probes().name(), estOut, b);
             estCpu += cpuNanos(estApp) - estCpu0;
+            estStreamCpu += streamCpuNanos(estApp) - estStream0;
           }
           System.err.printf("round %d: estimator %.0f probes/s, passthrough %.0f probes/s (ratio %.3f)%n", r + 1,
               est[r], pt[r], est[r] / pt[r]);
@@ -230,16 +266,25 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("estimator_cpu_us_per_probe", estCpu / 1e3 / probesIn)
             .put("passthrough_cpu_us_per_probe", ptCpu / 1e3 / probesIn)
             .put("cpu_ratio", (double) estCpu / ptCpu)
+            // the stream threads alone: the estimator's own work, without its clients' I/O threads
+            .put("estimator_stream_cpu_us_per_probe", estStreamCpu / 1e3 / probesIn)
             .put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
             .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
             .put("gradient_statistics", gradientStatistics == null ? "node" : gradientStatistics.toString())
             .put("gradient_start", gradientStart)
-            .put("target_met", estRate >= 10_000 && p99 <= 1_000).print(System.out);
+            .put("instances", own.isEmpty() ? "node" : Integer.toString(own.size()))
+            .put("stream_threads", streamThreads == null ? 1 : streamThreads)
+            .put("partitions_per_instance", own.isEmpty() ? "node" : own.stream()
+                .map(a -> Integer.toString(a.activePartitions().size())).collect(java.util.stream.Collectors.joining("+")))
+            // DESIGN.md §6 per instance: 20,000 probes/s, freshness p99 300 ms, 30 µs of CPU per probe
+            .put("target_met", estRate / Math.max(1, own.size()) >= TARGET_PROBES_PER_S && p99 <= TARGET_FRESH_P99_MS
+                && estCpu / 1e3 / probesIn <= TARGET_CPU_US)
+            .print(System.out);
         passthrough.close(Duration.ofSeconds(10));
       } finally {
-        if (own != null) {
-          own.close();
+        for (EstimatorApp app : own) {
+          app.close();
         }
         Workloads.delete(ownDir);
         Workloads.delete(stateDir);
@@ -334,6 +379,42 @@ public final class EstimatorBench implements Callable<Integer> {
       }
     }
     return sum;
+  }
+
+  /**
+   * CPU time (ns) of the application's stream threads alone ({@code applicationId-<uuid>-StreamThread-<n>}),
+   * without the producers' and consumers' I/O threads that {@link #cpuNanos} counts too.
+   */
+  static long streamCpuNanos(String applicationId) {
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      String name = t.getName();
+      if (name.startsWith(applicationId + "-") && name.matches(".*-StreamThread-\\d+")) {
+        sum += Math.max(mx.getThreadCpuTime(t.getId()), 0);
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * Waits until the instances of one application run every input partition between them, each some:
+   * the second instance joins after the first is RUNNING on all of them, so the group rebalances once more.
+   */
+  private static void awaitSplit(List<EstimatorApp> apps) throws InterruptedException {
+    if (apps.size() < 2) {
+      return;
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (System.nanoTime() < deadline) {
+      boolean each = apps.stream().allMatch(a -> a.state() == org.apache.kafka.streams.KafkaStreams.State.RUNNING
+          && !a.activePartitions().isEmpty());
+      if (each) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("the estimator instances did not split the partitions within 120 s");
   }
 
   /** Same Streams settings as the estimator (exactly-once, commit interval, cache), no work. */

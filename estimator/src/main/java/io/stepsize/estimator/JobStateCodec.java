@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * The bytes of a {@link JobState} in the estimator's {@code curvature-state} store and its
@@ -83,9 +82,9 @@ final class JobStateCodec {
     }
   }
 
+  /** A new serde for one store: it remembers what it encoded ({@link RememberingSerde}). */
   static Serde<JobState> serde() {
-    return Serdes.serdeFrom((topic, s) -> s == null ? null : encode(s),
-        (topic, bytes) -> bytes == null ? null : decode(bytes));
+    return new RememberingSerde<>(JobStateCodec::encode, JobStateCodec::decode);
   }
 
   private static int sizeOf(byte[] values) {

@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * The bytes of a {@link Timeline} in the estimator's {@code curvature-timeline} store and its
@@ -46,7 +45,9 @@ final class TimelineCodec {
     b.putLong(t.openIndex());
     b.put(t.dirty() ? (byte) 1 : (byte) 0);
     b.putInt(t.openCount());
-    for (Timeline.Point p : t.openSegment()) {
+    List<Timeline.Point> points = t.openSegment();
+    for (int i = 0; i < points.size(); i++) {
+      Timeline.Point p = points.get(i);
       b.putLong(p.step());
       b.putLong(p.appliesFromStep());
       b.putLong(p.phase());
@@ -107,8 +108,8 @@ final class TimelineCodec {
         lambdaMaxBound, gradientSharpness, lambdaHarmonic, negativeMass, edgeRatio, preconditioned);
   }
 
+  /** A new serde for one store: it remembers what it encoded ({@link RememberingSerde}). */
   static Serde<Timeline> serde() {
-    return Serdes.serdeFrom((topic, t) -> t == null ? null : encode(t),
-        (topic, bytes) -> bytes == null ? null : decode(bytes));
+    return new RememberingSerde<>(TimelineCodec::encode, TimelineCodec::decode);
   }
 }

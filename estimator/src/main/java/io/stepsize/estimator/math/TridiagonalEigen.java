@@ -1,8 +1,6 @@
 package io.stepsize.estimator.math;
 
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.IntStream;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.decomposition.eig.symm.SymmetricQREigenHelper_DDRM;
@@ -36,20 +34,27 @@ final class TridiagonalEigen {
      * ({@code beta[m-1]}, the residual norm, is not part of T and is ignored here).
      */
     static Decomposition decompose(double[] alpha, double[] beta) {
-        Raw raw = run(alpha, beta, new EdgeColumnsHelper());
         int m = alpha.length;
-        double[] values = raw.values();
-        // EJML returns the eigenvalues unsorted
-        Integer[] order = IntStream.range(0, m).boxed().toArray(Integer[]::new);
-        Arrays.sort(order, Comparator.comparingDouble(i -> values[i]));
+        EdgeColumnsHelper helper = new EdgeColumnsHelper(m);
+        double[] values = solve(alpha, beta, helper, EdgeColumnsHelper.NO_MATRIX);
+        // EJML returns the eigenvalues unsorted; m is small, and an insertion sort of indices allocates nothing
+        int[] order = new int[m];
+        for (int k = 0; k < m; k++) {
+            int i = k;
+            while (i > 0 && values[order[i - 1]] > values[k]) {
+                order[i] = order[i - 1];
+                i--;
+            }
+            order[i] = k;
+        }
         double[] sorted = new double[m];
         double[] first = new double[m];
         double[] last = new double[m];
         for (int k = 0; k < m; k++) {
             int i = order[k];
             sorted[k] = values[i];
-            first[k] = raw.q().get(i, 0);
-            last[k] = raw.q().get(i, m - 1);
+            first[k] = helper.first[i];
+            last[k] = helper.last[i];
         }
         return new Decomposition(sorted, first, last);
     }
@@ -60,15 +65,16 @@ final class TridiagonalEigen {
      * convention (a unit test checks T·qᵢ = θᵢ·qᵢ on rows).
      */
     static Raw raw(double[] alpha, double[] beta) {
-        return run(alpha, beta, new SymmetricQREigenHelper_DDRM());
+        DMatrixRMaj q = CommonOps_DDRM.identity(alpha.length);
+        return new Raw(solve(alpha, beta, new SymmetricQREigenHelper_DDRM(), q), q);
     }
 
-    private static Raw run(double[] alpha, double[] beta, SymmetricQREigenHelper_DDRM helper) {
+    /** EJML's implicit QR with {@code helper}, rotating {@code q}; the eigenvalues in EJML's order. */
+    private static double[] solve(double[] alpha, double[] beta, SymmetricQREigenHelper_DDRM helper, DMatrixRMaj q) {
         int m = alpha.length;
         SymmetricQrAlgorithm_DDRM algorithm = new SymmetricQrAlgorithm_DDRM(helper);
         // EJML works in place on both arrays: pass copies
         helper.init(alpha.clone(), Arrays.copyOf(beta, Math.max(m - 1, 0)), m);
-        DMatrixRMaj q = CommonOps_DDRM.identity(m);
         helper.setQ(q);
         algorithm.setQ(q);
         if (!algorithm.process(-1, null, null)) {
@@ -78,26 +84,37 @@ final class TridiagonalEigen {
         for (int i = 0; i < m; i++) {
             values[i] = algorithm.getEigenvalue(i);
         }
-        return new Raw(values, algorithm.getQ());
+        return values;
     }
 
     /**
-     * EJML's helper, rotating only columns 0 and m-1 of Q. Every change to Q goes through
-     * {@code updateQ}, a Givens rotation of two rows, and each column is rotated on its own, so
-     * the two columns come out bit for bit as with the full update while the other m-2 columns,
-     * which {@link #decompose} never reads, are skipped: O(1) instead of O(m) per rotation, and the
-     * solve drops from O(m³) to O(m²). (The other columns of the returned Q are left stale.)
+     * EJML's helper, rotating only columns 0 and m-1 of Q, kept in two arrays of their own. Every
+     * change to Q goes through {@code updateQ}, a Givens rotation of two rows, and each column is
+     * rotated on its own, so the two columns come out bit for bit as with the full update while the
+     * other m-2 columns, which {@link #decompose} never reads, are neither rotated nor allocated: O(1)
+     * instead of O(m) per rotation and O(m) memory instead of m², the solve O(m²) instead of O(m³).
      */
     private static final class EdgeColumnsHelper extends SymmetricQREigenHelper_DDRM {
+        /** EJML rotates Q only when it has one; the rotations land in {@link #first} and {@link #last}. */
+        static final DMatrixRMaj NO_MATRIX = new DMatrixRMaj(1, 1);
+        /** Column 0 of Q: first[i] is the first component of the eigenvector of eigenvalue i. */
+        final double[] first;
+        /** Column m-1 of Q. */
+        final double[] last;
+
+        EdgeColumnsHelper(int m) {
+            first = new double[m];
+            last = new double[m];
+            if (m > 0) {
+                first[0] = 1.0; // Q starts as the identity
+                last[m - 1] = 1.0;
+            }
+        }
+
         @Override
         protected void updateQ(int m, int n, double c, double s) {
-            double[] q = Q.data;
-            int rowA = m * N;
-            int rowB = n * N;
-            rotate(q, rowA, rowB, c, s);
-            if (N > 1) {
-                rotate(q, rowA + N - 1, rowB + N - 1, c, s);
-            }
+            rotate(first, m, n, c, s);
+            rotate(last, m, n, c, s);
         }
 
         /** The same arithmetic as EJML's updateQ for one column. */

@@ -1,0 +1,60 @@
+package io.stepsize.estimator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class RememberingSerdeTest {
+  /** A value type whose decode is counted and yields a new object each time. */
+  private record Box(String text) {}
+
+  private final AtomicInteger decodes = new AtomicInteger();
+  private final RememberingSerde<Box> serde = new RememberingSerde<>(b -> b.text.getBytes(StandardCharsets.UTF_8),
+      bytes -> {
+        decodes.incrementAndGet();
+        return new Box(new String(bytes, StandardCharsets.UTF_8));
+      });
+
+  @Test
+  void theArrayItEncodedDecodesToTheSameObjectWithoutDecoding() {
+    Box box = new Box("job-7");
+    byte[] bytes = serde.serializer().serialize("t", box);
+    assertThat(new String(bytes, StandardCharsets.UTF_8)).isEqualTo("job-7");
+    assertThat(serde.deserializer().deserialize("t", bytes)).isSameAs(box);
+    assertThat(decodes).hasValue(0);
+  }
+
+  @Test
+  void equalBytesInAnotherArrayAreDecoded() {
+    Box box = new Box("job-7");
+    byte[] bytes = serde.serializer().serialize("t", box);
+    Box read = serde.deserializer().deserialize("t", bytes.clone());
+    assertThat(read).isEqualTo(box).isNotSameAs(box);
+    assertThat(decodes).hasValue(1);
+  }
+
+  /** More values than slots: what a get returns is the value of its bytes, remembered or not. */
+  @Test
+  void everyArrayDecodesToItsOwnValueWhateverWasOverwritten() {
+    int n = 4 * RememberingSerde.SLOTS;
+    List<byte[]> arrays = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      arrays.add(serde.serializer().serialize("t", new Box("v" + i)));
+    }
+    for (int i = 0; i < n; i++) {
+      assertThat(serde.deserializer().deserialize("t", arrays.get(i)).text()).isEqualTo("v" + i);
+    }
+    // at least 3/4 of them were pushed out of their slot by a later one, and so were decoded
+    assertThat(decodes.get()).isBetween(n - RememberingSerde.SLOTS, n);
+  }
+
+  @Test
+  void nullPassesBothWays() {
+    assertThat(serde.serializer().serialize("t", null)).isNull();
+    assertThat(serde.deserializer().deserialize("t", null)).isNull();
+  }
+}
