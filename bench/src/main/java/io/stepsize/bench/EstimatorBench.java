@@ -110,6 +110,11 @@ public final class EstimatorBench implements Callable<Integer> {
       description = "num.stream.threads of the bench's own instances (implies them); unset: the estimator's default (1)")
   Integer streamThreads;
 
+  @Option(names = "--streams-property", paramLabel = "KEY=VALUE",
+      description = "a Streams or client setting of the bench's own instances (implies them), e.g. "
+          + "producer.batch.size=262144; repeatable")
+  Map<String, String> streamsProperties;
+
   @Option(names = "--partitions", defaultValue = "4",
       description = "partitions of the bench's own instances' topics (default ${DEFAULT-VALUE})")
   int partitions;
@@ -142,7 +147,7 @@ public final class EstimatorBench implements Callable<Integer> {
             "--instances and --partitions: must be >= 1");
       }
       boolean ownInstance = commitIntervalMs != null || gradientStatistics != null || instances > 1
-          || streamThreads != null;
+          || streamThreads != null || streamsProperties != null;
       Topics throughputTopics = ownInstance ? new Topics("bench-own") : topics;
       String prefix = "bench-est-" + System.currentTimeMillis() + "-";
       List<EstimatorApp> own = new ArrayList<>();
@@ -161,6 +166,9 @@ public final class EstimatorBench implements Callable<Integer> {
         }
         if (gradientStatistics != null) {
           config.put(CurvatureTopology.GRADIENT_STATISTICS_CONFIG, gradientStatistics.toString());
+        }
+        if (streamsProperties != null) {
+          config.putAll(streamsProperties);
         }
         if (streamThreads != null) {
           config.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, String.valueOf(streamThreads));
@@ -275,6 +283,9 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("gradient_start", gradientStart)
             .put("instances", own.isEmpty() ? "node" : Integer.toString(own.size()))
             .put("stream_threads", streamThreads == null ? 1 : streamThreads)
+            .put("streams_properties", streamsProperties == null ? "none" : String.join(",",
+                new java.util.TreeMap<>(streamsProperties).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                    .toList()))
             .put("partitions_per_instance", own.isEmpty() ? "node" : own.stream()
                 .map(a -> Integer.toString(a.activePartitions().size())).collect(java.util.stream.Collectors.joining("+")))
             // DESIGN.md §6 per instance: 20,000 probes/s, freshness p99 300 ms, 30 µs of CPU per probe

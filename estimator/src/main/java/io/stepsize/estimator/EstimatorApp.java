@@ -55,10 +55,23 @@ public final class EstimatorApp implements AutoCloseable {
 
   public static EstimatorApp start(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties,
       int partitions, Duration startTimeout) {
+    return start(config(bootstrapServers, topics, stateDir, clientProperties), topics, partitions, startTimeout);
+  }
+
+  /**
+   * The application's settings: {@code clientProperties} (security, …) under {@link CurvatureTopology#config},
+   * which wins but for its {@link CurvatureTopology#TUNABLE} settings, where the deployment's own value does.
+   */
+  static Properties config(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties) {
     Properties config = new Properties();
     config.putAll(clientProperties);
     config.putAll(CurvatureTopology.config(bootstrapServers, topics, stateDir, topics.applicationId()));
-    return start(config, topics, partitions, startTimeout);
+    for (String key : CurvatureTopology.TUNABLE) {
+      if (clientProperties.containsKey(key)) {
+        config.put(key, clientProperties.get(key));
+      }
+    }
+    return config;
   }
 
   /**

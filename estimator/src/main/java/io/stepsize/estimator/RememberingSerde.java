@@ -13,6 +13,10 @@ import org.apache.kafka.common.serialization.Serializer;
  * encoded too long ago (read from RocksDB, restored from a changelog, another value since in the same
  * slot), are decoded as usual: what a get returns never depends on whether the array was remembered.
  *
+ * <p>{@link #byContent} matches equal bytes rather than the same array, for a store whose layers copy
+ * the bytes on the way (a timestamped store strips its timestamp into a new array): a job's spec is
+ * read by every probe and changes only when the job is revised.
+ *
  * <p>The values must be immutable: one object is handed out for every get of the same bytes. Safe
  * across stream threads: a slot holds one immutable entry, read and written as one reference.
  */
@@ -25,14 +29,30 @@ final class RememberingSerde<T> implements Serde<T> {
   private final Entry[] slots = new Entry[SLOTS];
   private final Function<T, byte[]> encode;
   private final Function<byte[], T> decode;
+  private final boolean byContent;
 
+  /** Remembers arrays by identity: the cheap match, for values rewritten all the time. */
   RememberingSerde(Function<T, byte[]> encode, Function<byte[], T> decode) {
-    this.encode = encode;
-    this.decode = decode;
+    this(encode, decode, false);
   }
 
-  private static int slot(byte[] bytes) {
-    return System.identityHashCode(bytes) & (SLOTS - 1);
+  private RememberingSerde(Function<T, byte[]> encode, Function<byte[], T> decode, boolean byContent) {
+    this.encode = encode;
+    this.decode = decode;
+    this.byContent = byContent;
+  }
+
+  /** Remembers by the bytes' content; decoding remembers too, as the bytes came from elsewhere. */
+  static <T> RememberingSerde<T> byContent(Function<T, byte[]> encode, Function<byte[], T> decode) {
+    return new RememberingSerde<>(encode, decode, true);
+  }
+
+  private int slot(byte[] bytes) {
+    return (byContent ? java.util.Arrays.hashCode(bytes) : System.identityHashCode(bytes)) & (SLOTS - 1);
+  }
+
+  private boolean matches(byte[] remembered, byte[] bytes) {
+    return remembered == bytes || byContent && java.util.Arrays.equals(remembered, bytes);
   }
 
   byte[] encode(T value) {
@@ -49,8 +69,17 @@ final class RememberingSerde<T> implements Serde<T> {
     if (bytes == null) {
       return null;
     }
-    Entry e = slots[slot(bytes)];
-    return e != null && e.bytes == bytes ? (T) e.value : decode.apply(bytes);
+    int slot = slot(bytes);
+    Entry e = slots[slot];
+    if (e != null && matches(e.bytes, bytes)) {
+      return (T) e.value;
+    }
+    T value = decode.apply(bytes);
+    if (byContent) {
+      // the caller may reuse its array: keep a copy of its own
+      slots[slot] = new Entry(bytes.clone(), value);
+    }
+    return value;
   }
 
   @Override

@@ -53,6 +53,27 @@ class RememberingSerdeTest {
   }
 
   @Test
+  void byContentDecodesEqualBytesOnceAndIgnoresTheCallersLaterWrites() {
+    AtomicInteger parses = new AtomicInteger();
+    RememberingSerde<Box> specs = RememberingSerde.byContent(b -> b.text.getBytes(StandardCharsets.UTF_8), bytes -> {
+      parses.incrementAndGet();
+      return new Box(new String(bytes, StandardCharsets.UTF_8));
+    });
+    byte[] first = "job-1 v1".getBytes(StandardCharsets.UTF_8);
+    Box v1 = specs.deserializer().deserialize("t", first);
+    assertThat(specs.deserializer().deserialize("t", first.clone())).isSameAs(v1);
+    assertThat(parses).hasValue(1);
+    // the caller's array reused for other bytes: the remembered copy is not affected
+    byte[] reused = first;
+    reused[7] = '2';
+    assertThat(specs.deserializer().deserialize("t", reused).text()).isEqualTo("job-1 v2");
+    assertThat(parses).hasValue(2);
+    // a revised spec is other bytes: decoded, never the old value
+    assertThat(specs.deserializer().deserialize("t", "job-1 v3".getBytes(StandardCharsets.UTF_8)).text())
+        .isEqualTo("job-1 v3");
+  }
+
+  @Test
   void nullPassesBothWays() {
     assertThat(serde.serializer().serialize("t", null)).isNull();
     assertThat(serde.deserializer().deserialize("t", null)).isNull();
