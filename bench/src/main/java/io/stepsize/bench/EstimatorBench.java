@@ -119,6 +119,12 @@ public final class EstimatorBench implements Callable<Integer> {
       description = "partitions of the bench's own instances' topics (default ${DEFAULT-VALUE})")
   int partitions;
 
+  @Option(names = "--stats-per-probe", defaultValue = "0", paramLabel = "K",
+      description = "before each probe, K gradient-statistics reports (loss, grad_norm) of a job's steps before it, "
+          + "as a trainer that reports every step and probes every K+1 (default ${DEFAULT-VALUE}); rates then count "
+          + "records, probes/s the probes among them")
+  int statsPerProbe;
+
   @Option(names = "--gradient-start", defaultValue = "false",
       description = "send the throughput probes as START_GRADIENT (their alpha[0] becomes the gradient sharpness)")
   boolean gradientStart;
@@ -212,10 +218,12 @@ public final class EstimatorBench implements Callable<Integer> {
         long[] nextStep = new long[jobs];
         // warmup round of each, not recorded
         int warm = Math.max(jobs, probes / 5);
-        burst(producer, throughputTopics.probes().name(), estOut, batch(prefix, shapes, nextStep, warm));
-        burst(producer, PT_IN, ptOut, batch(prefix, shapes, nextStep, warm));
+        burst(producer, throughputTopics.probes().name(), estOut, batch(prefix, shapes, nextStep, warm), warm);
+        List<ProducerRecord<String, byte[]>> warmPt = batch(prefix, shapes, nextStep, warm);
+        burst(producer, PT_IN, ptOut, warmPt, warmPt.size());
         Map<String, Long> sizesBefore = topicBytes(bootstrap);
         long probesIn = 0;
+        long recordsIn = 0;
         String estApp = throughputTopics.applicationId();
         long estCpu = 0;
         long estStreamCpu = 0;
@@ -224,27 +232,28 @@ public final class EstimatorBench implements Callable<Integer> {
         double[] pt = new double[rounds];
         for (int r = 0; r < rounds; r++) {
           List<ProducerRecord<String, byte[]>> b = batch(prefix, shapes, nextStep, probes);
-          probesIn += b.size();
+          probesIn += probes;
+          recordsIn += b.size();
           long estCpu0 = cpuNanos(estApp);
           long estStream0 = streamCpuNanos(estApp);
           long ptCpu0 = cpuNanos(PT_APP);
           if (r % 2 == 0) {
-            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b);
+            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b, probes);
             estCpu += cpuNanos(estApp) - estCpu0;
             estStreamCpu += streamCpuNanos(estApp) - estStream0;
             ptCpu0 = cpuNanos(PT_APP);
-            pt[r] = burst(producer, PT_IN, ptOut, b);
+            pt[r] = burst(producer, PT_IN, ptOut, b, b.size());
             ptCpu += cpuNanos(PT_APP) - ptCpu0;
           } else {
-            pt[r] = burst(producer, PT_IN, ptOut, b);
+            pt[r] = burst(producer, PT_IN, ptOut, b, b.size());
             ptCpu += cpuNanos(PT_APP) - ptCpu0;
             estCpu0 = cpuNanos(estApp);
             estStream0 = streamCpuNanos(estApp);
-            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b);
+            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b, probes);
             estCpu += cpuNanos(estApp) - estCpu0;
             estStreamCpu += streamCpuNanos(estApp) - estStream0;
           }
-          System.err.printf("round %d: estimator %.0f probes/s, passthrough %.0f probes/s (ratio %.3f)%n", r + 1,
+          System.err.printf("round %d: estimator %.0f records/s, passthrough %.0f records/s (ratio %.3f)%n", r + 1,
               est[r], pt[r], est[r] / pt[r]);
         }
         // bytes each side wrote to Kafka per probe (outputs, changelogs, history), from the broker's log sizes
@@ -261,8 +270,10 @@ public final class EstimatorBench implements Callable<Integer> {
           }
         }
         Histogram freshness = freshness(server, bootstrap, topics, shapes[0]);
-        double estRate = Summary.median(est);
-        double ptRate = Summary.median(pt);
+        // records per second; the probes among them are one in statsPerProbe + 1
+        double estRecords = Summary.median(est);
+        double estRate = estRecords / (statsPerProbe + 1);
+        double ptRate = Summary.median(pt) / (statsPerProbe + 1);
         double p50 = freshness.getValueAtPercentile(50) / 1e6;
         double p99 = freshness.getValueAtPercentile(99) / 1e6;
         new BenchLine("estimator").put("m", m).put("jobs", jobs).put("probes_per_round", probes)
@@ -276,6 +287,8 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("cpu_ratio", (double) estCpu / ptCpu)
             // the stream threads alone: the estimator's own work, without its clients' I/O threads
             .put("estimator_stream_cpu_us_per_probe", estStreamCpu / 1e3 / probesIn)
+            .put("stats_per_probe", statsPerProbe).put("estimator_records_per_s", estRecords)
+            .put("estimator_cpu_us_per_record", estCpu / 1e3 / recordsIn)
             .put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
             .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
@@ -306,10 +319,18 @@ public final class EstimatorBench implements Callable<Integer> {
 
   /** Probes for {@code n} (job, step) pairs, round-robin over jobs, each job's steps increasing. */
   private List<ProducerRecord<String, byte[]>> batch(String prefix, LanczosResult[] shapes, long[] nextStep, int n) {
-    List<ProducerRecord<String, byte[]>> out = new ArrayList<>(n);
+    List<ProducerRecord<String, byte[]>> out = new ArrayList<>(n * (statsPerProbe + 1));
     for (int i = 0; i < n; i++) {
       int j = i % jobs;
       String jobId = prefix + j;
+      for (int k = 0; k < statsPerProbe; k++) {
+        long step = nextStep[j]++;
+        var report = io.stepsize.proto.v1.ProbeReport.newBuilder().setJobId(jobId).setStep(step).setWorkerId("bench")
+            .setGradient(io.stepsize.proto.v1.GradientStats.newBuilder().setLoss(2.0 / (1 + step * 1e-3))
+                .setGradNorm(1.0 / (1 + step * 1e-4)))
+            .build();
+        out.add(new ProducerRecord<>("", jobId, report.toByteArray()));
+      }
       long step = nextStep[j]++;
       var probe = Workloads.probe(shapes[(int) (step % shapes.length)], jobId, step);
       if (gradientStart) {
@@ -322,9 +343,14 @@ public final class EstimatorBench implements Callable<Integer> {
     return out;
   }
 
+
   /** Sends the records to {@code topic} and returns records per second until all are on the output. */
+  /**
+   * Sends the records to {@code topic} and returns records per second until {@code expected} records are on
+   * the output (the estimator's history gets one per probe, the passthrough's output one per record).
+   */
   private static double burst(KafkaProducer<String, byte[]> producer, String topic,
-      KafkaConsumer<byte[], byte[]> output, List<ProducerRecord<String, byte[]>> records) {
+      KafkaConsumer<byte[], byte[]> output, List<ProducerRecord<String, byte[]>> records, long expected) {
     long t0 = System.nanoTime();
     for (ProducerRecord<String, byte[]> r : records) {
       producer.send(new ProducerRecord<>(topic, r.key(), r.value()));
@@ -332,10 +358,10 @@ public final class EstimatorBench implements Callable<Integer> {
     producer.flush();
     long seen = 0;
     long deadline = t0 + TimeUnit.SECONDS.toNanos(300);
-    while (seen < records.size()) {
+    while (seen < expected) {
       seen += output.poll(Duration.ofMillis(50)).count();
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("only " + seen + " of " + records.size() + " records reached the output of "
+        throw new IllegalStateException("only " + seen + " of " + expected + " records reached the output of "
             + topic + " within 300 s");
       }
     }

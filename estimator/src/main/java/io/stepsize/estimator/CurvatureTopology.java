@@ -68,6 +68,8 @@ public final class CurvatureTopology {
   public static final String PARKED_STORE = "parked-probes";
   /** Each job's gradient statistics ({@link GradientStatsProcessor}). */
   public static final String GRADIENT_STORE = "gradient-stats";
+  /** Each job's gradient-statistics reports since its last record ({@link GradientStatsProcessor}). */
+  public static final String GRADIENT_PENDING_STORE = "gradient-stats-pending";
   /**
    * {@code false} turns off the statistics of DESIGN.md §1.7 (gradient sharpness, λ_h, negative mass:
    * NaN) and the edge ratio of each point (NaN, and no {@link EarlierPoints} kept), for measuring what
@@ -146,9 +148,11 @@ public final class CurvatureTopology {
         Serdes.ByteArray()).withCachingDisabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
         Timeline.serde()).withCachingEnabled());
-    // cached: a job's timeline is rewritten by every report, only the last write before a commit matters
+    // a job's timeline, rewritten once per emit interval; the reports since, rewritten by every report
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(GRADIENT_STORE), keys,
         GradientStatsProcessor.serde()).withCachingEnabled());
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(GRADIENT_PENDING_STORE), keys,
+        GradientStatsProcessor.pendingSerde()).withCachingEnabled());
 
     KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
@@ -179,8 +183,8 @@ public final class CurvatureTopology {
     // gradient statistics: their own branch off the estimate step, which forwards them here by name
     KStream<String, ProbeReport> gradients = cast(out);
     gradients
-        .process(() -> new GradientStatsProcessor(GRADIENT_STORE, Duration.ofMillis(STATS_EMIT_INTERVAL_MS)),
-            Named.as(GRADIENT), GRADIENT_STORE)
+        .process(() -> new GradientStatsProcessor(GRADIENT_STORE, GRADIENT_PENDING_STORE,
+            Duration.ofMillis(STATS_EMIT_INTERVAL_MS)), Named.as(GRADIENT), GRADIENT_STORE, GRADIENT_PENDING_STORE)
         .to(gradientStats.name(), Produced.with(gradientStats.keySerde(), gradientStats.valueSerde())
             .withName("gradient-stats-out").withStreamPartitioner(CurvatureTopology::partitionOfJobId));
 

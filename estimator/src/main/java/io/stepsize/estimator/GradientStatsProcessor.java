@@ -3,6 +3,7 @@ package io.stepsize.estimator;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stepsize.proto.v1.GradientStatsTimeline;
 import io.stepsize.proto.v1.ProbeReport;
+import io.stepsize.proto.v1.ReportProbesRequest;
 import io.stepsize.wire.GradientStatsTimelines;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -10,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -21,30 +21,35 @@ import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
  * Gradient-statistics reports in (valid, their job known and the step within it:
- * {@link CurvatureProcessor} checked them), {@code stepsize.gradient-stats} records out. Each report
- * goes into its job's timeline by {@link GradientStatsTimelines#add}; the job's record (its whole
- * timeline) is written as {@link TimelineProcessor} writes curvature job records: by a wall-clock
- * punctuation, at most once per emit interval for every job changed since the last, so a trainer
- * reporting every step costs one record per interval, not one per step.
+ * {@link CurvatureProcessor} checked them), {@code stepsize.gradient-stats} records out. A job's record
+ * holds its whole timeline ({@link GradientStatsTimelines}) and is written as {@link TimelineProcessor}
+ * writes curvature job records: by a wall-clock punctuation, at most once per emit interval for every
+ * job with reports since the last, so a trainer reporting every step costs one record per interval.
  *
- * <p>Whether a job's record is pending is kept in the state ({@link State#dirty}), written in the
- * same transaction as the report: after a crash the restored state says which records were never
- * written, and {@link #init} picks them up.
+ * <p>The reports since a job's last record wait in a store of their own ({@code pendingStoreName}),
+ * and are folded into its timeline ({@code storeName}) when the record is written. A report thus
+ * rewrites only the job's short list of waiting reports, not its timeline of up to 4,096 points (which
+ * cost O(timeline) per report: docs/BENCHMARKS.md §11). Both stores are written in the transaction
+ * of the report, so after a crash the restored waiting reports say which records were never written,
+ * and {@link #init} picks them up. (A timeline state marked dirty, the layout before the waiting store,
+ * is written out the same way.)
  */
 final class GradientStatsProcessor implements Processor<String, ProbeReport, String, GradientStatsTimeline> {
   private final String storeName;
+  private final String pendingStoreName;
   private final Duration emitInterval;
   private ProcessorContext<String, GradientStatsTimeline> context;
   private KeyValueStore<String, State> store;
-  private final Map<String, Pending> pending = new LinkedHashMap<>();
-
-  private record Pending(GradientStatsTimeline timeline, long timestamp) {}
+  private KeyValueStore<String, ReportProbesRequest> waiting;
+  /** Jobs whose record is pending, and the newest report's timestamp. */
+  private final Map<String, Long> pending = new LinkedHashMap<>();
 
   /** A job's timeline in the store, and whether its record on the topic is older than it. */
   record State(GradientStatsTimeline timeline, boolean dirty) {}
 
-  GradientStatsProcessor(String storeName, Duration emitInterval) {
+  GradientStatsProcessor(String storeName, String pendingStoreName, Duration emitInterval) {
     this.storeName = storeName;
+    this.pendingStoreName = pendingStoreName;
     this.emitInterval = emitInterval;
   }
 
@@ -52,11 +57,18 @@ final class GradientStatsProcessor implements Processor<String, ProbeReport, Str
   public void init(ProcessorContext<String, GradientStatsTimeline> context) {
     this.context = context;
     this.store = context.getStateStore(storeName);
+    this.waiting = context.getStateStore(pendingStoreName);
+    long now = context.currentSystemTimeMs();
+    try (KeyValueIterator<String, ReportProbesRequest> all = waiting.all()) {
+      while (all.hasNext()) {
+        pending.put(all.next().key, now);
+      }
+    }
     try (KeyValueIterator<String, State> all = store.all()) {
       while (all.hasNext()) {
         KeyValue<String, State> kv = all.next();
         if (kv.value != null && kv.value.dirty()) {
-          pending.put(kv.key, new Pending(kv.value.timeline(), context.currentSystemTimeMs()));
+          pending.put(kv.key, now);
         }
       }
     }
@@ -66,29 +78,44 @@ final class GradientStatsProcessor implements Processor<String, ProbeReport, Str
   @Override
   public void process(Record<String, ProbeReport> report) {
     String jobId = report.key();
-    // a job written to since the last emit has its timeline here, decoded: the store would decode it again
-    Pending waiting = pending.get(jobId);
-    GradientStatsTimeline previous;
-    if (waiting != null) {
-      previous = waiting.timeline();
-    } else {
-      State before = store.get(jobId);
-      previous = before == null ? GradientStatsTimelines.empty(jobId) : before.timeline();
-    }
-    GradientStatsTimeline t = GradientStatsTimelines.add(previous, report.value().getStep(),
-        report.value().getGradient());
-    store.put(jobId, new State(t, true));
-    pending.put(jobId, new Pending(t, report.timestamp()));
+    ReportProbesRequest before = waiting.get(jobId);
+    waiting.put(jobId, (before == null ? ReportProbesRequest.newBuilder() : before.toBuilder())
+        .addProbes(report.value()).build());
+    pending.put(jobId, report.timestamp());
   }
 
   private void emitPending(long now) {
-    for (Map.Entry<String, Pending> e : pending.entrySet()) {
-      GradientStatsTimeline t = e.getValue().timeline();
+    for (Map.Entry<String, Long> e : pending.entrySet()) {
+      String jobId = e.getKey();
+      State before = store.get(jobId);
+      GradientStatsTimeline t = before == null ? GradientStatsTimelines.empty(jobId) : before.timeline();
+      ReportProbesRequest reports = waiting.get(jobId);
+      if (reports != null) {
+        t = GradientStatsTimelines.addAll(t, reports.getProbesList());
+        waiting.delete(jobId);
+      }
       // the newest report's timestamp, as a record from the report itself would carry
-      context.forward(new Record<>(e.getKey(), t, e.getValue().timestamp()));
-      store.put(e.getKey(), new State(t, false));
+      context.forward(new Record<>(jobId, t, e.getValue()));
+      store.put(jobId, new State(t, false));
     }
     pending.clear();
+  }
+
+  /** The waiting store's bytes: a version byte (1), then the reports as one ReportProbesRequest. */
+  static Serde<ReportProbesRequest> pendingSerde() {
+    byte version = 1;
+    String what = "gradient-stats reports";
+    return new RememberingSerde<>(r -> {
+      byte[] proto = r.toByteArray();
+      return ByteBuffer.allocate(1 + proto.length).put(version).put(proto).array();
+    }, bytes -> {
+      ByteBuffer b = StateBytes.open(bytes, what, version);
+      try {
+        return ReportProbesRequest.parseFrom(b);
+      } catch (InvalidProtocolBufferException e) {
+        throw new SerializationException(what + ": not a ReportProbesRequest (" + bytes.length + " bytes)", e);
+      }
+    });
   }
 
   /**
@@ -98,16 +125,10 @@ final class GradientStatsProcessor implements Processor<String, ProbeReport, Str
   static Serde<State> serde() {
     byte version = 1;
     String what = "gradient-stats state";
-    return Serdes.serdeFrom((topic, s) -> {
-      if (s == null) {
-        return null;
-      }
+    return new RememberingSerde<State>(s -> {
       byte[] proto = s.timeline().toByteArray();
       return ByteBuffer.allocate(2 + proto.length).put(version).put(s.dirty() ? (byte) 1 : (byte) 0).put(proto).array();
-    }, (topic, bytes) -> {
-      if (bytes == null) {
-        return null;
-      }
+    }, bytes -> {
       ByteBuffer b = StateBytes.open(bytes, what, version);
       if (!b.hasRemaining()) {
         throw new SerializationException(what + ": no dirty flag (" + bytes.length + " bytes)");

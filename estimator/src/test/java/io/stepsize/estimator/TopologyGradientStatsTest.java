@@ -138,6 +138,32 @@ class TopologyGradientStatsTest {
     assertThat(parse(emitted().get(0)).getPoints(2)).isEqualTo(point(3, 1.5, 1, 2));
   }
 
+  /**
+   * Reports wait in their own store until the job's record is written: what the record holds after a
+   * burst (steps out of order, several workers, microbatch norms) is the timeline that adding each report
+   * to the last record one by one gives, and the next interval starts from that record.
+   */
+  @Test
+  void reportsThatWaitedUntilTheRecordAreFoldedAsOneByOne() {
+    jobs.pipeInput("w", Probes.job("w", 1_000).toByteArray());
+    java.util.SplittableRandom g = new java.util.SplittableRandom(5);
+    GradientStatsTimeline expected = io.stepsize.wire.GradientStatsTimelines.empty("w");
+    for (int interval = 0; interval < 3; interval++) {
+      for (int i = 0; i < 200; i++) {
+        long step = interval * 150 + g.nextInt(200);
+        ProbeReport r = report("w", step, "worker-" + g.nextInt(3), g.nextDouble(0.1, 3), g.nextDouble(0.01, 2),
+            g.nextBoolean() ? new double[] {g.nextDouble()} : new double[0]);
+        send(r);
+        expected = io.stepsize.wire.GradientStatsTimelines.add(expected, r.getStep(), r.getGradient());
+      }
+      List<TestRecord<String, byte[]>> out = emitted();
+      assertThat(out).as("interval %d", interval).hasSize(1);
+      assertThat(parse(out.get(0))).as("interval %d", interval).isEqualTo(expected);
+    }
+    assertThat(expected.getReports()).isEqualTo(600);
+    assertThat(emitted()).as("no report since: no record").isEmpty();
+  }
+
   @Test
   void theTimelineKeepsTheNewestCapacityPoints() {
     int n = GradientStatsTimelines.CAPACITY;

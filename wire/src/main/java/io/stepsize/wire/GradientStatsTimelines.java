@@ -3,6 +3,8 @@ package io.stepsize.wire;
 import io.stepsize.proto.v1.GradientStats;
 import io.stepsize.proto.v1.GradientStatsPoint;
 import io.stepsize.proto.v1.GradientStatsTimeline;
+import io.stepsize.proto.v1.ProbeReport;
+import java.util.List;
 
 /**
  * How a job's gradient statistics are kept (DESIGN.md §2.1): the rule the estimator applies to each
@@ -46,7 +48,25 @@ public final class GradientStatsTimelines {
    * valid ({@link ProbeValidation#violation(GradientStats)}) and within the job.
    */
   public static GradientStatsTimeline add(GradientStatsTimeline timeline, long step, GradientStats g) {
-    GradientStatsTimeline.Builder t = timeline.toBuilder().setReports(timeline.getReports() + 1);
+    GradientStatsTimeline.Builder t = timeline.toBuilder();
+    addTo(t, step, g);
+    return t.build();
+  }
+
+  /**
+   * {@code timeline} with the reports added in their order, each as {@link #add} adds it: one copy of the
+   * timeline for all of them, where {@link #add} copies it once per report.
+   */
+  public static GradientStatsTimeline addAll(GradientStatsTimeline timeline, List<ProbeReport> reports) {
+    GradientStatsTimeline.Builder t = timeline.toBuilder();
+    for (ProbeReport r : reports) {
+      addTo(t, r.getStep(), r.getGradient());
+    }
+    return t.build();
+  }
+
+  private static void addTo(GradientStatsTimeline.Builder t, long step, GradientStats g) {
+    t.setReports(t.getReports() + 1);
     int n = t.getPointsCount();
     int i = indexOf(t, step);
     if (i >= 0) {
@@ -54,7 +74,7 @@ public final class GradientStatsTimelines {
     } else {
       int at = -i - 1;
       if (at == 0 && n >= CAPACITY) {
-        return t.build(); // older than every kept point of a full timeline: it would leave at once
+        return; // older than every kept point of a full timeline: it would leave at once
       }
       t.addPoints(at, GradientStatsPoint.newBuilder().setStep(step).setLoss(g.getLoss()).setGradNorm(g.getGradNorm())
           .addAllMicrobatchGradNorms(g.getMicrobatchGradNormsList()).setWorkers(1).build());
@@ -63,7 +83,6 @@ public final class GradientStatsTimelines {
       }
     }
     boundMicrobatchNorms(t);
-    return t.build();
   }
 
   /** The index of the point of {@code step}, or -(insertion point) - 1, as Arrays.binarySearch. */

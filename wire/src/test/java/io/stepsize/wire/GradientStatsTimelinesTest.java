@@ -116,4 +116,37 @@ class GradientStatsTimelinesTest {
         .isEqualTo(n * perPoint);
     assertThat(t.toByteArray().length).as("under Kafka's default 1 MiB record").isLessThan(1 << 20);
   }
+
+  /**
+   * addAll is add applied report by report, past the capacity and the microbatch bound: out-of-order
+   * steps, several workers per step, reports older than a full timeline.
+   */
+  @Test
+  void addAllIsAddOneByOne() {
+    for (long seed = 1; seed <= 4; seed++) {
+      java.util.SplittableRandom g = new java.util.SplittableRandom(seed);
+      GradientStatsTimeline oneByOne = GradientStatsTimelines.empty("j");
+      GradientStatsTimeline batched = oneByOne;
+      java.util.List<io.stepsize.proto.v1.ProbeReport> waiting = new java.util.ArrayList<>();
+      for (int i = 0; i < 12_000; i++) {
+        long step = Math.max(0, i - g.nextInt(50));
+        GradientStats.Builder s = GradientStats.newBuilder().setLoss(g.nextDouble()).setGradNorm(g.nextDouble());
+        for (int k = g.nextInt(40); k > 0; k--) {
+          s.addMicrobatchGradNorms(g.nextDouble());
+        }
+        GradientStats stats = s.build();
+        oneByOne = GradientStatsTimelines.add(oneByOne, step, stats);
+        waiting.add(io.stepsize.proto.v1.ProbeReport.newBuilder().setJobId("j").setStep(step).setGradient(stats).build());
+        if (g.nextInt(300) == 0) {
+          batched = GradientStatsTimelines.addAll(batched, waiting);
+          waiting.clear();
+          assertThat(batched).as("seed %d, report %d", seed, i).isEqualTo(oneByOne);
+        }
+      }
+      batched = GradientStatsTimelines.addAll(batched, waiting);
+      assertThat(batched).isEqualTo(oneByOne);
+      assertThat(batched.getPointsCount()).isEqualTo(GradientStatsTimelines.CAPACITY);
+      assertThat(batched.getReports()).isEqualTo(12_000);
+    }
+  }
 }
