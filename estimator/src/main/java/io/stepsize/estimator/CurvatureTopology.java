@@ -42,7 +42,8 @@ import org.apache.kafka.streams.state.Stores;
  *        "curvature-state", "parked-probes"): jobs stored, probes validate, phase, merge, EWMA
  *        ├──► stepsize.curvature.history          every estimate
  *        ├──► timeline per job ("curvature-timeline") ──► stepsize.curvature (job records + segments)
- *        ├──► gradient statistics per job ("gradient-stats") ──► stepsize.gradient-stats (one record per job)
+ *        ├──► gradient statistics per job ("gradient-stats", "gradient-stats-pending") ──► stepsize.gradient-stats
+ *        │        (one record per job)
  *        └──► stepsize.probes.dlq                  rejected probes and job records, reason in headers
  *   undecodable records, probes with no value or no job_id ──► stepsize.probes.dlq (Streams' KIP-1034 handlers)
  * </pre>
