@@ -12,6 +12,7 @@ REPLICAS="${STEPSIZE_REPLICAS:-2}"                         # stepsize serve proc
 KAFKA_PORT="${STEPSIZE_KAFKA_PORT:-19092}"                 # broker i listens on KAFKA_PORT + i - 1
 CONTROLLER_PORT="${STEPSIZE_CONTROLLER_PORT:-19192}"       # controller i on CONTROLLER_PORT + i - 1
 GRPC_PORT="${STEPSIZE_GRPC_PORT:-50051}"                   # replica i on GRPC_PORT + i - 1
+HTTP_PORT="${STEPSIZE_HTTP_PORT:-8080}"                    # replica i's console and /metrics on HTTP_PORT + i - 1
 BIND_ADDRESS="${STEPSIZE_BIND_ADDRESS:-127.0.0.1}"         # where replicas listen; 0.0.0.0 for other hosts
 PARTITIONS="${STEPSIZE_PARTITIONS:-6}"                     # of new topics = max estimator parallelism
 BROKER_HEAP="${STEPSIZE_BROKER_HEAP:-512m}"

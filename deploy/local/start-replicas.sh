@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts STEPSIZE_REPLICAS (default 2) `stepsize serve --bootstrap-servers … --no-estimator`
-# processes on gRPC ports STEPSIZE_GRPC_PORT, +1, … and waits until each reports SERVING (its
+# processes on gRPC ports STEPSIZE_GRPC_PORT, +1, … (console and /metrics on STEPSIZE_HTTP_PORT, +1, …) and waits until each reports SERVING (its
 # local views caught up with the jobs and curvature topics). Running ones are left alone.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -11,6 +11,7 @@ for i in $(seq 1 "$REPLICAS"); do
   launch "$name" java "${JVM_FLAGS[@]}" "-Xmx$REPLICA_HEAP" -jar "$JAR" serve \
     --bootstrap-servers "$(bootstrap_servers)" \
     --grpc-port $(( GRPC_PORT + i - 1 )) \
+    --http-port $(( HTTP_PORT + i - 1 )) \
     --bind-address "$BIND_ADDRESS" \
     --data-dir "$RUN_DIR/$name" \
     --partitions "$PARTITIONS" \
@@ -18,6 +19,6 @@ for i in $(seq 1 "$REPLICAS"); do
 done
 for i in $(seq 1 "$REPLICAS"); do
   await_log "replica-$i" "SERVING"
-  echo "replica-$i SERVING on localhost:$(( GRPC_PORT + i - 1 ))"
+  echo "replica-$i SERVING on localhost:$(( GRPC_PORT + i - 1 )), console http://localhost:$(( HTTP_PORT + i - 1 ))/"
 done
 echo "clients: StepsizeClient.connect(List.of(\"$(grpc_targets | sed 's/,/", "/g')\"), deadline)"
