@@ -165,8 +165,8 @@ public final class EstimatorBench implements Callable<Integer> {
           }
         }
       } else {
-        Properties config = CurvatureTopology.config(bootstrap, throughputTopics, ownDir,
-            throughputTopics.applicationId());
+        // as `stepsize estimator` configures its instance; the options below override even its fixed settings
+        Properties config = EstimatorApp.config(bootstrap, throughputTopics, ownDir, new Properties());
         if (commitIntervalMs != null) {
           config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(commitIntervalMs));
         }
@@ -407,27 +407,22 @@ public final class EstimatorBench implements Callable<Integer> {
    * threads and their clients' I/O threads, all named after its client id ({@code applicationId-<uuid>-…}).
    */
   static long cpuNanos(String applicationId) {
-    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-    long sum = 0;
-    for (Thread t : Thread.getAllStackTraces().keySet()) {
-      if (t.getName().contains(applicationId + "-")) {
-        long ns = mx.getThreadCpuTime(t.getId());
-        sum += Math.max(ns, 0);
-      }
-    }
-    return sum;
+    return cpuNanos(name -> name.contains(applicationId + "-"));
   }
 
   /**
    * CPU time (ns) of the application's stream threads alone ({@code applicationId-<uuid>-StreamThread-<n>}),
-   * without the producers' and consumers' I/O threads that {@link #cpuNanos} counts too.
+   * without the producers' and consumers' I/O threads that {@link #cpuNanos(String)} counts too.
    */
   static long streamCpuNanos(String applicationId) {
+    return cpuNanos(name -> name.startsWith(applicationId + "-") && name.matches(".*-StreamThread-\\d+"));
+  }
+
+  private static long cpuNanos(java.util.function.Predicate<String> threadName) {
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     long sum = 0;
     for (Thread t : Thread.getAllStackTraces().keySet()) {
-      String name = t.getName();
-      if (name.startsWith(applicationId + "-") && name.matches(".*-StreamThread-\\d+")) {
+      if (threadName.test(t.getName())) {
         sum += Math.max(mx.getThreadCpuTime(t.getId()), 0);
       }
     }
@@ -456,7 +451,8 @@ public final class EstimatorBench implements Callable<Integer> {
 
   /** Same Streams settings as the estimator (exactly-once, commit interval, cache), no work. */
   private static KafkaStreams passthrough(String bootstrap, Path stateDir) {
-    Properties p = CurvatureTopology.config(bootstrap, new Topics("bench-pt"), stateDir, PT_APP);
+    Properties p = CurvatureTopology.tuning();
+    p.putAll(CurvatureTopology.config(bootstrap, new Topics("bench-pt"), stateDir, PT_APP));
     p.remove(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
     StreamsBuilder b = new StreamsBuilder(new TopologyConfig(new StreamsConfig(p)));
     b.stream(PT_IN, Consumed.with(Serdes.String(), ProtoSerde.probeReport()).withName("pt-in"))

@@ -104,8 +104,6 @@ public final class CurvatureTopology {
    * is open, within the producer's 32 MiB buffer.
    */
   public static final int PRODUCER_BATCH_BYTES = 256 * 1024;
-  /** Settings of {@link #config} that a deployment's own client properties may override (tuning, not correctness). */
-  public static final Set<String> TUNABLE = Set.of(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG));
 
   private CurvatureTopology() {}
 
@@ -223,6 +221,16 @@ public final class CurvatureTopology {
 
 
   /**
+   * Settings that make the estimator fast but not correct, so a deployment's own client properties may
+   * override them (EstimatorApp puts them under those, and {@link #config} over both).
+   */
+  public static Properties tuning() {
+    Properties p = new Properties();
+    p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), String.valueOf(PRODUCER_BATCH_BYTES));
+    return p;
+  }
+
+  /**
    * The Streams configuration: exactly-once, the classic group protocol, a short commit interval,
    * and bad records (undecodable bytes or a probe that fails validation) to the dead-letter topic.
    */
@@ -236,7 +244,6 @@ public final class CurvatureTopology {
     // RUNNING in about 3 s on a fresh broker, against about 10 s with the "streams" protocol
     p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, "classic");
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(COMMIT_INTERVAL_MS));
-    p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), String.valueOf(PRODUCER_BATCH_BYTES));
     // no waiting for the task's empty partitions (its jobs and repartition partitions mostly are):
     // a probe ahead of its job waits in the parked-probes store anyway, and the wait's bookkeeping
     // costs a String.format per empty partition per record (docs/BENCHMARKS.md §3, §6)

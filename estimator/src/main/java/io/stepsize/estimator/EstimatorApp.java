@@ -59,18 +59,13 @@ public final class EstimatorApp implements AutoCloseable {
   }
 
   /**
-   * The application's settings: {@code clientProperties} (security, …) under {@link CurvatureTopology#config},
-   * which wins but for its {@link CurvatureTopology#TUNABLE} settings, where the deployment's own value does.
+   * The application's settings, each layer over the one before: {@link CurvatureTopology#tuning}, then
+   * {@code clientProperties} (security, …), then {@link CurvatureTopology#config}, which no deployment changes.
    */
-  static Properties config(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties) {
-    Properties config = new Properties();
+  public static Properties config(String bootstrapServers, Topics topics, Path stateDir, Properties clientProperties) {
+    Properties config = CurvatureTopology.tuning();
     config.putAll(clientProperties);
     config.putAll(CurvatureTopology.config(bootstrapServers, topics, stateDir, topics.applicationId()));
-    for (String key : CurvatureTopology.TUNABLE) {
-      if (clientProperties.containsKey(key)) {
-        config.put(key, clientProperties.get(key));
-      }
-    }
     return config;
   }
 

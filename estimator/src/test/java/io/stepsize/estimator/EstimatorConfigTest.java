@@ -8,27 +8,27 @@ import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 class EstimatorConfigTest {
-  private static final Path DIR = Path.of("state");
+  /** The application's settings when the deployment's own client properties are {@code keyValues}. */
+  private static Properties config(String... keyValues) {
+    Properties own = new Properties();
+    for (int i = 0; i < keyValues.length; i += 2) {
+      own.put(keyValues[i], keyValues[i + 1]);
+    }
+    return EstimatorApp.config("k:9092", Topics.unprefixed(), Path.of("state"), own);
+  }
 
   @Test
   void producerBatchesAre256KibUnlessTheDeploymentSaysOtherwise() {
-    Properties none = EstimatorApp.config("k:9092", Topics.unprefixed(), DIR, new Properties());
-    assertThat(none.getProperty("producer.batch.size")).isEqualTo("262144");
+    assertThat(config().getProperty("producer.batch.size")).isEqualTo("262144");
 
-    Properties own = new Properties();
-    own.put("producer.batch.size", "65536");
-    own.put("security.protocol", "SSL");
-    Properties config = EstimatorApp.config("k:9092", Topics.unprefixed(), DIR, own);
+    Properties config = config("producer.batch.size", "65536", "security.protocol", "SSL");
     assertThat(config.getProperty("producer.batch.size")).isEqualTo("65536");
     assertThat(config.getProperty("security.protocol")).isEqualTo("SSL");
   }
 
   @Test
   void correctnessSettingsAreNotTheDeploymentsToChange() {
-    Properties own = new Properties();
-    own.put("processing.guarantee", "at_least_once");
-    own.put("commit.interval.ms", "30000");
-    Properties config = EstimatorApp.config("k:9092", Topics.unprefixed(), DIR, own);
+    Properties config = config("processing.guarantee", "at_least_once", "commit.interval.ms", "30000");
     assertThat(config.getProperty("processing.guarantee")).isEqualTo("exactly_once_v2");
     assertThat(config.getProperty("commit.interval.ms")).isEqualTo("100");
   }

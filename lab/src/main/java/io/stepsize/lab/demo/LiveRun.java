@@ -255,17 +255,17 @@ public final class LiveRun {
 
     @Override
     public void afterGradient(long step, double batchLoss, double[] gradient) {
-      if (!Double.isFinite(batchLoss)) {
-        return; // ReportProbes refuses a non-finite loss; the run's own table shows the divergence
-      }
       double sum = 0;
       for (double g : gradient) {
         sum += g * g;
       }
+      io.stepsize.proto.v1.GradientStats stats = io.stepsize.proto.v1.GradientStats.newBuilder().setLoss(batchLoss)
+          .setGradNorm(Math.sqrt(sum)).build();
+      if (io.stepsize.wire.ProbeValidation.violation(stats).isPresent()) {
+        return; // a diverged step (ReportProbes would refuse it); the run's own table shows the divergence
+      }
       statsBatch.add(io.stepsize.proto.v1.ProbeReport.newBuilder().setJobId(spec.getJobId()).setStep(step)
-          .setWorkerId(WORKER).setGradient(io.stepsize.proto.v1.GradientStats.newBuilder().setLoss(batchLoss)
-              .setGradNorm(Math.sqrt(sum)))
-          .build());
+          .setWorkerId(WORKER).setGradient(stats).build());
       if (statsBatch.size() == STATS_BATCH) {
         flushStats();
       }
