@@ -32,7 +32,6 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.TimestampedKeyValueStore;
 import org.apache.kafka.streams.state.ValueAndTimestamp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,7 +62,7 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
   private final Topics topics;
   private final ProbeParking.Settings parkingSettings;
   private ProcessorContext<Object, Object> context;
-  private TimestampedKeyValueStore<String, JobSpec> jobs;
+  private KeyValueStore<String, ValueAndTimestamp<JobSpec>> jobs;
   private KeyValueStore<String, JobState> states;
   private ProbeParking parking;
   private final boolean edgeRatios;

@@ -128,16 +128,14 @@ public final class CurvatureTopology {
     Topic<String, GradientStatsTimeline> gradientStats = topics.gradientStats();
     Serde<String> keys = jobs.keySerde();
 
-    // timestamped, cached: the layout the KTable that held the specs before wrote to the same changelog
-    // every probe reads its job's spec; remembered by content, the same bytes parse once
-    Serde<JobSpec> specs = jobs.valueSerde();
-    builder.addStateStore(Stores.timestampedKeyValueStoreBuilder(Stores.persistentTimestampedKeyValueStore(JOB_STORE),
-        keys, RememberingSerde.byContent(spec -> specs.serializer().serialize(jobs.name(), spec),
-            bytes -> specs.deserializer().deserialize(jobs.name(), bytes))).withCachingEnabled());
-    // cached: a job's state is rewritten by every probe, and only the last write before a commit
-    // needs to reach the changelog
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE), keys,
-        JobState.serde()).withCachingEnabled());
+    // timestamped: the layout the KTable that held the specs before wrote to the same changelog;
+    // every probe reads its job's spec, cached as an object, so it is parsed once
+    builder.addStateStore(DecodedCacheStore.of(Stores.timestampedKeyValueStoreBuilder(
+        Stores.persistentTimestampedKeyValueStore(JOB_STORE), keys, jobs.valueSerde())));
+    // cached as objects: a job's state is rewritten by every probe, and only the last write before a
+    // commit needs encoding and reaching the changelog
+    builder.addStateStore(DecodedCacheStore.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE),
+        keys, JobState.serde())));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE), Serdes.Bytes(),
         Serdes.ByteArray()));
     // not cached: a segment's points are written once, when it closes; many keys in the thread's record
@@ -145,13 +143,14 @@ public final class CurvatureTopology {
     // before their commit (docs/BENCHMARKS.md §9)
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EarlierPoints.STORE), keys,
         Serdes.ByteArray()).withCachingDisabled());
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMELINE_STORE), keys,
-        Timeline.serde()).withCachingEnabled());
-    // a job's timeline, rewritten once per emit interval; the reports since, rewritten by every report
+    builder.addStateStore(DecodedCacheStore.of(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(TIMELINE_STORE), keys, Timeline.serde())));
+    // a job's timeline, rewritten once per emit interval and up to ~600 KiB: Streams' cache, bounded
+    // in bytes; the reports since, rewritten by every report, as objects
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(GRADIENT_STORE), keys,
         GradientStatsProcessor.serde()).withCachingEnabled());
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(GRADIENT_PENDING_STORE), keys,
-        GradientStatsProcessor.pendingSerde()).withCachingEnabled());
+    builder.addStateStore(DecodedCacheStore.of(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(GRADIENT_PENDING_STORE), keys, GradientStatsProcessor.pendingSerde())));
 
     KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))
@@ -258,8 +257,8 @@ public final class CurvatureTopology {
     p.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG), "true");
     // every store and internal topic is named above; renaming one by accident must fail loudly
     p.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
-    // the default 10 MiB holds the per-job states (a few KiB each: at most one open timeline
-    // segment) of some thousands of jobs between two commits; more jobs per instance want more
+    // Streams' record cache (statestore.cache.max.bytes, default 10 MiB) holds only the gradient-
+    // statistics timelines; the stores every probe rewrites cache objects ({@link DecodedCacheStore})
     return p;
   }
 

@@ -105,7 +105,7 @@ final class GradientStatsProcessor implements Processor<String, ProbeReport, Str
   static Serde<ReportProbesRequest> pendingSerde() {
     byte version = 1;
     String what = "gradient-stats reports";
-    return new RememberingSerde<>(r -> {
+    return StateBytes.serde(r -> {
       byte[] proto = r.toByteArray();
       return ByteBuffer.allocate(1 + proto.length).put(version).put(proto).array();
     }, bytes -> {
@@ -125,7 +125,7 @@ final class GradientStatsProcessor implements Processor<String, ProbeReport, Str
   static Serde<State> serde() {
     byte version = 1;
     String what = "gradient-stats state";
-    return new RememberingSerde<State>(s -> {
+    return StateBytes.<State>serde(s -> {
       byte[] proto = s.timeline().toByteArray();
       return ByteBuffer.allocate(2 + proto.length).put(version).put(s.dirty() ? (byte) 1 : (byte) 0).put(proto).array();
     }, bytes -> {

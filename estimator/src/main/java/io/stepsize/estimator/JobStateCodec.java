@@ -82,9 +82,8 @@ final class JobStateCodec {
     }
   }
 
-  /** A new serde for one store: it remembers what it encoded ({@link RememberingSerde}). */
   static Serde<JobState> serde() {
-    return new RememberingSerde<>(JobStateCodec::encode, JobStateCodec::decode);
+    return StateBytes.serde(JobStateCodec::encode, JobStateCodec::decode);
   }
 
   private static int sizeOf(byte[] values) {

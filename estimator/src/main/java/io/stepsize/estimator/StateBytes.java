@@ -2,7 +2,10 @@ package io.stepsize.estimator;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.util.function.Function;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * The checks every estimator state codec makes on the bytes it reads ({@link TimelineCodec},
@@ -11,6 +14,12 @@ import org.apache.kafka.common.errors.SerializationException;
  */
 final class StateBytes {
   private StateBytes() {}
+
+  /** A store's serde from a codec; null passes both ways (a deleted key). */
+  static <T> Serde<T> serde(Function<T, byte[]> encode, Function<byte[], T> decode) {
+    return Serdes.serdeFrom((topic, value) -> value == null ? null : encode.apply(value),
+        (topic, bytes) -> bytes == null ? null : decode.apply(bytes));
+  }
 
   /** The buffer past the version byte, when that byte is {@code version}. */
   static ByteBuffer open(byte[] bytes, String what, byte version) {

@@ -108,8 +108,7 @@ final class TimelineCodec {
         lambdaMaxBound, gradientSharpness, lambdaHarmonic, negativeMass, edgeRatio, preconditioned);
   }
 
-  /** A new serde for one store: it remembers what it encoded ({@link RememberingSerde}). */
   static Serde<Timeline> serde() {
-    return new RememberingSerde<>(TimelineCodec::encode, TimelineCodec::decode);
+    return StateBytes.serde(TimelineCodec::encode, TimelineCodec::decode);
   }
 }
