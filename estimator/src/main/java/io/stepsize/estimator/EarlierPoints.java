@@ -82,16 +82,15 @@ final class EarlierPoints {
     }
     Known known = known(jobId, timeline.openIndex());
     List<Timeline.Point> open = timeline.openSegment();
-    int k = 0;
-    while (k < open.size() && open.get(k).step() < step) {
-      k++;
-    }
-    boolean prefix = true; // the open points before step are its first k: steps rise
-    for (int i = k; i < open.size(); i++) {
-      prefix &= open.get(i).step() >= step;
+    // the open points before step are its first k: steps rise within a timeline (a step before the
+    // job's latest is refused, the latest's own point is replaced), so look from the newest, which
+    // is almost always before step already
+    int k = open.size();
+    while (k > 0 && open.get(k - 1).step() >= step) {
+      k--;
     }
     long end = timeline.openIndex() * CurvatureRecords.SEGMENT + k;
-    CurvatureTimeline t = prefix ? extended(known, open, k, end) : null;
+    CurvatureTimeline t = extended(known, open, k, end);
     if (t == null) {
       t = gathered(known.segments, open, step);
     }
