@@ -125,6 +125,11 @@ public final class EstimatorBench implements Callable<Integer> {
           + "records, probes/s the probes among them")
   int statsPerProbe;
 
+  @Option(names = "--workers", defaultValue = "1", paramLabel = "W",
+      description = "probes per step, as W data-parallel workers each probing it (default ${DEFAULT-VALUE}); "
+          + "--probes counts them all")
+  int workers;
+
   @Option(names = "--gradient-start", defaultValue = "false",
       description = "send the throughput probes as START_GRADIENT (their alpha[0] becomes the gradient sharpness)")
   boolean gradientStart;
@@ -270,10 +275,12 @@ public final class EstimatorBench implements Callable<Integer> {
           }
         }
         Histogram freshness = freshness(server, bootstrap, topics, shapes[0]);
-        // records per second; the probes among them are one in statsPerProbe + 1
+        // records per second; the probes among them are probesIn of recordsIn (statistics reports come
+        // before a step's first worker only)
+        double recordsPerProbe = (double) recordsIn / probesIn;
         double estRecords = Summary.median(est);
-        double estRate = estRecords / (statsPerProbe + 1);
-        double ptRate = Summary.median(pt) / (statsPerProbe + 1);
+        double estRate = estRecords / recordsPerProbe;
+        double ptRate = Summary.median(pt) / recordsPerProbe;
         double p50 = freshness.getValueAtPercentile(50) / 1e6;
         double p99 = freshness.getValueAtPercentile(99) / 1e6;
         new BenchLine("estimator").put("m", m).put("jobs", jobs).put("probes_per_round", probes)
@@ -287,7 +294,7 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("cpu_ratio", (double) estCpu / ptCpu)
             // the stream threads alone: the estimator's own work, without its clients' I/O threads
             .put("estimator_stream_cpu_us_per_probe", estStreamCpu / 1e3 / probesIn)
-            .put("stats_per_probe", statsPerProbe).put("estimator_records_per_s", estRecords)
+            .put("stats_per_probe", statsPerProbe).put("workers", workers).put("estimator_records_per_s", estRecords)
             .put("estimator_cpu_us_per_record", estCpu / 1e3 / recordsIn)
             .put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
@@ -317,12 +324,23 @@ public final class EstimatorBench implements Callable<Integer> {
     return 0;
   }
 
-  /** Probes for {@code n} (job, step) pairs, round-robin over jobs, each job's steps increasing. */
+  /**
+   * {@code n} probes, {@link #workers} to a (job, step) pair, the pairs round-robin over jobs, each job's
+   * steps increasing.
+   */
   private List<ProducerRecord<String, byte[]>> batch(String prefix, LanczosResult[] shapes, long[] nextStep, int n) {
     List<ProducerRecord<String, byte[]>> out = new ArrayList<>(n * (statsPerProbe + 1));
     for (int i = 0; i < n; i++) {
-      int j = i % jobs;
+      int worker = i % workers;
+      int j = (i / workers) % jobs;
       String jobId = prefix + j;
+      if (worker > 0) {
+        // another worker's probe of the step just sent: its own start vector, so another T_m
+        long step = nextStep[j] - 1;
+        out.add(new ProducerRecord<>("", jobId, probe(shapes[(int) ((step + worker) % shapes.length)], jobId, step)
+            .toBuilder().setWorkerId("bench-" + worker).build().toByteArray()));
+        continue;
+      }
       for (int k = 0; k < statsPerProbe; k++) {
         long step = nextStep[j]++;
         var report = io.stepsize.proto.v1.ProbeReport.newBuilder().setJobId(jobId).setStep(step).setWorkerId("bench")
@@ -332,15 +350,15 @@ public final class EstimatorBench implements Callable<Integer> {
         out.add(new ProducerRecord<>("", jobId, report.toByteArray()));
       }
       long step = nextStep[j]++;
-      var probe = Workloads.probe(shapes[(int) (step % shapes.length)], jobId, step);
-      if (gradientStart) {
-        probe = probe.toBuilder().setLanczos(probe.getLanczos().toBuilder()
-            .setStart(io.stepsize.proto.v1.Start.START_GRADIENT)).build();
-      }
-      byte[] bytes = probe.toByteArray();
-      out.add(new ProducerRecord<>("", jobId, bytes));
+      out.add(new ProducerRecord<>("", jobId, probe(shapes[(int) (step % shapes.length)], jobId, step).toByteArray()));
     }
     return out;
+  }
+
+  private io.stepsize.proto.v1.ProbeReport probe(LanczosResult shape, String jobId, long step) {
+    var probe = Workloads.probe(shape, jobId, step);
+    return gradientStart ? probe.toBuilder().setLanczos(probe.getLanczos().toBuilder()
+        .setStart(io.stepsize.proto.v1.Start.START_GRADIENT)).build() : probe;
   }
 
 

@@ -13,18 +13,33 @@ import io.stepsize.estimator.math.RitzSpectrum;
 import io.stepsize.schedule.LowerEdgeRule;
 import io.stepsize.schedule.PhiPolicy;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@link CurvatureMath} over the math package: Ritz spectra (EJML), the averaged SLQ density of a
  * step, its lower edge, and the log-space EWMA.
  *
- * <p>The spectra of a step's earlier probes are recomputed when another worker's probe arrives
- * (the state keeps the raw α, β): k probes of one step cost k(k+1)/2 decompositions, which is
- * nothing next to a Kafka round trip for the handful of workers a job has.
+ * <p>A step's estimate merges the spectra of all its probes so far, so each worker's probe needs the
+ * earlier workers' spectra again. They are remembered per stream thread, by probe: the job's state
+ * hands back the very {@link Probe} objects of its step (the estimator's stores cache objects), so k
+ * probes of a step cost k decompositions, not k(k+1)/2. A probe read back from its bytes (after a
+ * restart) is another object and is decomposed again: the result is the same, and never depends on
+ * what is remembered.
  */
 final class LanczosMath implements CurvatureMath {
+  /** Probes remembered per stream thread: a few steps' worth of every job of its tasks, ~0.5 KiB each at m = 20. */
+  static final int REMEMBERED_SPECTRA = 4096;
+
   private final boolean statistics;
+  private final ThreadLocal<Map<Probe, RitzSpectrum>> spectra = ThreadLocal.withInitial(() ->
+      new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Probe, RitzSpectrum> eldest) {
+          return size() > REMEMBERED_SPECTRA;
+        }
+      });
 
   LanczosMath() {
     this(true);
@@ -45,7 +60,7 @@ final class LanczosMath implements CurvatureMath {
       double halfLifeProbes) {
     List<RitzSpectrum> spectra = new ArrayList<>(probes.size());
     for (Probe p : probes) {
-      spectra.add(RitzSpectrum.of(p.alpha(), p.beta()));
+      spectra.add(spectrum(p));
     }
     LowerEdgeSettings settings = LowerEdgeSettings.from(lowerEdge);
     SpectralDensity density = ProbeMerge.merge(spectra);
@@ -66,6 +81,20 @@ final class LanczosMath implements CurvatureMath {
     CurvatureEstimate e = CurvatureEstimate.of(after, 0);
     return new Smoothed(e.lambdaMin(), e.lambdaMax(), e.lambdaLow(), e.kappa(), e.lambdaMaxBound(), e.probes(),
         after.toBytes(), after.lambdaHarmonic(), observation.negativeMass(), observation.gradientSharpness());
+  }
+
+  /**
+   * The probe's Ritz spectrum, remembered by the probe object: a record's equality compares its
+   * arrays by reference, so only the same α and β arrays (never changed after parsing) match.
+   */
+  RitzSpectrum spectrum(Probe p) {
+    Map<Probe, RitzSpectrum> remembered = spectra.get();
+    RitzSpectrum s = remembered.get(p);
+    if (s == null) {
+      s = RitzSpectrum.of(p.alpha(), p.beta());
+      remembered.put(p, s);
+    }
+    return s;
   }
 
   /**
