@@ -33,6 +33,9 @@ import org.apache.kafka.streams.state.internals.WrappedStateStore;
  * was not flushed is dropped with the transaction it belonged to, and the store is restored from
  * the changelog. At most {@link #MAX_ENTRIES} keys are held; the least recently used one is written
  * down first if it was changed. Range reads write every change down before they read.
+ *
+ * <p>The values must be immutable: the object put is the one every later get returns and the one
+ * encoded at the commit.
  */
 final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String, V>, String, V>
     implements KeyValueStore<String, V> {
@@ -72,8 +75,8 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
   }
 
   /**
-   * {@code builder}'s store under this cache. Build it with Streams' caching disabled: this cache
-   * replaces that one.
+   * {@code builder}'s store under this cache; Streams' own caching is turned off below it, as this
+   * cache replaces that one.
    */
   static <V> StoreBuilder<KeyValueStore<String, V>> of(StoreBuilder<? extends KeyValueStore<String, V>> builder) {
     return new StoreBuilder<>() {
