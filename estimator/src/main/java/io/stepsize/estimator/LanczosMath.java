@@ -13,9 +13,9 @@ import io.stepsize.estimator.math.RitzSpectrum;
 import io.stepsize.schedule.LowerEdgeRule;
 import io.stepsize.schedule.PhiPolicy;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * {@link CurvatureMath} over the math package: Ritz spectra (EJML), the averaged SLQ density of a
@@ -29,17 +29,20 @@ import java.util.Map;
  * what is remembered.
  */
 final class LanczosMath implements CurvatureMath {
-  /** Probes remembered per stream thread: a few steps' worth of every job of its tasks, ~0.5 KiB each at m = 20. */
-  static final int REMEMBERED_SPECTRA = 4096;
+  /**
+   * Ritz values remembered per stream thread, over all its spectra (24 bytes each: θ, weight, bound):
+   * 2.4 MB, the current step of some 5,000 probes at m = 20, of 100 at m = 1,000.
+   */
+  static final int REMEMBERED_VALUES = 100_000;
 
   private final boolean statistics;
-  private final ThreadLocal<Map<Probe, RitzSpectrum>> spectra = ThreadLocal.withInitial(() ->
-      new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Probe, RitzSpectrum> eldest) {
-          return size() > REMEMBERED_SPECTRA;
-        }
-      });
+  private final ThreadLocal<Remembered> spectra = ThreadLocal.withInitial(Remembered::new);
+
+  /** The spectra of one stream thread's recent probes, least recently used first. */
+  private static final class Remembered {
+    final LinkedHashMap<Probe, RitzSpectrum> byProbe = new LinkedHashMap<>(64, 0.75f, true);
+    long values;
+  }
 
   LanczosMath() {
     this(true);
@@ -88,11 +91,17 @@ final class LanczosMath implements CurvatureMath {
    * arrays by reference, so only the same α and β arrays (never changed after parsing) match.
    */
   RitzSpectrum spectrum(Probe p) {
-    Map<Probe, RitzSpectrum> remembered = spectra.get();
-    RitzSpectrum s = remembered.get(p);
+    Remembered remembered = spectra.get();
+    RitzSpectrum s = remembered.byProbe.get(p);
     if (s == null) {
       s = RitzSpectrum.of(p.alpha(), p.beta());
-      remembered.put(p, s);
+      remembered.byProbe.put(p, s);
+      remembered.values += s.size();
+      Iterator<RitzSpectrum> eldest = remembered.byProbe.values().iterator();
+      while (remembered.values > REMEMBERED_VALUES && eldest.hasNext()) {
+        remembered.values -= eldest.next().size();
+        eldest.remove();
+      }
     }
     return s;
   }

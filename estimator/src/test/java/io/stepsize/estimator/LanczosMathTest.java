@@ -59,4 +59,21 @@ class LanczosMathTest {
     assertThat(again.theta()).containsExactly(first.theta());
     assertThat(again.weights()).containsExactly(first.weights());
   }
+
+  @Test
+  void whatIsRememberedIsBoundedInRitzValues() {
+    LanczosMath math = new LanczosMath();
+    CurvatureMath.Probe first = probe(1, false);
+    RitzSpectrum remembered = math.spectrum(first);
+    // m = 20: the bound holds REMEMBERED_VALUES / 20 spectra; one more than that pushes the first out
+    int others = LanczosMath.REMEMBERED_VALUES / 20;
+    for (int i = 0; i < others - 1; i++) {
+      math.spectrum(probe(1000 + i, false));
+    }
+    assertThat(math.spectrum(first)).as("still within the bound").isSameAs(remembered);
+    for (int i = 0; i < others; i++) {
+      math.spectrum(probe(100_000 + i, false));
+    }
+    assertThat(math.spectrum(first)).as("pushed out, solved again").isNotSameAs(remembered);
+  }
 }
