@@ -136,6 +136,8 @@ public final class EstimatorBench implements Callable<Integer> {
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec commandSpec;
 
+  /** Distinct probe shapes (Lanczos runs from different start vectors) the throughput rounds cycle through. */
+  static final int SHAPES = 16;
   static final String PT_IN = "bench.passthrough.in";
   static final String PT_OUT = "bench.passthrough.out";
   static final String PT_APP = "bench-passthrough";
@@ -149,6 +151,11 @@ public final class EstimatorBench implements Callable<Integer> {
     if ((target == null) != (bootstrapServers == null)) {
       throw new picocli.CommandLine.ParameterException(commandSpec.commandLine(),
           "--target and --bootstrap-servers go together");
+    }
+    if (workers < 1 || workers > SHAPES) {
+      // each worker of a step needs a T_m of its own: the same one again is a retried publish, dropped
+      throw new picocli.CommandLine.ParameterException(commandSpec.commandLine(),
+          "--workers: must be in [1, " + SHAPES + "] (the bench's probe shapes), got " + workers);
     }
     try (BenchNode server = BenchNode.open(target, bootstrapServers)) {
       String bootstrap = server.bootstrap();
@@ -216,7 +223,7 @@ public final class EstimatorBench implements Callable<Integer> {
           KafkaConsumer<byte[], byte[]> estOut = counter(bootstrap, throughputTopics.curvatureHistory().name());
           KafkaConsumer<byte[], byte[]> ptOut = counter(bootstrap, PT_OUT)) {
         awaitRunning(passthrough);
-        LanczosResult[] shapes = new LanczosResult[16];
+        LanczosResult[] shapes = new LanczosResult[SHAPES];
         for (int i = 0; i < shapes.length; i++) {
           shapes[i] = Workloads.lanczos(m, 7 + i);
         }

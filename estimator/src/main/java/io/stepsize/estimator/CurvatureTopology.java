@@ -131,11 +131,12 @@ public final class CurvatureTopology {
     // timestamped: the layout the KTable that held the specs before wrote to the same changelog;
     // every probe reads its job's spec, cached as an object, so it is parsed once
     builder.addStateStore(DecodedCacheStore.of(Stores.timestampedKeyValueStoreBuilder(
-        Stores.persistentTimestampedKeyValueStore(JOB_STORE), keys, jobs.valueSerde())));
+        Stores.persistentTimestampedKeyValueStore(JOB_STORE), keys, jobs.valueSerde()),
+        spec -> spec.value().getSerializedSize() + Long.BYTES));
     // cached as objects: a job's state is rewritten by every probe, and only the last write before a
     // commit needs encoding and reaching the changelog
     builder.addStateStore(DecodedCacheStore.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE),
-        keys, JobState.serde())));
+        keys, JobState.serde()), JobStateCodec::sizeOf));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE), Serdes.Bytes(),
         Serdes.ByteArray()));
     // not cached: a segment's points are written once, when it closes; many keys in the thread's record
@@ -144,13 +145,14 @@ public final class CurvatureTopology {
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EarlierPoints.STORE), keys,
         Serdes.ByteArray()).withCachingDisabled());
     builder.addStateStore(DecodedCacheStore.of(Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(TIMELINE_STORE), keys, Timeline.serde())));
+        Stores.persistentKeyValueStore(TIMELINE_STORE), keys, Timeline.serde()), TimelineCodec::sizeOf));
     // a job's timeline, rewritten once per emit interval and up to ~600 KiB: Streams' cache, bounded
     // in bytes; the reports since, rewritten by every report, as objects
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(GRADIENT_STORE), keys,
         GradientStatsProcessor.serde()).withCachingEnabled());
     builder.addStateStore(DecodedCacheStore.of(Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(GRADIENT_PENDING_STORE), keys, GradientStatsProcessor.pendingSerde())));
+        Stores.persistentKeyValueStore(GRADIENT_PENDING_STORE), keys, GradientStatsProcessor.pendingSerde()),
+        reports -> reports.getSerializedSize() + 1L));
 
     KStream<String, ProbeReport> routed = builder
         .stream(probes.name(), Consumed.with(probes.keySerde(), probes.valueSerde()).withName("probes"))

@@ -1,8 +1,11 @@
 package io.stepsize.estimator;
 
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.StateStore;
 import org.apache.kafka.streams.processor.StateStoreContext;
@@ -31,8 +34,9 @@ import org.apache.kafka.streams.state.internals.WrappedStateStore;
  * sees through it to the store's format (a timestamped store's changelog restores with its
  * timestamps). A task closed dirty (a crash, an aborted transaction) closes its stores: what
  * was not flushed is dropped with the transaction it belonged to, and the store is restored from
- * the changelog. At most {@link #MAX_ENTRIES} keys are held; the least recently used one is written
- * down first if it was changed. Range reads write every change down before they read.
+ * the changelog. At most {@link #MAX_BYTES} of values (as encoded) are held; the least recently
+ * used ones are written down first if they were changed. Range reads write every change down
+ * before they read.
  *
  * <p>The values must be immutable: the object put is the one every later get returns and the one
  * encoded at the commit.
@@ -40,45 +44,42 @@ import org.apache.kafka.streams.state.internals.WrappedStateStore;
 final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String, V>, String, V>
     implements KeyValueStore<String, V> {
   /**
-   * Keys held per store and task: the jobs a task estimates at once. A job's state, timeline or spec
-   * is a few KiB at m = 20 (its open segment, its step's probes), so some MiB per task.
+   * Bytes of values held per store and task, counted as encoded: the jobs a task estimates at once
+   * (a job's state or timeline is a few KiB at m = 20: its open segment, its step's probes). The
+   * objects take some times that on the heap.
    */
-  static final int MAX_ENTRIES = 1024;
+  static final long MAX_BYTES = 4L << 20;
 
   private final KeyValueStore<String, V> inner;
-  private final Map<String, Entry<V>> entries = new LinkedHashMap<>(64, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Entry<V>> eldest) {
-      if (size() <= MAX_ENTRIES) {
-        return false;
-      }
-      if (eldest.getValue().dirty) {
-        inner.put(eldest.getKey(), eldest.getValue().value);
-      }
-      return true;
-    }
-  };
+  private final ToLongFunction<V> weight;
+  /** Least recently used first. */
+  private final LinkedHashMap<String, Entry<V>> entries = new LinkedHashMap<>(64, 0.75f, true);
+  private long bytes;
 
   private static final class Entry<V> {
     final V value;
+    final long bytes;
     boolean dirty;
 
-    Entry(V value, boolean dirty) {
+    Entry(V value, long bytes, boolean dirty) {
       this.value = value;
+      this.bytes = bytes;
       this.dirty = dirty;
     }
   }
 
-  private DecodedCacheStore(KeyValueStore<String, V> inner) {
+  private DecodedCacheStore(KeyValueStore<String, V> inner, ToLongFunction<V> weight) {
     super(inner);
     this.inner = inner;
+    this.weight = weight;
   }
 
   /**
    * {@code builder}'s store under this cache; Streams' own caching is turned off below it, as this
-   * cache replaces that one.
+   * cache replaces that one. {@code weight}: a value's size as encoded, or near it.
    */
-  static <V> StoreBuilder<KeyValueStore<String, V>> of(StoreBuilder<? extends KeyValueStore<String, V>> builder) {
+  static <V> StoreBuilder<KeyValueStore<String, V>> of(StoreBuilder<? extends KeyValueStore<String, V>> builder,
+      ToLongFunction<V> weight) {
     return new StoreBuilder<>() {
       @Override
       public StoreBuilder<KeyValueStore<String, V>> withCachingEnabled() {
@@ -105,7 +106,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
 
       @Override
       public KeyValueStore<String, V> build() {
-        return new DecodedCacheStore<>(builder.withCachingDisabled().build());
+        return new DecodedCacheStore<>(builder.withCachingDisabled().build(), weight);
       }
 
       @Override
@@ -131,7 +132,32 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
       delete(key);
       return;
     }
-    entries.put(key, new Entry<>(value, true));
+    hold(key, value, true);
+  }
+
+  private void hold(String key, V value, boolean dirty) {
+    Entry<V> e = new Entry<>(value, weight.applyAsLong(value), dirty);
+    Entry<V> old = entries.put(key, e);
+    bytes += e.bytes - (old == null ? 0 : old.bytes);
+    if (bytes <= MAX_BYTES) {
+      return;
+    }
+    Iterator<Map.Entry<String, Entry<V>>> eldest = entries.entrySet().iterator();
+    while (bytes > MAX_BYTES && entries.size() > 1) {
+      Map.Entry<String, Entry<V>> out = eldest.next();
+      if (out.getValue().dirty) {
+        inner.put(out.getKey(), out.getValue().value);
+      }
+      bytes -= out.getValue().bytes;
+      eldest.remove();
+    }
+  }
+
+  private void forget(String key) {
+    Entry<V> old = entries.remove(key);
+    if (old != null) {
+      bytes -= old.bytes;
+    }
   }
 
   @Override
@@ -142,7 +168,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
     }
     V value = inner.get(key);
     if (value != null) {
-      entries.put(key, new Entry<>(value, false));
+      hold(key, value, false);
     }
     return value;
   }
@@ -166,7 +192,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
   @Override
   public V delete(String key) {
     V old = get(key);
-    entries.remove(key);
+    forget(key);
     inner.delete(key);
     return old;
   }
@@ -185,7 +211,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
 
   @Override
   public void clearCache() {
-    entries.clear();
+    forgetAll();
     super.clearCache();
   }
 
@@ -220,26 +246,39 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
 
   @Override
   public void init(StateStoreContext context, StateStore root) {
-    entries.clear();
+    forgetAll();
     super.init(context, root);
   }
 
+  private void forgetAll() {
+    entries.clear();
+    bytes = 0;
+  }
+
+  /**
+   * Streams' commit of the store's changelog offsets, after the transaction: nothing is left to
+   * write then, unless a value was put outside processing (a processor's init); written as Streams'
+   * own cache writes it, rather than dropped.
+   */
   @Override
-  public void flush() {
+  public void commit(Map<TopicPartition, Long> changelogOffsets) {
     flushCache();
-    inner.flush();
+    super.commit(changelogOffsets);
   }
 
   /** A closed store keeps nothing: a clean close has flushed, a dirty one is restored from its changelog. */
   @Override
   public void close() {
-    entries.clear();
+    forgetAll();
     super.close();
   }
 
+  /**
+   * Interactive queries come from other threads than the task's: they read the store below, as of
+   * the last commit, and never touch this cache. (No estimator store is queried.)
+   */
   @Override
   public <R> QueryResult<R> query(Query<R> query, PositionBound positionBound, QueryConfig config) {
-    flushCache();
     return super.query(query, positionBound, config);
   }
 }

@@ -36,12 +36,17 @@ final class JobStateCodec {
 
   private JobStateCodec() {}
 
-  static byte[] encode(JobState s) {
+  /** The length of {@link #encode}'s bytes. */
+  static int sizeOf(JobState s) {
     int size = HEADER_BYTES + sizeOf(s.ewmaBefore()) + sizeOf(s.ewmaAfter()) + Integer.BYTES;
     for (CurvatureMath.Probe p : s.probes()) {
       size += sizeOf(p.alpha()) + sizeOf(p.beta()) + Byte.BYTES;
     }
-    ByteBuffer b = ByteBuffer.allocate(size);
+    return size;
+  }
+
+  static byte[] encode(JobState s) {
+    ByteBuffer b = ByteBuffer.allocate(sizeOf(s));
     b.put(VERSION);
     b.putInt(s.phase());
     b.putLong(s.step());

@@ -30,8 +30,9 @@ import java.util.List;
  */
 final class LanczosMath implements CurvatureMath {
   /**
-   * Ritz values remembered per stream thread, over all its spectra (24 bytes each: θ, weight, bound):
-   * 2.4 MB, the current step of some 5,000 probes at m = 20, of 100 at m = 1,000.
+   * Ritz values remembered per stream thread, over all its spectra: about 4 MB (θ, weight and bound,
+   * and the probe's α and β, 40 bytes a value), the current step of some 5,000 probes at m = 20, of
+   * 100 at m = 1,000.
    */
   static final int REMEMBERED_VALUES = 100_000;
 

@@ -91,6 +91,11 @@ public record Timeline(long jobProbes, long openIndex, boolean dirty, List<Point
     long index = openIndex;
     Curvature closed = null;
     List<Point> next;
+    if (count > 0 && p.step() < openSegment.get(count - 1).step()) {
+      // the estimator refuses steps before a job's latest, and EarlierPoints relies on rising steps
+      throw new IllegalStateException("job '" + jobId + "': estimate of step " + p.step() + " after step "
+          + openSegment.get(count - 1).step());
+    }
     if (count > 0 && openSegment.get(count - 1).step() == p.step()) {
       next = new ArrayList<>(openSegment);
       next.set(count - 1, p);

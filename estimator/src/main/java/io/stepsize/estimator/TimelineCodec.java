@@ -4,6 +4,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serde;
 
 /**
@@ -38,8 +39,13 @@ final class TimelineCodec {
 
   private TimelineCodec() {}
 
+  /** The length of {@link #encode}'s bytes. */
+  static int sizeOf(Timeline t) {
+    return HEADER_BYTES + t.openCount() * POINT_BYTES;
+  }
+
   static byte[] encode(Timeline t) {
-    ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + t.openCount() * POINT_BYTES);
+    ByteBuffer b = ByteBuffer.allocate(sizeOf(t));
     b.put(VERSION);
     b.putLong(t.jobProbes());
     b.putLong(t.openIndex());
@@ -76,7 +82,12 @@ final class TimelineCodec {
       int openCount = StateBytes.count(b, WHAT, "openCount", v3 ? POINT_BYTES : POINT_BYTES_2);
       List<Timeline.Point> openSegment = new ArrayList<>(openCount);
       for (int i = 0; i < openCount; i++) {
-        openSegment.add(point(b, v3));
+        Timeline.Point p = point(b, v3);
+        if (i > 0 && p.step() <= openSegment.get(i - 1).step()) {
+          throw new SerializationException(WHAT + ": point " + i + " has step " + p.step() + ", not after "
+              + openSegment.get(i - 1).step() + " (" + bytes.length + " bytes)");
+        }
+        openSegment.add(p);
       }
       StateBytes.end(b, WHAT);
       return new Timeline(jobProbes, openIndex, dirty, openSegment);

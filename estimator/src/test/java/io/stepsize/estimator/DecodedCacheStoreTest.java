@@ -32,6 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 class DecodedCacheStoreTest {
   private static final String STORE = "values";
   private static final String CHANGELOG = "cache-test-" + STORE + "-changelog";
+  /** What the cache counts for each value, so that it holds CAPACITY of them. */
+  private static final long BOX_BYTES = 1024;
+  private static final int CAPACITY = (int) (DecodedCacheStore.MAX_BYTES / BOX_BYTES);
 
   @TempDir Path stateDir;
 
@@ -66,6 +69,12 @@ class DecodedCacheStoreTest {
     @Override
     public void process(Record<String, String> record) {
       String key = record.key();
+      if (record.value().equals("del")) {
+        store.put(key, new Box(key + ":d"));
+        store.delete(key);
+        notSame.add("after del " + key + " = " + store.get(key));
+        return;
+      }
       if (record.value().startsWith("fill:")) {
         int n = Integer.parseInt(record.value().substring(5));
         store.put(key, new Box(key + ":f"));
@@ -92,7 +101,7 @@ class DecodedCacheStoreTest {
     t.addSource("in", new StringDeserializer(), new StringDeserializer(), "in");
     t.addProcessor("write", Writer::new, "in");
     t.addStateStore(DecodedCacheStore.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-        Serdes.String(), boxes)), "write");
+        Serdes.String(), boxes), b -> BOX_BYTES), "write");
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "cache-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -131,12 +140,27 @@ class DecodedCacheStoreTest {
       in.pipeInput("k", "1");
       assertThat(changelog(d)).containsExactly(KeyValue.pair("k", "k:1"));
       int before = decodes.get();
-      in.pipeInput("k", "fill:" + (DecodedCacheStore.MAX_ENTRIES + 10));
+      in.pipeInput("k", "fill:" + (CAPACITY + 10));
       assertThat(notSame).containsExactly("after fill k = k:f");
       assertThat(decodes.get() - before).as("k came back from the store below").isEqualTo(1);
       List<KeyValue<String, String>> written = changelog(d);
       assertThat(written).as("each key once, k first: written when pushed out, before the commit")
-          .hasSize(1 + DecodedCacheStore.MAX_ENTRIES + 10).startsWith(KeyValue.pair("k", "k:f"));
+          .hasSize(1 + CAPACITY + 10).startsWith(KeyValue.pair("k", "k:f"));
+    }
+  }
+
+  @Test
+  void aKeyDeletedBeforeItsCommitIsATombstoneAndStaysGone() {
+    try (TopologyTestDriver d = driver()) {
+      var in = d.createInputTopic("in", new StringSerializer(), new StringSerializer());
+      in.pipeInput("a", "1");
+      assertThat(changelog(d)).containsExactly(KeyValue.pair("a", "a:1"));
+      in.pipeInput("a", "del");
+      assertThat(notSame).containsExactly("after del a = null");
+      assertThat(changelog(d)).containsExactly(KeyValue.pair("a", null));
+      in.pipeInput("b", "1");
+      assertThat(changelog(d)).as("the deleted value never comes back").containsExactly(KeyValue.pair("b", "b:1"));
+      assertThat(d.<String, Box>getKeyValueStore(STORE).get("a")).isNull();
     }
   }
 
@@ -164,9 +188,9 @@ class DecodedCacheStoreTest {
   @Test
   void streamsSeesTheStoreBelowThroughIt() {
     var timestamped = DecodedCacheStore.of(Stores.timestampedKeyValueStoreBuilder(
-        Stores.persistentTimestampedKeyValueStore("t"), Serdes.String(), Serdes.String())).build();
+        Stores.persistentTimestampedKeyValueStore("t"), Serdes.String(), Serdes.String()), v -> 1).build();
     var plain = DecodedCacheStore.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("p"),
-        Serdes.String(), Serdes.String())).build();
+        Serdes.String(), Serdes.String()), v -> 1).build();
     assertThat(WrappedStateStore.isTimestamped(timestamped)).isTrue();
     assertThat(WrappedStateStore.isTimestamped(plain)).isFalse();
   }

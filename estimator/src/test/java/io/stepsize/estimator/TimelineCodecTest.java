@@ -56,13 +56,18 @@ class TimelineCodecTest {
 
   @Test
   void everyFieldRoundTrips() {
-    Timeline t = new Timeline(Long.MAX_VALUE, 3, true, List.of(
-        new Timeline.Point(7, 9, 2, 4, -1.25, 3e300, Double.MIN_VALUE, Double.NaN, Double.POSITIVE_INFINITY,
-            -3.5, 1e-300, 1.0, Double.NEGATIVE_INFINITY, true),
-        new Timeline.Point(Long.MIN_VALUE, 0, 0, 1, 0.0, -0.0, 1e-300, 42, 6.5, 0.0, -0.0, 0.25, 2.0, false)));
+    Timeline.Point seven = new Timeline.Point(7, 9, 2, 4, -1.25, 3e300, Double.MIN_VALUE, Double.NaN,
+        Double.POSITIVE_INFINITY, -3.5, 1e-300, 1.0, Double.NEGATIVE_INFINITY, true);
+    Timeline.Point lowest = new Timeline.Point(Long.MIN_VALUE, 0, 0, 1, 0.0, -0.0, 1e-300, 42, 6.5, 0.0, -0.0, 0.25,
+        2.0, false);
+    Timeline t = new Timeline(Long.MAX_VALUE, 3, true, List.of(lowest, seven));
     byte[] bytes = TimelineCodec.encode(t);
     assertThat(bytes).hasSize(22 + 2 * 105);
     assertThat(TimelineCodec.decode(bytes)).isEqualTo(t);
+    // a timeline's steps rise (EarlierPoints relies on it): bytes whose steps do not are refused
+    byte[] falling = TimelineCodec.encode(new Timeline(Long.MAX_VALUE, 3, true, List.of(seven, lowest)));
+    assertThatThrownBy(() -> TimelineCodec.decode(falling)).isInstanceOf(SerializationException.class)
+        .hasMessage("curvature timeline: point 1 has step -9223372036854775808, not after 7 (232 bytes)");
     assertThat(TimelineCodec.decode(TimelineCodec.encode(Timeline.empty()))).isEqualTo(Timeline.empty());
     assertThat(TimelineCodec.encode(Timeline.empty())).isEqualTo(hex("03" + "00".repeat(21)));
   }
@@ -80,6 +85,9 @@ class TimelineCodecTest {
     Timeline added = Timeline.empty().add("j", estimate(7, 40, 5.5)).timeline()
         .add("j", estimate(9, 41, 16.0)).timeline().withDirty(false);
     assertThat(added).isEqualTo(TWO_POINTS);
+    // an estimate of an earlier step is a bug upstream (the estimator refuses such probes), not a point
+    assertThatThrownBy(() -> added.add("j", estimate(10, 39, 2.0))).isInstanceOf(IllegalStateException.class)
+        .hasMessage("job 'j': estimate of step 39 after step 41");
   }
 
   @Test
