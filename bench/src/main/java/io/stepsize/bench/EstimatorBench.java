@@ -368,8 +368,6 @@ public final class EstimatorBench implements Callable<Integer> {
         .setStart(io.stepsize.proto.v1.Start.START_GRADIENT)).build() : probe;
   }
 
-
-  /** Sends the records to {@code topic} and returns records per second until all are on the output. */
   /**
    * Sends the records to {@code topic} and returns records per second until {@code expected} records are on
    * the output (the estimator's history gets one per probe, the passthrough's output one per record).

@@ -44,9 +44,10 @@ public interface CurvatureMath {
 
   /**
    * Rejects a malformed probe: throws {@link io.stepsize.wire.InvalidProbeException}
-   * whose message is the reason (finite numbers, 1 ≤ m ≤ 1000, beta ≥ 0, equal lengths).
+   * whose message is the reason (finite numbers, 1 ≤ m ≤ 1000, beta ≥ 0, equal lengths). What it
+   * computes to tell may be kept for the probe's estimate.
    */
-  void check(double[] alpha, double[] beta);
+  void check(Probe probe);
 
   /**
    * The estimate of one step: its probes (every worker's so far, at least one) merged by averaging

@@ -306,9 +306,10 @@ final class CurvatureProcessor implements Processor<String, Message, Object, Obj
   private CurvatureMath.Probe checkedLanczos(LanczosProbe p) {
     double[] alpha = ProbeValidation.toArray(p.getAlphaList());
     double[] beta = ProbeValidation.toArray(p.getBetaList());
-    math.check(alpha, beta);
-    return new CurvatureMath.Probe(alpha, beta, p.getStart() == Start.START_GRADIENT,
+    CurvatureMath.Probe probe = new CurvatureMath.Probe(alpha, beta, p.getStart() == Start.START_GRADIENT,
         p.getOperator() == Operator.OPERATOR_PRECONDITIONED);
+    math.check(probe);
+    return probe;
   }
 
   private Job job(String jobId, JobSpec spec) {

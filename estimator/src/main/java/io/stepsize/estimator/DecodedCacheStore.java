@@ -9,10 +9,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.StateStore;
 import org.apache.kafka.streams.processor.StateStoreContext;
-import org.apache.kafka.streams.query.PositionBound;
-import org.apache.kafka.streams.query.Query;
-import org.apache.kafka.streams.query.QueryConfig;
-import org.apache.kafka.streams.query.QueryResult;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
@@ -36,7 +32,9 @@ import org.apache.kafka.streams.state.internals.WrappedStateStore;
  * was not flushed is dropped with the transaction it belonged to, and the store is restored from
  * the changelog. At most {@link #MAX_BYTES} of values (as encoded) are held; the least recently
  * used ones are written down first if they were changed. Range reads write every change down
- * before they read.
+ * before they read. Interactive queries, which come from other threads than the task's, go to the
+ * store below as {@link WrappedStateStore} sends them: they see the last commit and never touch the
+ * cache (no estimator store is queried).
  *
  * <p>The values must be immutable: the object put is the one every later get returns and the one
  * encoded at the commit.
@@ -50,7 +48,6 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
    */
   static final long MAX_BYTES = 4L << 20;
 
-  private final KeyValueStore<String, V> inner;
   private final ToLongFunction<V> weight;
   /** Least recently used first. */
   private final LinkedHashMap<String, Entry<V>> entries = new LinkedHashMap<>(64, 0.75f, true);
@@ -70,7 +67,6 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
 
   private DecodedCacheStore(KeyValueStore<String, V> inner, ToLongFunction<V> weight) {
     super(inner);
-    this.inner = inner;
     this.weight = weight;
   }
 
@@ -146,7 +142,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
     while (bytes > MAX_BYTES && entries.size() > 1) {
       Map.Entry<String, Entry<V>> out = eldest.next();
       if (out.getValue().dirty) {
-        inner.put(out.getKey(), out.getValue().value);
+        wrapped().put(out.getKey(), out.getValue().value);
       }
       bytes -= out.getValue().bytes;
       eldest.remove();
@@ -166,7 +162,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
     if (e != null) {
       return e.value;
     }
-    V value = inner.get(key);
+    V value = wrapped().get(key);
     if (value != null) {
       hold(key, value, false);
     }
@@ -193,7 +189,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
   public V delete(String key) {
     V old = get(key);
     forget(key);
-    inner.delete(key);
+    wrapped().delete(key);
     return old;
   }
 
@@ -202,7 +198,7 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
   public void flushCache() {
     for (Map.Entry<String, Entry<V>> e : entries.entrySet()) {
       if (e.getValue().dirty) {
-        inner.put(e.getKey(), e.getValue().value);
+        wrapped().put(e.getKey(), e.getValue().value);
         e.getValue().dirty = false;
       }
     }
@@ -218,30 +214,30 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
   @Override
   public KeyValueIterator<String, V> range(String from, String to) {
     flushCache();
-    return inner.range(from, to);
+    return wrapped().range(from, to);
   }
 
   @Override
   public KeyValueIterator<String, V> reverseRange(String from, String to) {
     flushCache();
-    return inner.reverseRange(from, to);
+    return wrapped().reverseRange(from, to);
   }
 
   @Override
   public KeyValueIterator<String, V> all() {
     flushCache();
-    return inner.all();
+    return wrapped().all();
   }
 
   @Override
   public KeyValueIterator<String, V> reverseAll() {
     flushCache();
-    return inner.reverseAll();
+    return wrapped().reverseAll();
   }
 
   @Override
   public long approximateNumEntries() {
-    return inner.approximateNumEntries();
+    return wrapped().approximateNumEntries();
   }
 
   @Override
@@ -271,14 +267,5 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
   public void close() {
     forgetAll();
     super.close();
-  }
-
-  /**
-   * Interactive queries come from other threads than the task's: they read the store below, as of
-   * the last commit, and never touch this cache. (No estimator store is queried.)
-   */
-  @Override
-  public <R> QueryResult<R> query(Query<R> query, PositionBound positionBound, QueryConfig config) {
-    return super.query(query, positionBound, config);
   }
 }

@@ -8,7 +8,6 @@ import io.stepsize.estimator.math.LowerEdge;
 import io.stepsize.estimator.math.LowerEdgeSettings;
 import io.stepsize.estimator.math.SpectralDensity;
 import io.stepsize.estimator.math.ProbeMerge;
-import io.stepsize.wire.ProbeValidation;
 import io.stepsize.estimator.math.RitzSpectrum;
 import io.stepsize.schedule.LowerEdgeRule;
 import io.stepsize.schedule.PhiPolicy;
@@ -54,9 +53,10 @@ final class LanczosMath implements CurvatureMath {
     this.statistics = statistics;
   }
 
+  /** Validates by solving: {@link RitzSpectrum#of} checks the probe first, and the spectrum is kept for its estimate. */
   @Override
-  public void check(double[] alpha, double[] beta) {
-    ProbeValidation.check(alpha, beta);
+  public void check(Probe probe) {
+    spectrum(probe);
   }
 
   @Override

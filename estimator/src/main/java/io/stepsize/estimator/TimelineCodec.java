@@ -51,9 +51,7 @@ final class TimelineCodec {
     b.putLong(t.openIndex());
     b.put(t.dirty() ? (byte) 1 : (byte) 0);
     b.putInt(t.openCount());
-    List<Timeline.Point> points = t.openSegment();
-    for (int i = 0; i < points.size(); i++) {
-      Timeline.Point p = points.get(i);
+    for (Timeline.Point p : t.openSegment()) {
       b.putLong(p.step());
       b.putLong(p.appliesFromStep());
       b.putLong(p.phase());

@@ -51,8 +51,11 @@ class DecodedCacheStoreTest {
     return new Box(new String(bytes, StandardCharsets.UTF_8));
   });
 
-  /** What the processor saw: each get right after its put returned the same object. */
-  private final List<String> notSame = new java.util.ArrayList<>();
+  /**
+   * What the processor saw: a put whose get right after did not return the object put ("key:i"), and
+   * the values read after a fill or a delete.
+   */
+  private final List<String> observed = new java.util.ArrayList<>();
 
   /**
    * Record "key" → "n" puts key = "key:1" … "key:n" and reads each back; "key" → "fill:N" puts key =
@@ -72,7 +75,7 @@ class DecodedCacheStoreTest {
       if (record.value().equals("del")) {
         store.put(key, new Box(key + ":d"));
         store.delete(key);
-        notSame.add("after del " + key + " = " + store.get(key));
+        observed.add("after del " + key + " = " + store.get(key));
         return;
       }
       if (record.value().startsWith("fill:")) {
@@ -82,7 +85,7 @@ class DecodedCacheStoreTest {
           store.put("other-" + i, new Box("o" + i));
         }
         Box back = store.get(key);
-        notSame.add("after fill " + key + " = " + (back == null ? null : back.text()));
+        observed.add("after fill " + key + " = " + (back == null ? null : back.text()));
         return;
       }
       int n = Integer.parseInt(record.value());
@@ -90,7 +93,7 @@ class DecodedCacheStoreTest {
         Box box = new Box(key + ":" + i);
         store.put(key, box);
         if (store.get(key) != box) {
-          notSame.add(key + ":" + i);
+          observed.add(key + ":" + i);
         }
       }
     }
@@ -121,7 +124,7 @@ class DecodedCacheStoreTest {
       in.pipeInput("b", "3");
       assertThat(changelog(d)).containsExactly(KeyValue.pair("a", "a:100"), KeyValue.pair("b", "b:3"));
       assertThat(encodes).as("one encode per key per commit, not per put").hasValue(2);
-      assertThat(notSame).as("every get right after a put hands back the object put").isEmpty();
+      assertThat(observed).as("every get right after a put hands back the object put").isEmpty();
       assertThat(decodes).hasValue(0);
 
       in.pipeInput("a", "2");
@@ -141,7 +144,7 @@ class DecodedCacheStoreTest {
       assertThat(changelog(d)).containsExactly(KeyValue.pair("k", "k:1"));
       int before = decodes.get();
       in.pipeInput("k", "fill:" + (CAPACITY + 10));
-      assertThat(notSame).containsExactly("after fill k = k:f");
+      assertThat(observed).containsExactly("after fill k = k:f");
       assertThat(decodes.get() - before).as("k came back from the store below").isEqualTo(1);
       List<KeyValue<String, String>> written = changelog(d);
       assertThat(written).as("each key once, k first: written when pushed out, before the commit")
@@ -156,7 +159,7 @@ class DecodedCacheStoreTest {
       in.pipeInput("a", "1");
       assertThat(changelog(d)).containsExactly(KeyValue.pair("a", "a:1"));
       in.pipeInput("a", "del");
-      assertThat(notSame).containsExactly("after del a = null");
+      assertThat(observed).containsExactly("after del a = null");
       assertThat(changelog(d)).containsExactly(KeyValue.pair("a", null));
       in.pipeInput("b", "1");
       assertThat(changelog(d)).as("the deleted value never comes back").containsExactly(KeyValue.pair("b", "b:1"));
