@@ -240,6 +240,9 @@ public final class EstimatorBench implements Callable<Integer> {
         long estCpu = 0;
         long estStreamCpu = 0;
         long ptCpu = 0;
+        // wall time of the estimator's rounds, and the CPU of this whole JVM (broker, node, load, instance) in them
+        long estWall = 0;
+        long estJvmCpu = 0;
         double[] est = new double[rounds];
         double[] pt = new double[rounds];
         for (int r = 0; r < rounds; r++) {
@@ -250,7 +253,11 @@ public final class EstimatorBench implements Callable<Integer> {
           long estStream0 = streamCpuNanos(estApp);
           long ptCpu0 = cpuNanos(PT_APP);
           if (r % 2 == 0) {
+            long wall0 = System.nanoTime();
+            long jvm0 = jvmCpuNanos();
             est[r] = burst(producer, throughputTopics.probes().name(), estOut, b, probes);
+            estWall += System.nanoTime() - wall0;
+            estJvmCpu += jvmCpuNanos() - jvm0;
             estCpu += cpuNanos(estApp) - estCpu0;
             estStreamCpu += streamCpuNanos(estApp) - estStream0;
             ptCpu0 = cpuNanos(PT_APP);
@@ -261,7 +268,11 @@ public final class EstimatorBench implements Callable<Integer> {
             ptCpu += cpuNanos(PT_APP) - ptCpu0;
             estCpu0 = cpuNanos(estApp);
             estStream0 = streamCpuNanos(estApp);
+            long wall0 = System.nanoTime();
+            long jvm0 = jvmCpuNanos();
             est[r] = burst(producer, throughputTopics.probes().name(), estOut, b, probes);
+            estWall += System.nanoTime() - wall0;
+            estJvmCpu += jvmCpuNanos() - jvm0;
             estCpu += cpuNanos(estApp) - estCpu0;
             estStreamCpu += streamCpuNanos(estApp) - estStream0;
           }
@@ -301,6 +312,11 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("cpu_ratio", (double) estCpu / ptCpu)
             // the stream threads alone: the estimator's own work, without its clients' I/O threads
             .put("estimator_stream_cpu_us_per_probe", estStreamCpu / 1e3 / probesIn)
+            // in the estimator's rounds: how busy its stream threads were (1 = always on a core), and how many
+            // of the machine's cores this JVM used, which hosts the broker and the load generator too
+            .put("estimator_stream_busy", (double) estStreamCpu / estWall
+                / (streamThreads == null ? 1 : streamThreads) / Math.max(1, own.size()))
+            .put("jvm_cores_busy", (double) estJvmCpu / estWall)
             .put("stats_per_probe", statsPerProbe).put("workers", workers).put("estimator_records_per_s", estRecords)
             .put("estimator_cpu_us_per_record", estCpu / 1e3 / recordsIn)
             .put("fresh_samples", freshness.getTotalCount())
@@ -439,6 +455,11 @@ public final class EstimatorBench implements Callable<Integer> {
    */
   static long streamCpuNanos(String applicationId) {
     return cpuNanos(name -> name.startsWith(applicationId + "-") && name.matches(".*-StreamThread-\\d+"));
+  }
+
+  /** CPU time (ns) of this JVM, every thread, GC and JIT included. */
+  private static long jvmCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   private static long cpuNanos(java.util.function.Predicate<String> threadName) {
