@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.DoubleSupplier;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -237,44 +238,23 @@ public final class EstimatorBench implements Callable<Integer> {
         long probesIn = 0;
         long recordsIn = 0;
         String estApp = throughputTopics.applicationId();
-        long estCpu = 0;
-        long estStreamCpu = 0;
-        long ptCpu = 0;
-        // wall time of the estimator's rounds, and the CPU of this whole JVM (broker, node, load, instance) in them
-        long estWall = 0;
-        long estJvmCpu = 0;
+        Spent estSpent = new Spent(estApp);
+        Spent ptSpent = new Spent(PT_APP);
         double[] est = new double[rounds];
         double[] pt = new double[rounds];
         for (int r = 0; r < rounds; r++) {
           List<ProducerRecord<String, byte[]>> b = batch(prefix, shapes, nextStep, probes);
           probesIn += probes;
           recordsIn += b.size();
-          long estCpu0 = cpuNanos(estApp);
-          long estStream0 = streamCpuNanos(estApp);
-          long ptCpu0 = cpuNanos(PT_APP);
+          DoubleSupplier estRound = () -> burst(producer, throughputTopics.probes().name(), estOut, b, probes);
+          DoubleSupplier ptRound = () -> burst(producer, PT_IN, ptOut, b, b.size());
+          // alternated, so that neither side always runs on the other's leftovers
           if (r % 2 == 0) {
-            long wall0 = System.nanoTime();
-            long jvm0 = jvmCpuNanos();
-            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b, probes);
-            estWall += System.nanoTime() - wall0;
-            estJvmCpu += jvmCpuNanos() - jvm0;
-            estCpu += cpuNanos(estApp) - estCpu0;
-            estStreamCpu += streamCpuNanos(estApp) - estStream0;
-            ptCpu0 = cpuNanos(PT_APP);
-            pt[r] = burst(producer, PT_IN, ptOut, b, b.size());
-            ptCpu += cpuNanos(PT_APP) - ptCpu0;
+            est[r] = estSpent.round(estRound);
+            pt[r] = ptSpent.round(ptRound);
           } else {
-            pt[r] = burst(producer, PT_IN, ptOut, b, b.size());
-            ptCpu += cpuNanos(PT_APP) - ptCpu0;
-            estCpu0 = cpuNanos(estApp);
-            estStream0 = streamCpuNanos(estApp);
-            long wall0 = System.nanoTime();
-            long jvm0 = jvmCpuNanos();
-            est[r] = burst(producer, throughputTopics.probes().name(), estOut, b, probes);
-            estWall += System.nanoTime() - wall0;
-            estJvmCpu += jvmCpuNanos() - jvm0;
-            estCpu += cpuNanos(estApp) - estCpu0;
-            estStreamCpu += streamCpuNanos(estApp) - estStream0;
+            pt[r] = ptSpent.round(ptRound);
+            est[r] = estSpent.round(estRound);
           }
           System.err.printf("round %d: estimator %.0f records/s, passthrough %.0f records/s (ratio %.3f)%n", r + 1,
               est[r], pt[r], est[r] / pt[r]);
@@ -307,18 +287,18 @@ public final class EstimatorBench implements Callable<Integer> {
             .put("estimator_out_bytes_per_probe", (double) estBytes / probesIn)
             .put("passthrough_out_bytes_per_probe", (double) ptBytes / probesIn)
             // CPU, not wall time: what one probe costs the application's threads, whatever else runs
-            .put("estimator_cpu_us_per_probe", estCpu / 1e3 / probesIn)
-            .put("passthrough_cpu_us_per_probe", ptCpu / 1e3 / probesIn)
-            .put("cpu_ratio", (double) estCpu / ptCpu)
+            .put("estimator_cpu_us_per_probe", estSpent.cpu / 1e3 / probesIn)
+            .put("passthrough_cpu_us_per_probe", ptSpent.cpu / 1e3 / probesIn)
+            .put("cpu_ratio", (double) estSpent.cpu / ptSpent.cpu)
             // the stream threads alone: the estimator's own work, without its clients' I/O threads
-            .put("estimator_stream_cpu_us_per_probe", estStreamCpu / 1e3 / probesIn)
+            .put("estimator_stream_cpu_us_per_probe", estSpent.streamCpu / 1e3 / probesIn)
             // in the estimator's rounds: how busy its stream threads were (1 = always on a core), and how many
             // of the machine's cores this JVM used, which hosts the broker and the load generator too
-            .put("estimator_stream_busy", (double) estStreamCpu / estWall
+            .put("estimator_stream_busy", (double) estSpent.streamCpu / estSpent.wall
                 / (streamThreads == null ? 1 : streamThreads) / Math.max(1, own.size()))
-            .put("jvm_cores_busy", (double) estJvmCpu / estWall)
+            .put("jvm_cores_busy", (double) estSpent.jvmCpu / estSpent.wall)
             .put("stats_per_probe", statsPerProbe).put("workers", workers).put("estimator_records_per_s", estRecords)
-            .put("estimator_cpu_us_per_record", estCpu / 1e3 / recordsIn)
+            .put("estimator_cpu_us_per_record", estSpent.cpu / 1e3 / recordsIn)
             .put("fresh_samples", freshness.getTotalCount())
             .put("fresh_p50_ms", p50).put("fresh_p99_ms", p99).put("fresh_max_ms", freshness.getMaxValue() / 1e6)
             .put("commit_interval_ms", commitIntervalMs == null ? CurvatureTopology.COMMIT_INTERVAL_MS : commitIntervalMs)
@@ -333,7 +313,7 @@ public final class EstimatorBench implements Callable<Integer> {
                 .map(a -> Integer.toString(a.activePartitions().size())).collect(java.util.stream.Collectors.joining("+")))
             // DESIGN.md §6 per instance: 20,000 probes/s, freshness p99 300 ms, 30 µs of CPU per probe
             .put("target_met", estRate / Math.max(1, own.size()) >= TARGET_PROBES_PER_S && p99 <= TARGET_FRESH_P99_MS
-                && estCpu / 1e3 / probesIn <= TARGET_CPU_US)
+                && estSpent.cpu / 1e3 / probesIn <= TARGET_CPU_US)
             .print(System.out);
         passthrough.close(Duration.ofSeconds(10));
       } finally {
@@ -455,6 +435,36 @@ public final class EstimatorBench implements Callable<Integer> {
    */
   static long streamCpuNanos(String applicationId) {
     return cpuNanos(name -> name.startsWith(applicationId + "-") && name.matches(".*-StreamThread-\\d+"));
+  }
+
+  /**
+   * What one side's rounds cost, summed: its application's threads' CPU ({@link #cpuNanos(String)}), its
+   * stream threads' alone, the wall time, and the CPU of this whole JVM in that time.
+   */
+  private static final class Spent {
+    private final String applicationId;
+    long cpu;
+    long streamCpu;
+    long wall;
+    long jvmCpu;
+
+    Spent(String applicationId) {
+      this.applicationId = applicationId;
+    }
+
+    /** Runs one round and adds what it cost; returns the round's rate. */
+    double round(DoubleSupplier burst) {
+      long cpu0 = cpuNanos(applicationId);
+      long stream0 = streamCpuNanos(applicationId);
+      long jvm0 = jvmCpuNanos();
+      long wall0 = System.nanoTime();
+      double rate = burst.getAsDouble();
+      wall += System.nanoTime() - wall0;
+      jvmCpu += jvmCpuNanos() - jvm0;
+      cpu += cpuNanos(applicationId) - cpu0;
+      streamCpu += streamCpuNanos(applicationId) - stream0;
+      return rate;
+    }
   }
 
   /** CPU time (ns) of this JVM, every thread, GC and JIT included. */
