@@ -149,13 +149,6 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
     }
   }
 
-  private void forget(String key) {
-    Entry<V> old = entries.remove(key);
-    if (old != null) {
-      bytes -= old.bytes;
-    }
-  }
-
   @Override
   public V get(String key) {
     Entry<V> e = entries.get(key);
@@ -185,12 +178,16 @@ final class DecodedCacheStore<V> extends WrappedStateStore<KeyValueStore<String,
     }
   }
 
+  /** The value held, else the one below: the store below reads its own old value as it deletes. */
   @Override
   public V delete(String key) {
-    V old = get(key);
-    forget(key);
-    wrapped().delete(key);
-    return old;
+    Entry<V> held = entries.remove(key);
+    V below = wrapped().delete(key);
+    if (held == null) {
+      return below;
+    }
+    bytes -= held.bytes;
+    return held.value;
   }
 
   /** Writes every changed value down; they stay held, unchanged. */
